@@ -1,0 +1,231 @@
+//! The HTTP edge shared by the `lambda_http` functions: JSON request bodies in, JSON responses
+//! out, the authorizer's identity from the request context, and the one place where an
+//! [`AuthError`] becomes a response.
+//!
+//! Error responses all have the body `{"error": "<code>", "message": "<text>"}` (plus `"field"`
+//! when one request field is at fault). Codes are stable and machine-readable:
+//!
+//! | status | `error` | when |
+//! |---|---|---|
+//! | 400 | `invalid_request` | malformed JSON, wrong types, missing or unknown fields, a field breaking its rules |
+//! | 401 | `invalid_credentials` | unknown username or wrong password (one answer for both) |
+//! | 401 | `unauthorized` | no identity from the authorizer on a protected route |
+//! | 409 | `username_taken` | register with a taken username |
+//! | 413 | `payload_too_large` | body over [`MAX_BODY_BYTES`] |
+//! | 415 | `unsupported_media_type` | body not sent as `application/json` |
+//! | 500 | `internal_error` | a bug or misconfiguration (details only in the logs) |
+//! | 503 | `service_unavailable` | the store timed out, failed or throttled; retry later |
+
+use std::error::Error as StdError;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::{SessionId, UserId, Username};
+use crate::error::AuthError;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// Stable machine-readable code.
+    pub error: &'a str,
+    /// Human-readable explanation; never internal details.
+    pub message: String,
+    /// The request field at fault, if one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'a str>,
+}
+
+/// A JSON response with `status`. Responses are never cached (`Cache-Control: no-store`): they
+/// carry tokens and account data.
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    let body = serde_json::to_string(value).expect("response types serialise infallibly");
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An empty response with `status` (e.g. 204).
+pub fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The status and code an error maps to.
+pub fn status_and_code(err: &AuthError) -> (StatusCode, &'static str) {
+    match err {
+        AuthError::InvalidRequest(_) | AuthError::InvalidValue(_) => {
+            (StatusCode::BAD_REQUEST, "invalid_request")
+        }
+        AuthError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        AuthError::UnsupportedMediaType => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+        }
+        AuthError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
+        AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+        AuthError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+        AuthError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+        AuthError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+    }
+}
+
+/// The one mapping from errors to responses. Server-side errors are logged with their whole
+/// cause chain; the client gets only the code and a fixed message.
+pub fn error_response(err: &AuthError) -> Response<Body> {
+    let (status, code) = status_and_code(err);
+    let (message, field) = match err {
+        AuthError::InvalidValue(v) => (v.to_string(), Some(v.field)),
+        AuthError::Unavailable(_) => {
+            tracing::error!(error = %chain(err), "store unavailable");
+            ("the service is temporarily unavailable; retry later".to_owned(), None)
+        }
+        AuthError::Internal(_) => {
+            tracing::error!(error = %chain(err), "internal error");
+            ("internal error".to_owned(), None)
+        }
+        AuthError::Unauthorized(why) => {
+            tracing::warn!(reason = why, "unauthorized");
+            ("authentication required".to_owned(), None)
+        }
+        other => (other.to_string(), None),
+    };
+    let mut response = json_response(
+        status,
+        &ErrorBody {
+            error: code,
+            message,
+            field,
+        },
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// A handler's result as a response: `Ok` as it is, `Err` through [`error_response`].
+pub fn respond(result: Result<Response<Body>, AuthError>) -> Response<Body> {
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+/// An error and all its causes, `outer: inner: innermost`.
+pub fn chain(err: &dyn StdError) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
+/// Parses the request body as JSON into `T`. The body must be sent as `application/json`
+/// (charset parameters allowed), be at most [`MAX_BODY_BYTES`] long and be a JSON object;
+/// bodies API Gateway base64-encoded have been decoded by `lambda_http` already.
+pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AuthError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => b"",
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(AuthError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(AuthError::UnsupportedMediaType);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AuthError::InvalidRequest(
+            "request body must be a JSON object".into(),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|_| AuthError::InvalidRequest("request body is not valid JSON".into()))?;
+    if !value.is_object() {
+        return Err(AuthError::InvalidRequest(
+            "request body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| AuthError::InvalidRequest(describe_data_error(&e)))
+}
+
+/// serde's message for a data error, without echoing values the client sent (they could be a
+/// password).
+fn describe_data_error(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    if text.starts_with("missing field") || text.starts_with("unknown field") {
+        // e.g. "missing field `password`", "unknown field `x`, expected `username` or …"
+        return text
+            .split(" at line ")
+            .next()
+            .unwrap_or(&text)
+            .to_owned();
+    }
+    if text.starts_with("invalid type") {
+        // "invalid type: integer `5`, expected a string": keep only what was expected.
+        if let Some(expected) = text.split(", expected ").nth(1) {
+            let expected = expected.split(" at line ").next().unwrap_or(expected);
+            return format!("a field has the wrong type: expected {expected}");
+        }
+    }
+    "request body does not have the expected fields".into()
+}
+
+/// The caller's identity, as the authorizer put it in the request context
+/// (`requestContext.authorizer.lambda`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// `user_id` from the context.
+    pub user_id: UserId,
+    /// `username` from the context.
+    pub username: Username,
+    /// `jti` from the context: the session the call is made with.
+    pub session_id: SessionId,
+}
+
+/// The caller's identity from the authorizer's context; [`AuthError::Unauthorized`] if it is
+/// missing or malformed (a route deployed without the authorizer).
+pub fn caller(req: &Request) -> Result<Caller, AuthError> {
+    let fields = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().map(|a| &a.fields),
+        _ => None,
+    }
+    .ok_or(AuthError::Unauthorized("no authorizer context"))?;
+    let get = |name: &str| {
+        fields
+            .get(name)
+            .and_then(|v| v.as_str())
+            .ok_or(AuthError::Unauthorized("incomplete authorizer context"))
+    };
+    let bad = |_| AuthError::Unauthorized("malformed authorizer context");
+    Ok(Caller {
+        user_id: UserId::parse(get("user_id")?).map_err(bad)?,
+        username: Username::parse(get("username")?).map_err(bad)?,
+        session_id: SessionId::parse(get("jti")?).map_err(bad)?,
+    })
+}

@@ -1,0 +1,348 @@
+//! Configuration from the environment, read once per cold start.
+//!
+//! Each function reads only the variables it needs (its `Config::from_env` composes the pieces
+//! below), so that `template.yaml` gives each function exactly those. A missing or bad variable
+//! is a [`ConfigError`] naming it, and the function refuses to start.
+//!
+//! | variable | default | read by |
+//! |---|---|---|
+//! | `USERS_TABLE` | required | register, login, user-info |
+//! | `SESSIONS_TABLE` | required | login, logout, authorizer |
+//! | `JWT_SECRET` | required, ≥ 32 bytes | login, authorizer |
+//! | `JWT_ISSUER` | `jwt-session-service` | login, authorizer |
+//! | `JWT_AUDIENCE` | `jwt-session-service` | login, authorizer |
+//! | `TOKEN_TTL_SECONDS` | `3600` (60 – 86400) | login |
+//! | `JWT_LEEWAY_SECONDS` | `5` (0 – 300) | authorizer |
+//! | `ARGON2_MEMORY_KIB` | `19456` | register, login |
+//! | `ARGON2_ITERATIONS` | `2` | register, login |
+//! | `ARGON2_PARALLELISM` | `1` | register, login |
+//! | `DYNAMODB_ENDPOINT_URL` | unset (AWS) | every function |
+//! | `DYNAMODB_TIMEOUT_MS` | `2000` (100 – 30000) | every function |
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::password::{HashCost, PasswordHasher};
+use crate::token::{HmacKey, TokenSettings, TokenSigner, TokenVerifier};
+
+/// A variable that is missing or bad. Displays as `NAME: problem`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration variable {name}: {problem}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Where variables come from: the process environment, or a map in tests.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads the process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn optional(env: Lookup<'_>, name: &'static str) -> Option<String> {
+    env(name).filter(|v| !v.trim().is_empty())
+}
+
+fn required(env: Lookup<'_>, name: &'static str) -> Result<String, ConfigError> {
+    optional(env, name).ok_or(ConfigError {
+        name,
+        problem: "is required but not set".into(),
+    })
+}
+
+fn number<T>(
+    env: Lookup<'_>,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = optional(env, name) else {
+        return Ok(default);
+    };
+    let value: T = raw.trim().parse().map_err(|_| ConfigError {
+        name,
+        problem: format!("{raw:?} is not a whole number"),
+    })?;
+    if !range.contains(&value) {
+        return Err(ConfigError {
+            name,
+            problem: format!(
+                "{value} is outside {}..={}",
+                range.start(),
+                range.end()
+            ),
+        });
+    }
+    Ok(value)
+}
+
+/// `USERS_TABLE`.
+pub fn users_table(env: Lookup<'_>) -> Result<String, ConfigError> {
+    required(env, "USERS_TABLE")
+}
+
+/// `SESSIONS_TABLE`.
+pub fn sessions_table(env: Lookup<'_>) -> Result<String, ConfigError> {
+    required(env, "SESSIONS_TABLE")
+}
+
+/// How to reach DynamoDB.
+#[derive(Debug, Clone, Default)]
+pub struct StoreConfig {
+    /// `DYNAMODB_ENDPOINT_URL`: a local DynamoDB-compatible server instead of AWS.
+    pub endpoint_url: Option<String>,
+    /// `DYNAMODB_TIMEOUT_MS`: the whole time a store call may take, retries included; keep it
+    /// below the function's timeout.
+    pub timeout: Duration,
+}
+
+impl StoreConfig {
+    /// Reads `DYNAMODB_ENDPOINT_URL` and `DYNAMODB_TIMEOUT_MS`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let endpoint_url = optional(env, "DYNAMODB_ENDPOINT_URL");
+        if let Some(url) = &endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError {
+                name: "DYNAMODB_ENDPOINT_URL",
+                problem: format!("{url:?} is not an http(s) URL"),
+            });
+        }
+        let timeout_ms = number(env, "DYNAMODB_TIMEOUT_MS", 2000u64, 100..=30_000)?;
+        Ok(Self {
+            endpoint_url,
+            timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+
+    /// Builds the DynamoDB client: once per cold start. Region and credentials come from the
+    /// usual AWS chain (in Lambda, the function's environment).
+    pub async fn client(&self) -> aws_sdk_dynamodb::Client {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(self.timeouts())
+            .load()
+            .await;
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(url) = &self.endpoint_url {
+            builder = builder.endpoint_url(url);
+        }
+        aws_sdk_dynamodb::Client::from_conf(builder.build())
+    }
+
+    /// The SDK timeouts: the whole operation within `timeout`, one attempt within half of it,
+    /// so that one retry fits.
+    pub fn timeouts(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.timeout / 2)
+            .operation_attempt_timeout(self.timeout / 2)
+            .operation_timeout(self.timeout)
+            .build()
+    }
+}
+
+fn issuer_audience(env: Lookup<'_>) -> (String, String) {
+    (
+        optional(env, "JWT_ISSUER").unwrap_or_else(|| "jwt-session-service".into()),
+        optional(env, "JWT_AUDIENCE").unwrap_or_else(|| "jwt-session-service".into()),
+    )
+}
+
+fn signing_key(env: Lookup<'_>) -> Result<HmacKey, ConfigError> {
+    let secret = required(env, "JWT_SECRET")?;
+    HmacKey::new(secret.into_bytes()).map_err(|problem| ConfigError {
+        name: "JWT_SECRET",
+        problem,
+    })
+}
+
+/// What login needs to issue tokens.
+#[derive(Debug, Clone)]
+pub struct SignerConfig {
+    key: HmacKey,
+    settings: TokenSettings,
+}
+
+impl SignerConfig {
+    /// Reads `JWT_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`, `TOKEN_TTL_SECONDS`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let key = signing_key(env)?;
+        let (issuer, audience) = issuer_audience(env);
+        let ttl_seconds = number(env, "TOKEN_TTL_SECONDS", 3600i64, 60..=86_400)?;
+        Ok(Self {
+            key,
+            settings: TokenSettings {
+                issuer,
+                audience,
+                ttl_seconds,
+                leeway_seconds: 0,
+            },
+        })
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> TokenSigner {
+        TokenSigner::new(&self.key, self.settings.clone())
+            .expect("an HMAC key of at least 32 bytes is always a valid encoding key")
+    }
+}
+
+/// What the authorizer needs to verify tokens.
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    keys: Vec<HmacKey>,
+    settings: TokenSettings,
+}
+
+impl VerifierConfig {
+    /// Reads `JWT_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let key = signing_key(env)?;
+        let (issuer, audience) = issuer_audience(env);
+        let leeway_seconds = number(env, "JWT_LEEWAY_SECONDS", 5u64, 0..=300)?;
+        Ok(Self {
+            keys: vec![key],
+            settings: TokenSettings {
+                issuer,
+                audience,
+                ttl_seconds: 0,
+                leeway_seconds,
+            },
+        })
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> TokenVerifier {
+        TokenVerifier::new(&self.keys, &self.settings)
+            .expect("an HMAC key of at least 32 bytes is always a valid decoding key")
+    }
+}
+
+/// What register and login need to hash and verify passwords.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordConfig {
+    /// The Argon2id cost.
+    pub cost: HashCost,
+}
+
+impl PasswordConfig {
+    /// Reads `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM` and checks the cost
+    /// against OWASP's minimum.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let d = HashCost::OWASP_MINIMUM;
+        let cost = HashCost {
+            memory_kib: number(env, "ARGON2_MEMORY_KIB", d.memory_kib, 1..=4 * 1024 * 1024)?,
+            iterations: number(env, "ARGON2_ITERATIONS", d.iterations, 1..=100)?,
+            parallelism: number(env, "ARGON2_PARALLELISM", d.parallelism, 1..=16)?,
+        };
+        cost.validate().map_err(|problem| ConfigError {
+            name: "ARGON2_MEMORY_KIB",
+            problem,
+        })?;
+        Ok(Self { cost })
+    }
+
+    /// The hasher.
+    pub fn hasher(&self) -> PasswordHasher {
+        PasswordHasher::new(self.cost).expect("cost validated when read")
+    }
+}
+
+/// Everything, for a process that runs every function (the local server).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `USERS_TABLE`.
+    pub users_table: String,
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// Token issuing.
+    pub signer: SignerConfig,
+    /// Token verification.
+    pub verifier: VerifierConfig,
+    /// Password hashing.
+    pub password: PasswordConfig,
+    /// DynamoDB.
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// Reads every variable in the [module table](self) from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&process_env)
+    }
+
+    /// Reads every variable in the [module table](self) from `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users_table: users_table(env)?,
+            sessions_table: sessions_table(env)?,
+            signer: SignerConfig::from_lookup(env)?,
+            verifier: VerifierConfig::from_lookup(env)?,
+            password: PasswordConfig::from_lookup(env)?,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("USERS_TABLE", "users"),
+        ("SESSIONS_TABLE", "sessions"),
+        ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+    ];
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_lookup(&env(BASE)).unwrap();
+        assert_eq!(c.signer.settings.ttl_seconds, 3600);
+        assert_eq!(c.verifier.settings.leeway_seconds, 5);
+        assert_eq!(c.password.cost, HashCost::OWASP_MINIMUM);
+        assert_eq!(c.store.timeout, Duration::from_secs(2));
+        assert!(c.store.endpoint_url.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("JWT_SECRET", "short", "JWT_SECRET"),
+            ("TOKEN_TTL_SECONDS", "soon", "TOKEN_TTL_SECONDS"),
+            ("TOKEN_TTL_SECONDS", "10", "TOKEN_TTL_SECONDS"),
+            ("JWT_LEEWAY_SECONDS", "-1", "JWT_LEEWAY_SECONDS"),
+            ("ARGON2_ITERATIONS", "1", "ARGON2_MEMORY_KIB"),
+            ("DYNAMODB_ENDPOINT_URL", "localhost:8000", "DYNAMODB_ENDPOINT_URL"),
+            ("DYNAMODB_TIMEOUT_MS", "99999999", "DYNAMODB_TIMEOUT_MS"),
+        ];
+        for (name, value, named) in cases {
+            let mut pairs = BASE.to_vec();
+            pairs.retain(|(k, _)| k != name);
+            pairs.push((name, value));
+            let err = Config::from_lookup(&env(&pairs)).unwrap_err();
+            assert_eq!(err.name, *named, "{name}={value}: {err}");
+            assert!(err.to_string().contains(named));
+        }
+        for missing in ["USERS_TABLE", "SESSIONS_TABLE", "JWT_SECRET"] {
+            let mut pairs = BASE.to_vec();
+            pairs.retain(|(k, _)| k != &missing);
+            let err = Config::from_lookup(&env(&pairs)).unwrap_err();
+            assert_eq!(err.name, missing);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Domain values, parsed once at the edge so that handlers only ever see valid ones.
+//!
+//! - [`Username`]: 3–32 characters from `a-z 0-9 . _ -`; ASCII upper case is accepted and folded
+//!   to lower case, anything outside ASCII is refused (never normalised into someone else's name).
+//! - [`Password`]: 8–128 characters for a new password; kept secret: no `Display`, a redacted
+//!   `Debug`, wiped from memory on drop.
+//! - [`UserId`] and [`SessionId`]: 128-bit random identifiers written as 32 lower-case hex digits.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+/// Why a value was refused at the edge. The message is meant for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct InvalidValue {
+    /// The request field the value came from.
+    pub field: &'static str,
+    /// What is wrong with it, in words a client can act on.
+    pub message: String,
+}
+
+impl InvalidValue {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// A username: 3–32 characters from `a-z 0-9 . _ -`, stored in lower case.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Username(String);
+
+impl Username {
+    /// Shortest accepted username, in characters.
+    pub const MIN_LEN: usize = 3;
+    /// Longest accepted username, in characters.
+    pub const MAX_LEN: usize = 32;
+
+    /// Parses a username as a client typed it. ASCII letters are folded to lower case, so
+    /// `Alice` and `alice` are the same account; any other character outside `a-z 0-9 . _ -` is
+    /// refused.
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        let len = input.chars().count();
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
+            return Err(InvalidValue::new(
+                "username",
+                format!(
+                    "must be {} to {} characters long",
+                    Self::MIN_LEN,
+                    Self::MAX_LEN
+                ),
+            ));
+        }
+        if !input
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(InvalidValue::new(
+                "username",
+                "may contain only the letters a-z, digits 0-9, '.', '_' and '-'",
+            ));
+        }
+        Ok(Self(input.to_ascii_lowercase()))
+    }
+
+    /// The username in its stored, lower-case form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Username({})", self.0)
+    }
+}
+
+/// A password. It cannot be printed (no `Display`; `Debug` shows `Password(<redacted>)`), is
+/// never serialised, and its memory is overwritten when it is dropped.
+pub struct Password(Zeroizing<String>);
+
+impl Password {
+    /// Shortest password accepted for a new account, in characters.
+    pub const MIN_LEN: usize = 8;
+    /// Longest password accepted, in characters (bounds the hashing work a request can cause).
+    pub const MAX_LEN: usize = 128;
+
+    /// Parses a password chosen for a new account: 8–128 characters.
+    pub fn parse_new(input: String) -> Result<Self, InvalidValue> {
+        let input = Zeroizing::new(input);
+        let len = input.chars().count();
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
+            return Err(InvalidValue::new(
+                "password",
+                format!(
+                    "must be {} to {} characters long",
+                    Self::MIN_LEN,
+                    Self::MAX_LEN
+                ),
+            ));
+        }
+        Ok(Self(input))
+    }
+
+    /// Parses a password presented at login: 1–128 characters. The lower bound of
+    /// [`Password::parse_new`] is not applied, so that a stricter policy later does not lock out
+    /// accounts created under an older one.
+    pub fn parse_login(input: String) -> Result<Self, InvalidValue> {
+        let input = Zeroizing::new(input);
+        let len = input.chars().count();
+        if !(1..=Self::MAX_LEN).contains(&len) {
+            return Err(InvalidValue::new(
+                "password",
+                format!("must be 1 to {} characters long", Self::MAX_LEN),
+            ));
+        }
+        Ok(Self(input))
+    }
+
+    /// The secret bytes, for the password hasher only.
+    pub fn expose_secret(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+macro_rules! random_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new identifier from 128 bits of the operating system's random generator.
+            pub fn generate() -> Self {
+                Self(random_hex::<16>())
+            }
+
+            /// Parses an identifier: exactly 32 lower-case hex digits.
+            pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+                if input.len() == 32 && input.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                    Ok(Self(input.to_owned()))
+                } else {
+                    Err(InvalidValue::new($field, "must be 32 lower-case hex digits"))
+                }
+            }
+
+            /// The identifier as 32 lower-case hex digits.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+    };
+}
+
+random_id!(
+    /// The stable identifier of an account (the token's `sub`).
+    UserId,
+    "user_id"
+);
+random_id!(
+    /// The identifier of a session: the `jti` of the access token login issued, and the key of
+    /// the session's whitelist item.
+    SessionId,
+    "session_id"
+);
+
+/// `N` random bytes from the operating system, as lower-case hex.
+pub(crate) fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the operating system's random generator failed");
+    hex(&bytes)
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_fold_ascii_case() {
+        assert_eq!(Username::parse("Alice.B_1-x").unwrap().as_str(), "alice.b_1-x");
+    }
+
+    #[test]
+    fn usernames_outside_the_rules_are_refused() {
+        for bad in [
+            "ab",
+            &"a".repeat(33),
+            "has space",
+            "al!ce",
+            "ålice",
+            "аlice", // Cyrillic а
+            "alice\u{0}",
+            "ａｌｉｃｅ", // full-width
+            "",
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(Username::parse(&"a".repeat(32)).is_ok());
+        assert!(Username::parse("abc").is_ok());
+    }
+
+    #[test]
+    fn password_lengths_count_characters() {
+        assert!(Password::parse_new("1234567".into()).is_err());
+        assert!(Password::parse_new("12345678".into()).is_ok());
+        assert!(Password::parse_new("é".repeat(128)).is_ok());
+        assert!(Password::parse_new("é".repeat(129)).is_err());
+        assert!(Password::parse_login("x".into()).is_ok());
+        assert!(Password::parse_login(String::new()).is_err());
+    }
+
+    #[test]
+    fn password_debug_is_redacted() {
+        let p = Password::parse_new("correct horse battery".into()).unwrap();
+        assert_eq!(format!("{p:?}"), "Password(<redacted>)");
+    }
+
+    #[test]
+    fn ids_are_random_hex() {
+        let a = SessionId::generate();
+        let b = SessionId::generate();
+        assert_ne!(a, b);
+        assert_eq!(SessionId::parse(a.as_str()).unwrap(), a);
+        assert!(UserId::parse("ABCDEF0123456789abcdef0123456789").is_err());
+        assert!(UserId::parse("abc").is_err());
+    }
+}

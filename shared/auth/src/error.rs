@@ -1,0 +1,79 @@
+//! The service's error type. Every variant keeps its cause (`#[source]`) for the logs;
+//! [`crate::api::error_response`] is the one place that turns them into HTTP responses, and
+//! only the variant's public code and message reach the client.
+
+use std::error::Error as StdError;
+
+use crate::domain::InvalidValue;
+
+/// A boxed error cause.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The request body or a field in it is not acceptable.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A field value broke the rules for its type.
+    #[error(transparent)]
+    InvalidValue(#[from] InvalidValue),
+    /// The request body is larger than the documented limit.
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The request body is not `application/json`.
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    /// Registration for a username that is already taken.
+    #[error("username already taken")]
+    UsernameTaken,
+    /// Unknown username or wrong password: deliberately one error for both.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// No valid identity for a route that needs one.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// The store could not be reached in time, or throttled us; worth retrying.
+    #[error("store unavailable")]
+    Unavailable(#[source] StoreError),
+    /// Anything else: a bug or a misconfiguration. Logged, never described to the client.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl AuthError {
+    /// An internal error from any cause.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::Internal(cause.into())
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => Self::Unavailable(err),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+/// Errors of the session and user stores.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional create found the key taken.
+    #[error("an item with this key already exists")]
+    AlreadyExists,
+    /// Transient: timeout, connection failure, throttling, a 5xx from the service.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// The service refused the request for a reason that retrying will not fix (a missing table,
+    /// a validation error, missing permissions).
+    #[error("store request failed")]
+    Backend(#[source] BoxError),
+    /// An item in the store does not have the shape this code writes.
+    #[error("malformed item: {0}")]
+    Malformed(String),
+}

@@ -1,0 +1,111 @@
+//! Test helpers (feature `test-support`): a DynamoDB client for the DynamoDB-compatible server
+//! that `scripts/test` starts (moto), fresh uniquely named tables, and a fixed configuration.
+//!
+//! Tests that need DynamoDB call [`dynamo_client`]; it fails the test with a clear message when
+//! `DYNAMODB_TEST_ENDPOINT` is not set, instead of silently skipping it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+use crate::config::{Config, StoreConfig};
+use crate::domain::random_hex;
+use crate::store::dynamo::{DynamoSessions, DynamoUsers, create_tables};
+
+/// The endpoint of the test DynamoDB server, from `DYNAMODB_TEST_ENDPOINT`.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("DYNAMODB_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "DYNAMODB_TEST_ENDPOINT is not set: run the tests with `bash scripts/test`, which \
+             starts a DynamoDB-compatible server (moto) and sets it"
+        )
+    })
+}
+
+/// A client for `endpoint` with a fixed region and test credentials.
+pub fn client_for(endpoint: &str) -> Client {
+    let store = StoreConfig {
+        endpoint_url: Some(endpoint.to_owned()),
+        timeout: std::time::Duration::from_secs(5),
+    };
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .timeout_config(store.timeouts())
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A client for the test DynamoDB server.
+pub fn dynamo_client() -> Client {
+    client_for(&dynamodb_endpoint())
+}
+
+/// A unique table name with `prefix`.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", random_hex::<6>())
+}
+
+/// Fresh users and sessions tables on the test server.
+pub struct TestTables {
+    /// The client they were made with.
+    pub client: Client,
+    /// Users table name.
+    pub users_table: String,
+    /// Sessions table name.
+    pub sessions_table: String,
+}
+
+impl TestTables {
+    /// Creates two new, uniquely named tables.
+    pub async fn create() -> Self {
+        let client = dynamo_client();
+        let users_table = unique_name("users");
+        let sessions_table = unique_name("sessions");
+        create_tables(&client, &users_table, &sessions_table)
+            .await
+            .expect("creating test tables");
+        Self {
+            client,
+            users_table,
+            sessions_table,
+        }
+    }
+
+    /// The users store on these tables.
+    pub fn users(&self) -> DynamoUsers {
+        DynamoUsers::new(self.client.clone(), &self.users_table)
+    }
+
+    /// The sessions store on these tables.
+    pub fn sessions(&self) -> DynamoSessions {
+        DynamoSessions::new(self.client.clone(), &self.sessions_table)
+    }
+}
+
+/// The secret of [`test_env`].
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdef-0123456789";
+
+/// Environment variables for tests: tables `users`/`sessions`, [`TEST_SECRET`], defaults
+/// otherwise. Add or override entries before passing it to a `from_lookup`.
+pub fn test_env() -> HashMap<String, String> {
+    [
+        ("USERS_TABLE", "users"),
+        ("SESSIONS_TABLE", "sessions"),
+        ("JWT_SECRET", TEST_SECRET),
+        ("JWT_ISSUER", "https://auth.test"),
+        ("JWT_AUDIENCE", "test-api"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// [`Config`] from [`test_env`].
+pub fn test_config() -> Config {
+    let env = test_env();
+    Config::from_lookup(&|k| env.get(k).cloned()).expect("test configuration is valid")
+}
