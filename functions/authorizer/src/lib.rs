@@ -1,1 +1,236 @@
+//! The Lambda authorizer in front of the protected routes (API Gateway HTTP API, payload format
+//! 2.0, simple responses).
+//!
+//! For each request it:
+//! 1. reads `Authorization: Bearer <jwt>` (see [`bearer_token`] for how strict);
+//! 2. verifies the JWT ([`auth::token::TokenVerifier`]: pinned HS256, known `kid`, `iss`, `aud`,
+//!    `exp`, `nbf`, `iat`, required claims);
+//! 3. reads the session's whitelist item by `jti` with a strongly consistent read;
+//! 4. allows only if the item exists, has not passed its `expires_at`, and belongs to the
+//!    token's `sub`.
+//!
+//! An allow carries the context `{"user_id", "username", "jti"}`, which API Gateway passes to the
+//! protected function in `requestContext.authorizer.lambda`. Every failure — no header, a bad
+//! token, no item, a store error or timeout — is a deny (`isAuthorized: false`, 403 at the
+//! gateway), never an error (which the gateway would answer with 500) and never an allow. The
+//! reason is logged; the token never is.
 
+use auth::config::{self, ConfigError, Lookup, StoreConfig, VerifierConfig};
+use auth::store::GetSession;
+use auth::store::dynamo::DynamoSessions;
+use auth::token::TokenVerifier;
+use auth::{api, clock};
+use aws_lambda_events::apigw::{
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+};
+use serde::{Deserialize, Serialize};
+
+/// The authorizer's request event.
+pub type AuthorizerRequest = ApiGatewayV2CustomAuthorizerV2Request;
+/// The authorizer's response.
+pub type AuthorizerResponse = ApiGatewayV2CustomAuthorizerSimpleResponse<serde_json::Value>;
+
+/// What the authorizer reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// Token keys, issuer, audience, leeway.
+    pub verifier: VerifierConfig,
+    /// DynamoDB endpoint and timeout.
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&config::process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            sessions_table: config::sessions_table(env)?,
+            verifier: VerifierConfig::from_lookup(env)?,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+}
+
+/// The context of an allow, as protected functions receive it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AllowContext {
+    /// The token's `sub`.
+    pub user_id: String,
+    /// The account's username.
+    pub username: String,
+    /// The token's `jti` (the session id).
+    pub jti: String,
+}
+
+/// Why a request was denied; [`Deny::reason`] is a stable label for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deny {
+    /// No `Authorization` header.
+    MissingHeader,
+    /// The header is not `Bearer <token>`.
+    BadScheme,
+    /// The token failed verification.
+    Token(auth::token::TokenError),
+    /// No live whitelist item for the `jti` (logged out, expired or never issued).
+    NoSession,
+    /// The item belongs to another user than the token's `sub`.
+    WrongOwner,
+    /// The store failed or timed out.
+    StoreError,
+}
+
+impl Deny {
+    /// A short stable label, e.g. `no_session`, `token_expired`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingHeader => "missing_header",
+            Self::BadScheme => "bad_scheme",
+            Self::Token(e) => match e {
+                auth::token::TokenError::TooLarge => "token_too_large",
+                auth::token::TokenError::Malformed => "token_malformed",
+                auth::token::TokenError::WrongAlgorithm => "token_wrong_algorithm",
+                auth::token::TokenError::UnknownKey => "token_unknown_key",
+                auth::token::TokenError::BadSignature => "token_bad_signature",
+                auth::token::TokenError::Expired => "token_expired",
+                auth::token::TokenError::NotYetValid => "token_not_yet_valid",
+                auth::token::TokenError::WrongIssuer => "token_wrong_issuer",
+                auth::token::TokenError::WrongAudience => "token_wrong_audience",
+                auth::token::TokenError::InvalidClaims => "token_invalid_claims",
+            },
+            Self::NoSession => "no_session",
+            Self::WrongOwner => "wrong_owner",
+            Self::StoreError => "store_error",
+        }
+    }
+}
+
+/// Extracts the token from an `Authorization` value.
+///
+/// Accepted: the scheme `Bearer` in any letter case, exactly one space, then the token, with
+/// optional surrounding white space (HTTP allows it around a header value). Refused: any other
+/// scheme, no token, more than one space, white space or anything else after the token, a
+/// comma-separated list of credentials.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let value = value.trim_matches([' ', '\t']);
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return None;
+    }
+    if token
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b == b',' || !b.is_ascii_graphic())
+    {
+        return None;
+    }
+    Some(token)
+}
+
+/// The authorizer over a sessions store.
+#[derive(Debug, Clone)]
+pub struct Handler<S> {
+    sessions: S,
+    verifier: TokenVerifier,
+}
+
+impl Handler<DynamoSessions> {
+    /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client (once per cold
+    /// start).
+    pub async fn from_config(config: &Config) -> Self {
+        let client = config.store.client().await;
+        Self::new(
+            DynamoSessions::new(client, &config.sessions_table),
+            config.verifier.verifier(),
+        )
+    }
+}
+
+impl<S: GetSession + Sync> Handler<S> {
+    /// An authorizer over `sessions`.
+    pub fn new(sessions: S, verifier: TokenVerifier) -> Self {
+        Self { sessions, verifier }
+    }
+
+    /// Decides one request. Never fails: every problem is a deny.
+    pub async fn handle(&self, req: AuthorizerRequest) -> AuthorizerResponse {
+        let mut response = AuthorizerResponse::default();
+        match self.decide(&req).await {
+            Ok(allow) => {
+                tracing::info!(user_id = %allow.user_id, outcome = "allow", "authorize");
+                response.is_authorized = true;
+                response.context =
+                    serde_json::to_value(allow).expect("the context serialises infallibly");
+            }
+            Err(deny) => {
+                tracing::info!(outcome = "deny", reason = deny.reason(), "authorize");
+                response.is_authorized = false;
+                response.context = serde_json::Value::Object(Default::default());
+            }
+        }
+        response
+    }
+
+    /// The decision, with the reason for a deny.
+    pub async fn decide(&self, req: &AuthorizerRequest) -> Result<AllowContext, Deny> {
+        let header = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| req.identity_source.as_ref()?.first().cloned())
+            .ok_or(Deny::MissingHeader)?;
+        let token = bearer_token(&header).ok_or(Deny::BadScheme)?;
+        let now = clock::now();
+        let verified = self.verifier.verify(token, now).map_err(Deny::Token)?;
+        let session = self
+            .sessions
+            .get_session(&verified.session_id, now)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %api::chain(&e), "session lookup failed");
+                Deny::StoreError
+            })?
+            .ok_or(Deny::NoSession)?;
+        if session.user_id != verified.user_id {
+            return Err(Deny::WrongOwner);
+        }
+        Ok(AllowContext {
+            user_id: session.user_id.to_string(),
+            username: session.username.to_string(),
+            jti: session.session_id.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token("Bearer abc.def.ghi"), Some("abc.def.ghi"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_token("  Bearer abc  "), Some("abc"));
+        for bad in [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Bearer  abc",
+            "Basic abc",
+            "Bearerabc",
+            "Bearer abc def",
+            "Bearer abc,Bearer def",
+            "Bearer\tabc",
+            "Token abc",
+            "abc.def.ghi",
+        ] {
+            assert_eq!(bearer_token(bad), None, "{bad:?}");
+        }
+    }
+}

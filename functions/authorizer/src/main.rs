@@ -1,1 +1,18 @@
-fn main(){}
+//! The authorizer Lambda: configuration and the DynamoDB client once per cold start, then the
+//! handler from the library for every request.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = authorizer::Config::from_env()?;
+    let handler = authorizer::Handler::from_config(&config).await;
+    let handler = &handler;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<authorizer::AuthorizerRequest>| async move {
+            Ok::<_, std::convert::Infallible>(handler.handle(event.payload).await)
+        },
+    ))
+    .await
+}

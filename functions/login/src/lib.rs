@@ -1,1 +1,178 @@
+//! `POST /login`: checks a username and password and starts a session.
+//!
+//! Body `{"username", "password"}`. On success the session's whitelist item is written first,
+//! then the token returned: 200 `{"access_token", "token_type": "Bearer", "expires_in"}`.
+//!
+//! An unknown username, a username or password that cannot exist (breaks the format rules) and a
+//! wrong password all get the same 401 `invalid_credentials` body, and each runs one Argon2
+//! verification at the configured cost (against a dummy hash when there is no account), so that
+//! neither the answer nor its time tells whether an account exists.
 
+use auth::api::{self, parse_json};
+use auth::config::{self, ConfigError, Lookup, PasswordConfig, SignerConfig, StoreConfig};
+use auth::password::PasswordHasher;
+use auth::store::dynamo::{DynamoSessions, DynamoUsers};
+use auth::store::{FindUser, PutSession, SessionRecord, UserRecord};
+use auth::token::TokenSigner;
+use auth::{AuthError, Password, SessionId, Username, clock};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+/// What login reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `USERS_TABLE`.
+    pub users_table: String,
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// Token key, issuer, audience, lifetime.
+    pub signer: SignerConfig,
+    /// Argon2 cost.
+    pub password: PasswordConfig,
+    /// DynamoDB endpoint and timeout.
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&config::process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users_table: config::users_table(env)?,
+            sessions_table: config::sessions_table(env)?,
+            signer: SignerConfig::from_lookup(env)?,
+            password: PasswordConfig::from_lookup(env)?,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+/// The 200 body.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LoggedIn {
+    /// The JWT.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+/// The login handler over a users store and a sessions store.
+#[derive(Debug, Clone)]
+pub struct Handler<U, S> {
+    users: U,
+    sessions: S,
+    hasher: PasswordHasher,
+    signer: TokenSigner,
+}
+
+impl Handler<DynamoUsers, DynamoSessions> {
+    /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client (once per cold
+    /// start).
+    pub async fn from_config(config: &Config) -> Self {
+        let client = config.store.client().await;
+        Self::new(
+            DynamoUsers::new(client.clone(), &config.users_table),
+            DynamoSessions::new(client, &config.sessions_table),
+            config.password.hasher(),
+            config.signer.signer(),
+        )
+    }
+}
+
+impl<U: FindUser + Sync, S: PutSession + Sync> Handler<U, S> {
+    /// A handler over the given stores.
+    pub fn new(users: U, sessions: S, hasher: PasswordHasher, signer: TokenSigner) -> Self {
+        Self {
+            users,
+            sessions,
+            hasher,
+            signer,
+        }
+    }
+
+    /// Handles one request; errors become responses here.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        api::respond(self.login(req).await)
+    }
+
+    async fn login(&self, req: Request) -> Result<Response<Body>, AuthError> {
+        let body: LoginRequest = parse_json(&req)?;
+        let username = Username::parse(&body.username).ok();
+        let user = match &username {
+            Some(name) => self.users.find_user(name).await?,
+            None => None,
+        };
+        let user = self.check_password(user, body.password).await?;
+
+        let now = clock::now();
+        let session_id = SessionId::generate();
+        let issued = self
+            .signer
+            .issue(&user.user_id, &user.username, &session_id, now)
+            .map_err(AuthError::Internal)?;
+        self.sessions
+            .put_session(&SessionRecord {
+                session_id,
+                user_id: user.user_id.clone(),
+                username: user.username.clone(),
+                issued_at: now,
+                expires_at: issued.claims.exp,
+            })
+            .await?;
+        tracing::info!(user_id = %user.user_id, outcome = "success", "login");
+        Ok(api::json_response(
+            StatusCode::OK,
+            &LoggedIn {
+                access_token: issued.token,
+                token_type: "Bearer".into(),
+                expires_in: self.signer.ttl_seconds(),
+            },
+        ))
+    }
+
+    /// Verifies `password` against `user` off the async runtime; runs the dummy verification
+    /// when there is no user or the password cannot be valid, so every failure costs the same.
+    async fn check_password(
+        &self,
+        user: Option<UserRecord>,
+        password: String,
+    ) -> Result<UserRecord, AuthError> {
+        let hasher = self.hasher.clone();
+        let password = Password::parse_login(password);
+        let verdict = tokio::task::spawn_blocking(move || match (user, password) {
+            (Some(user), Ok(password)) => hasher
+                .verify(&password, &user.password_hash)
+                .map(|ok| ok.then_some(user)),
+            (_, Ok(password)) => {
+                hasher.verify_dummy(&password);
+                Ok(None)
+            }
+            (_, Err(_)) => {
+                let filler = Password::parse_login("x".into()).expect("a one-character password");
+                hasher.verify_dummy(&filler);
+                Ok(None)
+            }
+        })
+        .await
+        .map_err(AuthError::internal)?
+        .map_err(AuthError::Internal)?;
+        verdict.ok_or_else(|| {
+            tracing::info!(outcome = "invalid_credentials", "login");
+            AuthError::InvalidCredentials
+        })
+    }
+}

@@ -1,1 +1,75 @@
+//! `POST /logout` (behind the authorizer): ends the session the call is made with.
+//!
+//! Deletes the whitelist item of the caller's `jti` (only if it belongs to the caller); from the
+//! next request on, the authorizer denies that token. Idempotent: 204 whether or not the item
+//! was still there. No body is read.
+//!
+//! - 204; 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable.
 
+use auth::AuthError;
+use auth::api::{self, caller};
+use auth::config::{self, ConfigError, Lookup, StoreConfig};
+use auth::store::DeleteSession;
+use auth::store::dynamo::DynamoSessions;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+
+/// What logout reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// DynamoDB endpoint and timeout.
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&config::process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            sessions_table: config::sessions_table(env)?,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+}
+
+/// The logout handler over a sessions store.
+#[derive(Debug, Clone)]
+pub struct Handler<S> {
+    sessions: S,
+}
+
+impl Handler<DynamoSessions> {
+    /// The handler on DynamoDB, as the Lambda runs it.
+    pub async fn from_config(config: &Config) -> Self {
+        let client = config.store.client().await;
+        Self::new(DynamoSessions::new(client, &config.sessions_table))
+    }
+}
+
+impl<S: DeleteSession + Sync> Handler<S> {
+    /// A handler over `sessions`.
+    pub fn new(sessions: S) -> Self {
+        Self { sessions }
+    }
+
+    /// Handles one request; errors become responses here.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        api::respond(self.logout(req).await)
+    }
+
+    async fn logout(&self, req: Request) -> Result<Response<Body>, AuthError> {
+        let caller = caller(&req)?;
+        let deleted = self
+            .sessions
+            .delete_session(&caller.session_id, &caller.user_id)
+            .await?;
+        tracing::info!(user_id = %caller.user_id, outcome = if deleted { "logged_out" } else { "already_gone" }, "logout");
+        Ok(api::empty_response(StatusCode::NO_CONTENT))
+    }
+}

@@ -1,1 +1,16 @@
-fn main(){}
+//! The logout Lambda: configuration and the DynamoDB client once per cold start, then the
+//! handler from the library for every request.
+
+use lambda_http::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = logout::Config::from_env()?;
+    let handler = logout::Handler::from_config(&config).await;
+    let handler = &handler;
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, std::convert::Infallible>(handler.handle(req).await)
+    }))
+    .await
+}

@@ -1,1 +1,98 @@
+//! `GET /me` (behind the authorizer): the caller's account.
+//!
+//! The caller is the identity the authorizer put in `requestContext.authorizer.lambda`
+//! (`user_id`, `username`, `jti`). The account is read from the users table; the password hash
+//! never leaves it.
+//!
+//! - 200 `{"user_id", "username", "created_at"}` (`created_at` in RFC 3339, UTC)
+//! - 401 `unauthorized` without an authorizer identity, or when the account no longer exists
+//!   (or its name now belongs to another account); 503 when the store is unavailable.
 
+use auth::api::{self, caller};
+use auth::config::{self, ConfigError, Lookup, StoreConfig};
+use auth::store::FindUser;
+use auth::store::dynamo::DynamoUsers;
+use auth::{AuthError, clock};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+/// What user-info reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `USERS_TABLE`.
+    pub users_table: String,
+    /// DynamoDB endpoint and timeout.
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&config::process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users_table: config::users_table(env)?,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+}
+
+/// The 200 body.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Me {
+    /// Account id.
+    pub user_id: String,
+    /// Username (lower case).
+    pub username: String,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// The user-info handler over a users store.
+#[derive(Debug, Clone)]
+pub struct Handler<U> {
+    users: U,
+}
+
+impl Handler<DynamoUsers> {
+    /// The handler on DynamoDB, as the Lambda runs it.
+    pub async fn from_config(config: &Config) -> Self {
+        let client = config.store.client().await;
+        Self::new(DynamoUsers::new(client, &config.users_table))
+    }
+}
+
+impl<U: FindUser + Sync> Handler<U> {
+    /// A handler over `users`.
+    pub fn new(users: U) -> Self {
+        Self { users }
+    }
+
+    /// Handles one request; errors become responses here.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        api::respond(self.me(req).await)
+    }
+
+    async fn me(&self, req: Request) -> Result<Response<Body>, AuthError> {
+        let caller = caller(&req)?;
+        let user = self
+            .users
+            .find_user(&caller.username)
+            .await?
+            .filter(|u| u.user_id == caller.user_id)
+            .ok_or(AuthError::Unauthorized("account no longer exists"))?;
+        tracing::info!(user_id = %user.user_id, outcome = "success", "me");
+        Ok(api::json_response(
+            StatusCode::OK,
+            &Me {
+                user_id: user.user_id.to_string(),
+                username: user.username.to_string(),
+                created_at: clock::rfc3339(user.created_at),
+            },
+        ))
+    }
+}

@@ -49,7 +49,10 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Bo
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -90,7 +93,10 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
         AuthError::InvalidValue(v) => (v.to_string(), Some(v.field)),
         AuthError::Unavailable(_) => {
             tracing::error!(error = %chain(err), "store unavailable");
-            ("the service is temporarily unavailable; retry later".to_owned(), None)
+            (
+                "the service is temporarily unavailable; retry later".to_owned(),
+                None,
+            )
         }
         AuthError::Internal(_) => {
             tracing::error!(error = %chain(err), "internal error");
@@ -180,11 +186,7 @@ fn describe_data_error(err: &serde_json::Error) -> String {
     let text = err.to_string();
     if text.starts_with("missing field") || text.starts_with("unknown field") {
         // e.g. "missing field `password`", "unknown field `x`, expected `username` or …"
-        return text
-            .split(" at line ")
-            .next()
-            .unwrap_or(&text)
-            .to_owned();
+        return text.split(" at line ").next().unwrap_or(&text).to_owned();
     }
     if text.starts_with("invalid type") {
         // "invalid type: integer `5`, expected a string": keep only what was expected.

@@ -73,11 +73,7 @@ where
     if !range.contains(&value) {
         return Err(ConfigError {
             name,
-            problem: format!(
-                "{value} is outside {}..={}",
-                range.start(),
-                range.end()
-            ),
+            problem: format!("{value} is outside {}..={}", range.start(), range.end()),
         });
     }
     Ok(value)
@@ -327,7 +323,11 @@ mod tests {
             ("TOKEN_TTL_SECONDS", "10", "TOKEN_TTL_SECONDS"),
             ("JWT_LEEWAY_SECONDS", "-1", "JWT_LEEWAY_SECONDS"),
             ("ARGON2_ITERATIONS", "1", "ARGON2_MEMORY_KIB"),
-            ("DYNAMODB_ENDPOINT_URL", "localhost:8000", "DYNAMODB_ENDPOINT_URL"),
+            (
+                "DYNAMODB_ENDPOINT_URL",
+                "localhost:8000",
+                "DYNAMODB_ENDPOINT_URL",
+            ),
             ("DYNAMODB_TIMEOUT_MS", "99999999", "DYNAMODB_TIMEOUT_MS"),
         ];
         for (name, value, named) in cases {

@@ -215,7 +215,10 @@ mod tests {
 
     #[test]
     fn usernames_fold_ascii_case() {
-        assert_eq!(Username::parse("Alice.B_1-x").unwrap().as_str(), "alice.b_1-x");
+        assert_eq!(
+            Username::parse("Alice.B_1-x").unwrap().as_str(),
+            "alice.b_1-x"
+        );
     }
 
     #[test]

@@ -169,12 +169,31 @@ mod tests {
     #[test]
     fn cost_below_owasp_is_refused() {
         for cost in [
-            HashCost { memory_kib: 19456, iterations: 1, parallelism: 1 },
-            HashCost { memory_kib: 4096, iterations: 10, parallelism: 1 },
-            HashCost { memory_kib: 19456, iterations: 2, parallelism: 0 },
+            HashCost {
+                memory_kib: 19456,
+                iterations: 1,
+                parallelism: 1,
+            },
+            HashCost {
+                memory_kib: 4096,
+                iterations: 10,
+                parallelism: 1,
+            },
+            HashCost {
+                memory_kib: 19456,
+                iterations: 2,
+                parallelism: 0,
+            },
         ] {
             assert!(PasswordHasher::new(cost).is_err(), "{cost:?}");
         }
-        assert!(PasswordHasher::new(HashCost { memory_kib: 47104, iterations: 1, parallelism: 1 }).is_ok());
+        assert!(
+            PasswordHasher::new(HashCost {
+                memory_kib: 47104,
+                iterations: 1,
+                parallelism: 1
+            })
+            .is_ok()
+        );
     }
 }

@@ -109,3 +109,86 @@ pub fn test_config() -> Config {
     let env = test_env();
     Config::from_lookup(&|k| env.get(k).cloned()).expect("test configuration is valid")
 }
+
+/// The repository's `events/` folder.
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+/// The sample event `events/<name>` as JSON.
+pub fn event(name: &str) -> serde_json::Value {
+    let path = events_dir().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// An HTTP API event as the `lambda_http` request a handler receives, through the same parser the
+/// Lambda runtime uses.
+pub fn request(event: &serde_json::Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// `event` with `body` as its (plain-text) body and a matching `content-length`.
+pub fn with_body(mut event: serde_json::Value, body: &str) -> serde_json::Value {
+    event["body"] = body.into();
+    event["isBase64Encoded"] = false.into();
+    event["headers"]["content-length"] = body.len().to_string().into();
+    event
+}
+
+/// `event` with the authorizer context of an allow for the given identity.
+pub fn with_caller(
+    mut event: serde_json::Value,
+    user_id: &str,
+    username: &str,
+    jti: &str,
+) -> serde_json::Value {
+    event["requestContext"]["authorizer"] = serde_json::json!({
+        "lambda": {"user_id": user_id, "username": username, "jti": jti}
+    });
+    event
+}
+
+/// A response's status and JSON body (`Null` for an empty body).
+pub fn response_json(
+    response: &lambda_http::Response<lambda_http::Body>,
+) -> (u16, serde_json::Value) {
+    let bytes: &[u8] = response.body().as_ref();
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(bytes).expect("a JSON response body")
+    };
+    (response.status().as_u16(), json)
+}
+
+/// A username no other test uses.
+pub fn unique_username(prefix: &str) -> String {
+    format!("{prefix}-{}", random_hex::<5>())
+}
+
+/// A signer from [`test_config`].
+pub fn signer() -> crate::token::TokenSigner {
+    test_config().signer.signer()
+}
+
+/// A verifier from [`test_config`].
+pub fn verifier() -> crate::token::TokenVerifier {
+    test_config().verifier.verifier()
+}
+
+/// A hasher at the default (production) cost.
+pub fn hasher() -> crate::password::PasswordHasher {
+    test_config().password.hasher()
+}
+
+/// A client for a loopback port nothing listens on: every call fails like an unreachable
+/// DynamoDB.
+pub fn unreachable_client() -> Client {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("binding a free port")
+        .port();
+    client_for(&format!("http://127.0.0.1:{port}"))
+}

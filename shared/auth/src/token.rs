@@ -317,22 +317,23 @@ impl TokenVerifier {
             .as_deref()
             .and_then(|kid| self.keys.get(kid))
             .ok_or(TokenError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<IncomingClaims>(token, key, &self.validation).map_err(|e| {
-            match e.kind() {
-                ErrorKind::InvalidSignature => TokenError::BadSignature,
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-                ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-                ErrorKind::InvalidAudience => TokenError::WrongAudience,
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    TokenError::WrongAlgorithm
+        let data =
+            jsonwebtoken::decode::<IncomingClaims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::InvalidSignature => TokenError::BadSignature,
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                    ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+                    ErrorKind::InvalidAudience => TokenError::WrongAudience,
+                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                        TokenError::WrongAlgorithm
+                    }
+                    ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidSubject => {
+                        TokenError::InvalidClaims
+                    }
+                    _ => TokenError::Malformed,
                 }
-                ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidSubject => {
-                    TokenError::InvalidClaims
-                }
-                _ => TokenError::Malformed,
-            }
-        })?;
+            })?;
         let c = data.claims;
         let (Some(sub), Some(username), Some(iat), Some(exp), Some(jti)) =
             (c.sub, c.username, c.iat, c.exp, c.jti)
@@ -457,27 +458,107 @@ mod tests {
             forge(&hdr, &c, SECRET)
         };
         let cases: Vec<(&str, String, TokenError)> = vec![
-            ("expired", with("exp", (now - 10).into()), TokenError::Expired),
-            ("nbf future", with("nbf", (now + 60).into()), TokenError::NotYetValid),
-            ("iat future", with("iat", (now + 60).into()), TokenError::NotYetValid),
-            ("issuer", with("iss", "evil".into()), TokenError::WrongIssuer),
-            ("audience", with("aud", "evil".into()), TokenError::WrongAudience),
+            (
+                "expired",
+                with("exp", (now - 10).into()),
+                TokenError::Expired,
+            ),
+            (
+                "nbf future",
+                with("nbf", (now + 60).into()),
+                TokenError::NotYetValid,
+            ),
+            (
+                "iat future",
+                with("iat", (now + 60).into()),
+                TokenError::NotYetValid,
+            ),
+            (
+                "issuer",
+                with("iss", "evil".into()),
+                TokenError::WrongIssuer,
+            ),
+            (
+                "audience",
+                with("aud", "evil".into()),
+                TokenError::WrongAudience,
+            ),
             ("no sub", without("sub"), TokenError::InvalidClaims),
             ("no exp", without("exp"), TokenError::InvalidClaims),
             ("no jti", without("jti"), TokenError::InvalidClaims),
             ("no iat", without("iat"), TokenError::InvalidClaims),
-            ("no username", without("username"), TokenError::InvalidClaims),
-            ("claims not an object", forge(&hdr, &serde_json::json!([1, 2]), SECRET), TokenError::Malformed),
-            ("bad jti", with("jti", "x".into()), TokenError::InvalidClaims),
-            ("other key", forge(&hdr, &good_claims(now), b"another-secret-of-32-bytes-or-more!!"), TokenError::BadSignature),
-            ("alg none", forge(&serde_json::json!({"alg": "none", "kid": key.kid()}), &good_claims(now), SECRET), TokenError::Malformed),
-            ("hs512", forge(&serde_json::json!({"alg": "HS512", "kid": key.kid()}), &good_claims(now), SECRET), TokenError::WrongAlgorithm),
-            ("no kid", forge(&serde_json::json!({"alg": "HS256"}), &good_claims(now), SECRET), TokenError::UnknownKey),
-            ("unknown kid", forge(&serde_json::json!({"alg": "HS256", "kid": "../../etc/passwd"}), &good_claims(now), SECRET), TokenError::UnknownKey),
+            (
+                "no username",
+                without("username"),
+                TokenError::InvalidClaims,
+            ),
+            (
+                "claims not an object",
+                forge(&hdr, &serde_json::json!([1, 2]), SECRET),
+                TokenError::Malformed,
+            ),
+            (
+                "bad jti",
+                with("jti", "x".into()),
+                TokenError::InvalidClaims,
+            ),
+            (
+                "other key",
+                forge(
+                    &hdr,
+                    &good_claims(now),
+                    b"another-secret-of-32-bytes-or-more!!",
+                ),
+                TokenError::BadSignature,
+            ),
+            (
+                "alg none",
+                forge(
+                    &serde_json::json!({"alg": "none", "kid": key.kid()}),
+                    &good_claims(now),
+                    SECRET,
+                ),
+                TokenError::Malformed,
+            ),
+            (
+                "hs512",
+                forge(
+                    &serde_json::json!({"alg": "HS512", "kid": key.kid()}),
+                    &good_claims(now),
+                    SECRET,
+                ),
+                TokenError::WrongAlgorithm,
+            ),
+            (
+                "no kid",
+                forge(
+                    &serde_json::json!({"alg": "HS256"}),
+                    &good_claims(now),
+                    SECRET,
+                ),
+                TokenError::UnknownKey,
+            ),
+            (
+                "unknown kid",
+                forge(
+                    &serde_json::json!({"alg": "HS256", "kid": "../../etc/passwd"}),
+                    &good_claims(now),
+                    SECRET,
+                ),
+                TokenError::UnknownKey,
+            ),
             ("two segments", "abc.def".into(), TokenError::Malformed),
-            ("four segments", format!("{}.x", forge(&hdr, &good_claims(now), SECRET)), TokenError::Malformed),
+            (
+                "four segments",
+                format!("{}.x", forge(&hdr, &good_claims(now), SECRET)),
+                TokenError::Malformed,
+            ),
             ("not base64url", "a+b.c/d.e=f".into(), TokenError::Malformed),
-            ("too large", "a".repeat(MAX_TOKEN_BYTES + 1), TokenError::TooLarge),
+            (
+                "too large",
+                "a".repeat(MAX_TOKEN_BYTES + 1),
+                TokenError::TooLarge,
+            ),
         ];
         for (name, token, want) in cases {
             assert_eq!(verifier.verify(&token, now).unwrap_err(), want, "{name}");
@@ -492,14 +573,27 @@ mod tests {
         let t = signer.issue(&uid, &name, &sid, now).unwrap().token;
         let parts: Vec<&str> = t.split('.').collect();
         let mut claims: serde_json::Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap(),
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(parts[1])
+                .unwrap(),
         )
         .unwrap();
         claims["sub"] = UserId::generate().as_str().into();
-        let altered = format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2]);
-        assert_eq!(verifier.verify(&altered, now).unwrap_err(), TokenError::BadSignature);
+        let altered = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(claims.to_string().as_bytes()),
+            parts[2]
+        );
+        assert_eq!(
+            verifier.verify(&altered, now).unwrap_err(),
+            TokenError::BadSignature
+        );
         let stripped = format!("{}.{}.", parts[0], parts[1]);
-        assert_eq!(verifier.verify(&stripped, now).unwrap_err(), TokenError::Malformed);
+        assert_eq!(
+            verifier.verify(&stripped, now).unwrap_err(),
+            TokenError::Malformed
+        );
     }
 
     #[test]

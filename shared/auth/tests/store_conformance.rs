@@ -72,7 +72,13 @@ async fn session_lifecycle(sessions: &impl Sessions) {
     let now = clock::now();
     let owner = user("dave");
     let s = session(&owner, now + 3600);
-    assert!(sessions.get_session(&s.session_id, now).await.unwrap().is_none());
+    assert!(
+        sessions
+            .get_session(&s.session_id, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
     sessions.put_session(&s).await.unwrap();
     assert_eq!(
         sessions.get_session(&s.session_id, now).await.unwrap(),
@@ -89,11 +95,33 @@ async fn session_lifecycle(sessions: &impl Sessions) {
             .await
             .unwrap()
     );
-    assert!(sessions.get_session(&s.session_id, now).await.unwrap().is_some());
+    assert!(
+        sessions
+            .get_session(&s.session_id, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // The owner can, once.
-    assert!(sessions.delete_session(&s.session_id, &owner.user_id).await.unwrap());
-    assert!(sessions.get_session(&s.session_id, now).await.unwrap().is_none());
-    assert!(!sessions.delete_session(&s.session_id, &owner.user_id).await.unwrap());
+    assert!(
+        sessions
+            .delete_session(&s.session_id, &owner.user_id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        sessions
+            .get_session(&s.session_id, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !sessions
+            .delete_session(&s.session_id, &owner.user_id)
+            .await
+            .unwrap()
+    );
 }
 
 async fn expired_but_present_is_absent(sessions: &impl Sessions) {
@@ -112,8 +140,20 @@ async fn expired_but_present_is_absent(sessions: &impl Sessions) {
     // Exactly at expires_at it is no longer live.
     let edge = session(&owner, now + 10);
     sessions.put_session(&edge).await.unwrap();
-    assert!(sessions.get_session(&edge.session_id, now + 9).await.unwrap().is_some());
-    assert!(sessions.get_session(&edge.session_id, now + 10).await.unwrap().is_none());
+    assert!(
+        sessions
+            .get_session(&edge.session_id, now + 9)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        sessions
+            .get_session(&edge.session_id, now + 10)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn sessions_are_independent(sessions: &impl Sessions) {
@@ -123,9 +163,23 @@ async fn sessions_are_independent(sessions: &impl Sessions) {
     let b = session(&owner, now + 3600);
     sessions.put_session(&a).await.unwrap();
     sessions.put_session(&b).await.unwrap();
-    assert!(sessions.delete_session(&a.session_id, &owner.user_id).await.unwrap());
-    assert!(sessions.get_session(&a.session_id, now).await.unwrap().is_none());
-    assert_eq!(sessions.get_session(&b.session_id, now).await.unwrap(), Some(b));
+    assert!(
+        sessions
+            .delete_session(&a.session_id, &owner.user_id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        sessions
+            .get_session(&a.session_id, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        sessions.get_session(&b.session_id, now).await.unwrap(),
+        Some(b)
+    );
 }
 
 macro_rules! conformance {
@@ -189,8 +243,17 @@ async fn dynamodb_expired_item_is_still_in_the_table() {
         .send()
         .await
         .unwrap();
-    assert!(raw.item.is_some(), "moto keeps expired items, like DynamoDB");
-    assert!(sessions.get_session(&s.session_id, now).await.unwrap().is_none());
+    assert!(
+        raw.item.is_some(),
+        "moto keeps expired items, like DynamoDB"
+    );
+    assert!(
+        sessions
+            .get_session(&s.session_id, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A malformed item is an error, never a session.
@@ -205,7 +268,10 @@ async fn dynamodb_malformed_item_is_an_error() {
         .table_name(&tables.sessions_table)
         .item("jti", AttributeValue::S(id.to_string()))
         .item("user_id", AttributeValue::S("not-an-id".into()))
-        .item("expires_at", AttributeValue::N((clock::now() + 60).to_string()))
+        .item(
+            "expires_at",
+            AttributeValue::N((clock::now() + 60).to_string()),
+        )
         .send()
         .await
         .unwrap();

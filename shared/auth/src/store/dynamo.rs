@@ -62,7 +62,9 @@ fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>)
 fn s(item: &Item, name: &str) -> Result<String, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
-        _ => Err(StoreError::Malformed(format!("attribute {name} missing or not a string"))),
+        _ => Err(StoreError::Malformed(format!(
+            "attribute {name} missing or not a string"
+        ))),
     }
 }
 
@@ -71,7 +73,9 @@ fn n(item: &Item, name: &str) -> Result<i64, StoreError> {
         Some(AttributeValue::N(v)) => v
             .parse()
             .map_err(|_| StoreError::Malformed(format!("attribute {name} is not an integer"))),
-        _ => Err(StoreError::Malformed(format!("attribute {name} missing or not a number"))),
+        _ => Err(StoreError::Malformed(format!(
+            "attribute {name} missing or not a number"
+        ))),
     }
 }
 
@@ -104,7 +108,10 @@ impl CreateUser for DynamoUsers {
             .table_name(&self.table)
             .item("username", AttributeValue::S(user.username.to_string()))
             .item("user_id", AttributeValue::S(user.user_id.to_string()))
-            .item("password_hash", AttributeValue::S(user.password_hash.clone()))
+            .item(
+                "password_hash",
+                AttributeValue::S(user.password_hash.clone()),
+            )
             .item("created_at", AttributeValue::N(user.created_at.to_string()))
             .condition_expression("attribute_not_exists(username)")
             .send()
@@ -166,8 +173,14 @@ impl PutSession for DynamoSessions {
             .item("jti", AttributeValue::S(session.session_id.to_string()))
             .item("user_id", AttributeValue::S(session.user_id.to_string()))
             .item("username", AttributeValue::S(session.username.to_string()))
-            .item("issued_at", AttributeValue::N(session.issued_at.to_string()))
-            .item("expires_at", AttributeValue::N(session.expires_at.to_string()))
+            .item(
+                "issued_at",
+                AttributeValue::N(session.issued_at.to_string()),
+            )
+            .item(
+                "expires_at",
+                AttributeValue::N(session.expires_at.to_string()),
+            )
             .condition_expression("attribute_not_exists(jti)")
             .send()
             .await;

@@ -69,7 +69,8 @@ impl SessionRecord {
 pub trait CreateUser {
     /// Creates `user`; [`StoreError::AlreadyExists`] if the username is taken. Atomic: two
     /// concurrent creates of one username never both succeed.
-    fn create_user(&self, user: &UserRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_user(&self, user: &UserRecord)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Looks an account up by username.

@@ -1,0 +1,101 @@
+//! The user-info handler, fed with `events/me.json`.
+
+use auth::clock;
+use auth::store::dynamo::DynamoUsers;
+use auth::store::memory::MemoryUsers;
+use auth::store::{CreateUser, FindUser, UserRecord};
+use auth::testing::{
+    TestTables, event, request, response_json, unique_username, unreachable_client, with_caller,
+};
+use auth::{SessionId, UserId, Username};
+use serde_json::{Value, json};
+use user_info::Handler;
+
+async fn call<U: FindUser + Sync>(handler: &Handler<U>, event: Value) -> (u16, Value) {
+    response_json(&handler.handle(request(&event)).await)
+}
+
+async fn add_user(users: &impl CreateUser) -> UserRecord {
+    let user = UserRecord {
+        user_id: UserId::generate(),
+        username: Username::parse(&unique_username("me")).unwrap(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
+        created_at: 1_796_022_000,
+    };
+    users.create_user(&user).await.unwrap();
+    user
+}
+
+fn me_event(user: &UserRecord) -> Value {
+    with_caller(
+        event("me.json"),
+        user.user_id.as_str(),
+        user.username.as_str(),
+        SessionId::generate().as_str(),
+    )
+}
+
+async fn returns_the_caller<U: CreateUser + FindUser + Sync + Clone>(users: U) {
+    let user = add_user(&users).await;
+    let handler = Handler::new(users.clone());
+    let (status, body) = call(&handler, me_event(&user)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "user_id": user.user_id.as_str(),
+            "username": user.username.as_str(),
+            "created_at": clock::rfc3339(1_796_022_000),
+        })
+    );
+    assert!(!body.to_string().contains("argon2"));
+
+    // An identity whose account is gone, or whose name now belongs to another id.
+    let mut ghost = user.clone();
+    ghost.user_id = UserId::generate();
+    assert_eq!(call(&handler, me_event(&ghost)).await.0, 401);
+    ghost.username = Username::parse(&unique_username("ghost")).unwrap();
+    assert_eq!(call(&handler, me_event(&ghost)).await.0, 401);
+}
+
+#[tokio::test]
+async fn returns_the_caller_in_memory() {
+    returns_the_caller(MemoryUsers::new()).await;
+}
+
+#[tokio::test]
+async fn returns_the_caller_on_dynamodb() {
+    returns_the_caller(TestTables::create().await.users()).await;
+}
+
+#[tokio::test]
+async fn sample_event_is_answered() {
+    // The sample's identity has no account in an empty store.
+    let (status, body) = call(&Handler::new(MemoryUsers::new()), event("me.json")).await;
+    assert_eq!((status, &body["error"]), (401, &json!("unauthorized")));
+}
+
+#[tokio::test]
+async fn without_authorizer_context_is_401() {
+    let handler = Handler::new(MemoryUsers::new());
+    let mut e = event("me.json");
+    e["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    assert_eq!(
+        call(&handler, e).await,
+        (
+            401,
+            json!({"error": "unauthorized", "message": "authentication required"})
+        )
+    );
+    let malformed = with_caller(event("me.json"), "not-an-id", "alice", "x");
+    assert_eq!(call(&handler, malformed).await.0, 401);
+}
+
+#[tokio::test]
+async fn unavailable_store_is_503() {
+    let handler = Handler::new(DynamoUsers::new(unreachable_client(), "users"));
+    assert_eq!(call(&handler, event("me.json")).await.0, 503);
+}
