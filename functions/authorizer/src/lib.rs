@@ -15,7 +15,7 @@
 //! gateway), never an error (which the gateway would answer with 500) and never an allow. The
 //! reason is logged; the token never is.
 
-use auth::config::{self, ConfigError, Lookup, StoreConfig, VerifierConfig};
+use auth::config::{self, ConfigError, KeyLoadError, Lookup, StoreConfig, VerifierConfig};
 use auth::store::GetSession;
 use auth::store::dynamo::DynamoSessions;
 use auth::token::TokenVerifier;
@@ -139,14 +139,15 @@ pub struct Handler<S> {
 }
 
 impl Handler<DynamoSessions> {
-    /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client (once per cold
-    /// start).
-    pub async fn from_config(config: &Config) -> Self {
-        let client = config.store.client().await;
-        Self::new(
+    /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client and loads the
+    /// keys (once per cold start).
+    pub async fn from_config(config: &Config) -> Result<Self, KeyLoadError> {
+        let sdk = config.store.sdk_config().await;
+        let client = config.store.dynamo_client(&sdk);
+        Ok(Self::new(
             DynamoSessions::new(client, &config.sessions_table),
-            config.verifier.verifier(),
-        )
+            config.verifier.verifier(Some(&sdk)).await?,
+        ))
     }
 }
 

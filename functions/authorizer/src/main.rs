@@ -7,7 +7,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = authorizer::Config::from_env()?;
-    let handler = authorizer::Handler::from_config(&config).await;
+    let handler = authorizer::Handler::from_config(&config).await?;
     let handler = &handler;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<authorizer::AuthorizerRequest>| async move {

@@ -9,7 +9,9 @@
 //! neither the answer nor its time tells whether an account exists.
 
 use auth::api::{self, parse_json};
-use auth::config::{self, ConfigError, Lookup, PasswordConfig, SignerConfig, StoreConfig};
+use auth::config::{
+    self, ConfigError, KeyLoadError, Lookup, PasswordConfig, SignerConfig, StoreConfig,
+};
 use auth::password::PasswordHasher;
 use auth::store::dynamo::{DynamoSessions, DynamoUsers};
 use auth::store::{FindUser, PutSession, SessionRecord, UserRecord};
@@ -80,16 +82,17 @@ pub struct Handler<U, S> {
 }
 
 impl Handler<DynamoUsers, DynamoSessions> {
-    /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client (once per cold
-    /// start).
-    pub async fn from_config(config: &Config) -> Self {
-        let client = config.store.client().await;
-        Self::new(
+    /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client and loads the
+    /// signing key (once per cold start).
+    pub async fn from_config(config: &Config) -> Result<Self, KeyLoadError> {
+        let sdk = config.store.sdk_config().await;
+        let client = config.store.dynamo_client(&sdk);
+        Ok(Self::new(
             DynamoUsers::new(client.clone(), &config.users_table),
             DynamoSessions::new(client, &config.sessions_table),
             config.password.hasher(),
-            config.signer.signer(),
-        )
+            config.signer.signer(Some(&sdk)).await?,
+        ))
     }
 }
 

@@ -7,7 +7,7 @@ use lambda_http::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = login::Config::from_env()?;
-    let handler = login::Handler::from_config(&config).await;
+    let handler = login::Handler::from_config(&config).await?;
     let handler = &handler;
     lambda_http::run(service_fn(move |req| async move {
         Ok::<_, std::convert::Infallible>(handler.handle(req).await)

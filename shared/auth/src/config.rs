@@ -1,5 +1,11 @@
 //! Configuration from the environment, read once per cold start.
 //!
+//! `JWT_SECRET` is the HS256 key itself (at least 32 bytes), for local runs and tests.
+//! `JWT_SECRET_ARN` names an AWS Secrets Manager secret holding it, as deployed stacks do
+//! (`template.yaml`): the key is read once per cold start; login signs with the secret's
+//! `AWSCURRENT` version and the authorizer also accepts its `AWSPREVIOUS` version, so the key
+//! can rotate without logging anyone out.
+//!
 //! Each function reads only the variables it needs (its `Config::from_env` composes the pieces
 //! below), so that `template.yaml` gives each function exactly those. A missing or bad variable
 //! is a [`ConfigError`] naming it, and the function refuses to start.
@@ -8,7 +14,8 @@
 //! |---|---|---|
 //! | `USERS_TABLE` | required | register, login, user-info |
 //! | `SESSIONS_TABLE` | required | login, logout, authorizer |
-//! | `JWT_SECRET` | required, ≥ 32 bytes | login, authorizer |
+//! | `JWT_SECRET` | one of these two is required | login, authorizer |
+//! | `JWT_SECRET_ARN` | | login, authorizer |
 //! | `JWT_ISSUER` | `jwt-session-service` | login, authorizer |
 //! | `JWT_AUDIENCE` | `jwt-session-service` | login, authorizer |
 //! | `TOKEN_TTL_SECONDS` | `3600` (60 – 86400) | login |
@@ -90,13 +97,23 @@ pub fn sessions_table(env: Lookup<'_>) -> Result<String, ConfigError> {
 }
 
 /// How to reach DynamoDB.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StoreConfig {
     /// `DYNAMODB_ENDPOINT_URL`: a local DynamoDB-compatible server instead of AWS.
     pub endpoint_url: Option<String>,
     /// `DYNAMODB_TIMEOUT_MS`: the whole time a store call may take, retries included; keep it
     /// below the function's timeout.
     pub timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    /// AWS's endpoint, 2 s per call.
+    fn default() -> Self {
+        Self {
+            endpoint_url: None,
+            timeout: Duration::from_secs(2),
+        }
+    }
 }
 
 impl StoreConfig {
@@ -118,18 +135,52 @@ impl StoreConfig {
         })
     }
 
-    /// Builds the DynamoDB client: once per cold start. Region and credentials come from the
-    /// usual AWS chain (in Lambda, the function's environment).
-    pub async fn client(&self) -> aws_sdk_dynamodb::Client {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    /// Loads the AWS SDK configuration (region, credentials, the timeouts below): once per cold
+    /// start. Region and credentials come from the usual AWS chain (in Lambda, the function's
+    /// environment).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(self.timeouts())
             .load()
-            .await;
-        let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk);
+            .await
+    }
+
+    /// The DynamoDB client on `sdk`, at the configured endpoint if there is one.
+    pub fn dynamo_client(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
         if let Some(url) = &self.endpoint_url {
             builder = builder.endpoint_url(url);
         }
         aws_sdk_dynamodb::Client::from_conf(builder.build())
+    }
+
+    /// [`StoreConfig::sdk_config`] and [`StoreConfig::dynamo_client`] in one.
+    pub async fn client(&self) -> aws_sdk_dynamodb::Client {
+        self.dynamo_client(&self.sdk_config().await)
+    }
+
+    /// A client for a local DynamoDB-compatible server at the configured endpoint (or `endpoint`
+    /// if none is configured), with a fixed region and static placeholder credentials, so that
+    /// no AWS account or profile is needed. For local servers and tests only.
+    pub fn local_client(&self, endpoint: &str) -> aws_sdk_dynamodb::Client {
+        self.dynamo_client(&self.local_sdk_config(endpoint))
+    }
+
+    /// SDK configuration for local servers: every service at `endpoint`, region `us-east-1`,
+    /// static placeholder credentials.
+    pub fn local_sdk_config(&self, endpoint: &str) -> aws_config::SdkConfig {
+        use aws_sdk_dynamodb::config::{
+            BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+        };
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "local", "local", None, None, "local",
+            )))
+            .endpoint_url(endpoint)
+            .timeout_config(self.timeouts())
+            .build()
     }
 
     /// The SDK timeouts: the whole operation within `timeout`, one attempt within half of it,
@@ -150,25 +201,135 @@ fn issuer_audience(env: Lookup<'_>) -> (String, String) {
     )
 }
 
-fn signing_key(env: Lookup<'_>) -> Result<HmacKey, ConfigError> {
-    let secret = required(env, "JWT_SECRET")?;
-    HmacKey::new(secret.into_bytes()).map_err(|problem| ConfigError {
-        name: "JWT_SECRET",
-        problem,
-    })
+/// Where the HS256 key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `JWT_SECRET`: the key itself.
+    Inline(HmacKey),
+    /// `JWT_SECRET_ARN`: an AWS Secrets Manager secret whose string is the key.
+    SecretsManager(String),
+}
+
+impl KeySource {
+    /// Reads `JWT_SECRET` or `JWT_SECRET_ARN` (exactly one of them).
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        match (optional(env, "JWT_SECRET"), optional(env, "JWT_SECRET_ARN")) {
+            (Some(_), Some(_)) => Err(ConfigError {
+                name: "JWT_SECRET",
+                problem: "set either JWT_SECRET or JWT_SECRET_ARN, not both".into(),
+            }),
+            (Some(secret), None) => {
+                HmacKey::new(secret.into_bytes())
+                    .map(Self::Inline)
+                    .map_err(|problem| ConfigError {
+                        name: "JWT_SECRET",
+                        problem,
+                    })
+            }
+            (None, Some(arn)) if arn.starts_with("arn:") => Ok(Self::SecretsManager(arn)),
+            (None, Some(arn)) => Err(ConfigError {
+                name: "JWT_SECRET_ARN",
+                problem: format!("{arn:?} is not an ARN"),
+            }),
+            (None, None) => Err(ConfigError {
+                name: "JWT_SECRET",
+                problem: "is required but not set (or set JWT_SECRET_ARN)".into(),
+            }),
+        }
+    }
+
+    /// The key itself, if it is inline.
+    pub fn inline(&self) -> Option<&HmacKey> {
+        match self {
+            Self::Inline(key) => Some(key),
+            Self::SecretsManager(_) => None,
+        }
+    }
+
+    /// The keys: the current one first, then (with `previous`) the one before it, if any.
+    /// Secrets Manager is asked through `sdk` (one call per version).
+    pub async fn load(
+        &self,
+        sdk: Option<&aws_config::SdkConfig>,
+        previous: bool,
+    ) -> Result<Vec<HmacKey>, KeyLoadError> {
+        match self {
+            Self::Inline(key) => Ok(vec![key.clone()]),
+            Self::SecretsManager(arn) => {
+                let sdk = sdk.ok_or(KeyLoadError::NoSdk)?;
+                let client = aws_sdk_secretsmanager::Client::new(sdk);
+                load_from_secrets_manager(&client, arn, previous).await
+            }
+        }
+    }
+}
+
+/// The key could not be loaded at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLoadError {
+    /// `JWT_SECRET_ARN` is set but no AWS configuration was given to reach it.
+    #[error("JWT_SECRET_ARN needs the AWS SDK configuration")]
+    NoSdk,
+    /// Secrets Manager refused or failed.
+    #[error("reading the signing key from Secrets Manager failed")]
+    SecretsManager(#[source] crate::error::BoxError),
+    /// The secret is not a usable key.
+    #[error("the signing key in Secrets Manager is unusable: {0}")]
+    Unusable(String),
+}
+
+/// Reads the `AWSCURRENT` version of secret `arn` and, with `previous`, its `AWSPREVIOUS`
+/// version if it has one.
+pub async fn load_from_secrets_manager(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+    previous: bool,
+) -> Result<Vec<HmacKey>, KeyLoadError> {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
+    let stages: &[&str] = if previous {
+        &["AWSCURRENT", "AWSPREVIOUS"]
+    } else {
+        &["AWSCURRENT"]
+    };
+    let mut keys = Vec::new();
+    for stage in stages {
+        let result = client
+            .get_secret_value()
+            .secret_id(arn)
+            .version_stage(*stage)
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            // A secret that was never rotated has no AWSPREVIOUS version.
+            Err(e) if *stage != "AWSCURRENT" && e.code() == Some("ResourceNotFoundException") => {
+                continue;
+            }
+            Err(e) => return Err(KeyLoadError::SecretsManager(Box::new(e))),
+        };
+        let secret = out
+            .secret_string
+            .ok_or_else(|| KeyLoadError::Unusable(format!("{stage} has no string value")))?;
+        let key = HmacKey::new(secret.trim().as_bytes().to_vec())
+            .map_err(|problem| KeyLoadError::Unusable(format!("{stage}: {problem}")))?;
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// What login needs to issue tokens.
 #[derive(Debug, Clone)]
 pub struct SignerConfig {
-    key: HmacKey,
+    /// Where the key comes from.
+    pub key: KeySource,
     settings: TokenSettings,
 }
 
 impl SignerConfig {
-    /// Reads `JWT_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`, `TOKEN_TTL_SECONDS`.
+    /// Reads `JWT_SECRET` or `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE`,
+    /// `TOKEN_TTL_SECONDS`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        let key = signing_key(env)?;
+        let key = KeySource::from_lookup(env)?;
         let (issuer, audience) = issuer_audience(env);
         let ttl_seconds = number(env, "TOKEN_TTL_SECONDS", 3600i64, 60..=86_400)?;
         Ok(Self {
@@ -182,9 +343,21 @@ impl SignerConfig {
         })
     }
 
-    /// The signer.
-    pub fn signer(&self) -> TokenSigner {
-        TokenSigner::new(&self.key, self.settings.clone())
+    /// The signer, loading the current key (from Secrets Manager through `sdk` if configured so).
+    pub async fn signer(
+        &self,
+        sdk: Option<&aws_config::SdkConfig>,
+    ) -> Result<TokenSigner, KeyLoadError> {
+        let keys = self.key.load(sdk, false).await?;
+        let current = keys
+            .first()
+            .ok_or_else(|| KeyLoadError::Unusable("no current key".into()))?;
+        Ok(self.signer_for(current))
+    }
+
+    /// A signer with `key` and these settings.
+    pub fn signer_for(&self, key: &HmacKey) -> TokenSigner {
+        TokenSigner::new(key, self.settings.clone())
             .expect("an HMAC key of at least 32 bytes is always a valid encoding key")
     }
 }
@@ -192,18 +365,20 @@ impl SignerConfig {
 /// What the authorizer needs to verify tokens.
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
-    keys: Vec<HmacKey>,
+    /// Where the keys come from.
+    pub key: KeySource,
     settings: TokenSettings,
 }
 
 impl VerifierConfig {
-    /// Reads `JWT_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`.
+    /// Reads `JWT_SECRET` or `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE`,
+    /// `JWT_LEEWAY_SECONDS`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        let key = signing_key(env)?;
+        let key = KeySource::from_lookup(env)?;
         let (issuer, audience) = issuer_audience(env);
         let leeway_seconds = number(env, "JWT_LEEWAY_SECONDS", 5u64, 0..=300)?;
         Ok(Self {
-            keys: vec![key],
+            key,
             settings: TokenSettings {
                 issuer,
                 audience,
@@ -213,9 +388,19 @@ impl VerifierConfig {
         })
     }
 
-    /// The verifier.
-    pub fn verifier(&self) -> TokenVerifier {
-        TokenVerifier::new(&self.keys, &self.settings)
+    /// The verifier, loading the current and previous keys (from Secrets Manager through `sdk`
+    /// if configured so).
+    pub async fn verifier(
+        &self,
+        sdk: Option<&aws_config::SdkConfig>,
+    ) -> Result<TokenVerifier, KeyLoadError> {
+        let keys = self.key.load(sdk, true).await?;
+        Ok(self.verifier_for(&keys))
+    }
+
+    /// A verifier accepting `keys`, with these settings.
+    pub fn verifier_for(&self, keys: &[HmacKey]) -> TokenVerifier {
+        TokenVerifier::new(keys, &self.settings)
             .expect("an HMAC key of at least 32 bytes is always a valid decoding key")
     }
 }
@@ -309,6 +494,7 @@ mod tests {
     fn defaults() {
         let c = Config::from_lookup(&env(BASE)).unwrap();
         assert_eq!(c.signer.settings.ttl_seconds, 3600);
+        assert!(c.signer.key.inline().is_some());
         assert_eq!(c.verifier.settings.leeway_seconds, 5);
         assert_eq!(c.password.cost, HashCost::OWASP_MINIMUM);
         assert_eq!(c.store.timeout, Duration::from_secs(2));
@@ -338,6 +524,29 @@ mod tests {
             assert_eq!(err.name, *named, "{name}={value}: {err}");
             assert!(err.to_string().contains(named));
         }
+        let mut both = BASE.to_vec();
+        both.push((
+            "JWT_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:k",
+        ));
+        assert_eq!(
+            Config::from_lookup(&env(&both)).unwrap_err().name,
+            "JWT_SECRET"
+        );
+        let mut arn_only = BASE.to_vec();
+        arn_only.retain(|(k, _)| *k != "JWT_SECRET");
+        arn_only.push((
+            "JWT_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:k",
+        ));
+        let c = Config::from_lookup(&env(&arn_only)).unwrap();
+        assert!(matches!(c.verifier.key, KeySource::SecretsManager(_)));
+        arn_only.pop();
+        arn_only.push(("JWT_SECRET_ARN", "my-secret"));
+        assert_eq!(
+            Config::from_lookup(&env(&arn_only)).unwrap_err().name,
+            "JWT_SECRET_ARN"
+        );
         for missing in ["USERS_TABLE", "SESSIONS_TABLE", "JWT_SECRET"] {
             let mut pairs = BASE.to_vec();
             pairs.retain(|(k, _)| k != &missing);

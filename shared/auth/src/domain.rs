@@ -192,7 +192,7 @@ random_id!(
 );
 
 /// `N` random bytes from the operating system, as lower-case hex.
-pub(crate) fn random_hex<const N: usize>() -> String {
+pub fn random_hex<const N: usize>() -> String {
     let mut bytes = [0u8; N];
     aws_lc_rs::rand::fill(&mut bytes).expect("the operating system's random generator failed");
     hex(&bytes)

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 
 use crate::config::{Config, StoreConfig};
 use crate::domain::random_hex;
@@ -25,18 +24,11 @@ pub fn dynamodb_endpoint() -> String {
 
 /// A client for `endpoint` with a fixed region and test credentials.
 pub fn client_for(endpoint: &str) -> Client {
-    let store = StoreConfig {
-        endpoint_url: Some(endpoint.to_owned()),
+    StoreConfig {
+        endpoint_url: None,
         timeout: std::time::Duration::from_secs(5),
-    };
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(endpoint)
-        .timeout_config(store.timeouts())
-        .build();
-    Client::from_conf(conf)
+    }
+    .local_client(endpoint)
 }
 
 /// A client for the test DynamoDB server.
@@ -170,12 +162,22 @@ pub fn unique_username(prefix: &str) -> String {
 
 /// A signer from [`test_config`].
 pub fn signer() -> crate::token::TokenSigner {
-    test_config().signer.signer()
+    let config = test_config();
+    config
+        .signer
+        .signer_for(config.signer.key.inline().expect("inline test key"))
 }
 
 /// A verifier from [`test_config`].
 pub fn verifier() -> crate::token::TokenVerifier {
-    test_config().verifier.verifier()
+    let config = test_config();
+    let key = config
+        .verifier
+        .key
+        .inline()
+        .expect("inline test key")
+        .clone();
+    config.verifier.verifier_for(&[key])
 }
 
 /// A hasher at the default (production) cost.

@@ -1,0 +1,68 @@
+//! Wires the functions' handlers, as the Lambda binaries build them, to one pair of stores.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use auth::Config;
+use auth::config::KeyLoadError;
+use auth::store::{CreateUser, DeleteSession, FindUser, GetSession, PutSession};
+
+use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
+
+/// A gateway in front of every function, over `users` and `sessions`, configured by `config`
+/// (whose key must be inline: `JWT_SECRET`).
+pub async fn gateway<U, S>(users: U, sessions: S, config: &Config) -> Result<Gateway, KeyLoadError>
+where
+    U: CreateUser + FindUser + Clone + Send + Sync + 'static,
+    S: PutSession + GetSession + DeleteSession + Clone + Send + Sync + 'static,
+{
+    let hasher = config.password.hasher();
+    let register = Arc::new(register::Handler::new(users.clone(), hasher.clone()));
+    let login = Arc::new(login::Handler::new(
+        users.clone(),
+        sessions.clone(),
+        hasher,
+        config.signer.signer(None).await?,
+    ));
+    let user_info = Arc::new(user_info::Handler::new(users));
+    let logout = Arc::new(logout::Handler::new(sessions.clone()));
+    let authorizer = Arc::new(authorizer::Handler::new(
+        sessions,
+        config.verifier.verifier(None).await?,
+    ));
+
+    let mut functions: HashMap<&'static str, HttpFunction> = HashMap::new();
+    functions.insert(
+        "register",
+        Arc::new(move |req| {
+            let h = register.clone();
+            Box::pin(async move { h.handle(req).await })
+        }),
+    );
+    functions.insert(
+        "login",
+        Arc::new(move |req| {
+            let h = login.clone();
+            Box::pin(async move { h.handle(req).await })
+        }),
+    );
+    functions.insert(
+        "user-info",
+        Arc::new(move |req| {
+            let h = user_info.clone();
+            Box::pin(async move { h.handle(req).await })
+        }),
+    );
+    functions.insert(
+        "logout",
+        Arc::new(move |req| {
+            let h = logout.clone();
+            Box::pin(async move { h.handle(req).await })
+        }),
+    );
+    let authorize: AuthorizerFunction = Arc::new(move |event| {
+        let h = authorizer.clone();
+        Box::pin(async move { Ok(h.handle(event).await) })
+    });
+    Ok(Gateway::new(functions, authorize))
+}

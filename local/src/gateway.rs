@@ -1,0 +1,393 @@
+//! A local stand-in for API Gateway (HTTP API, payload format 2.0, Lambda authorizer with simple
+//! responses).
+//!
+//! For each request [`Gateway::handle`]:
+//! 1. matches the route ([`crate::routes`]); none → 404 `{"message":"Not Found"}`;
+//! 2. for a protected route: no (or an empty) `Authorization` header → 401
+//!    `{"message":"Unauthorized"}` without calling the authorizer; otherwise builds the
+//!    authorizer's v2 `REQUEST` event and calls it. `isAuthorized: false` → 403
+//!    `{"message":"Forbidden"}`; an error, a panic or a time-out → 500
+//!    `{"message":"Internal Server Error"}`; an allow puts its `context` into
+//!    `requestContext.authorizer.lambda`;
+//! 3. builds the payload-2.0 event (lower-case headers with repeated ones joined by commas,
+//!    cookies apart, query parameters, `requestContext.http`, `sourceIp`, a request id, the body
+//!    base64-encoded unless it is text) and hands it to the function through
+//!    `lambda_http::request::from_str`, the parser the Lambda runtime uses;
+//! 4. turns the function's response into HTTP, with API Gateway's `apigw-requestid` header; a
+//!    failing function → 500 `{"message":"Internal Server Error"}`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authorizer::{AuthorizerRequest, AuthorizerResponse};
+use base64::Engine as _;
+use lambda_http::http::{self, HeaderMap, HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use crate::routes::{self, Route};
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+/// A boxed error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// An HTTP function: what a `lambda_http` Lambda runs for one event.
+pub type HttpFunction = Arc<dyn Fn(Request) -> BoxFuture<Response<Body>> + Send + Sync>;
+/// The authorizer: what the `lambda_runtime` authorizer Lambda runs for one event.
+pub type AuthorizerFunction =
+    Arc<dyn Fn(AuthorizerRequest) -> BoxFuture<Result<AuthorizerResponse, BoxError>> + Send + Sync>;
+
+/// How long the gateway waits for the authorizer and for a function, as API Gateway's
+/// integration timeout does.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(29);
+
+/// The local API Gateway.
+pub struct Gateway {
+    functions: HashMap<&'static str, HttpFunction>,
+    authorizer: AuthorizerFunction,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("functions", &self.functions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// A gateway with `authorizer` in front of the protected routes and `functions` (by package
+    /// name, as in [`routes::ROUTES`]) behind the routes. Panics if a route's function is missing.
+    pub fn new(
+        functions: HashMap<&'static str, HttpFunction>,
+        authorizer: AuthorizerFunction,
+    ) -> Self {
+        for route in routes::ROUTES {
+            assert!(
+                functions.contains_key(route.function),
+                "no function for route {}",
+                route.key()
+            );
+        }
+        Self {
+            functions,
+            authorizer,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The same gateway with another time limit for the authorizer and the functions.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Answers one HTTP request from `peer`, as API Gateway would.
+    pub async fn handle(
+        &self,
+        req: http::Request<Vec<u8>>,
+        peer: SocketAddr,
+    ) -> http::Response<Vec<u8>> {
+        let request_id = auth::SessionId::generate().to_string()[..16].to_owned();
+        let mut response = self.dispatch(req, peer, &request_id).await;
+        response.headers_mut().insert(
+            "apigw-requestid",
+            HeaderValue::from_str(&request_id).expect("hex is a valid header value"),
+        );
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        req: http::Request<Vec<u8>>,
+        peer: SocketAddr,
+        request_id: &str,
+    ) -> http::Response<Vec<u8>> {
+        let Some(route) = routes::find(req.method().as_str(), req.uri().path()) else {
+            return gateway_error(StatusCode::NOT_FOUND, "Not Found");
+        };
+        let mut event = http_event(&req, peer, route, request_id);
+
+        if route.protected {
+            let has_credentials = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .is_some_and(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace));
+            if !has_credentials {
+                return gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized");
+            }
+            let authorizer_event = match serde_json::from_value::<AuthorizerRequest>(
+                authorizer_event(&event, route),
+            ) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not build the authorizer event");
+                    return gateway_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    );
+                }
+            };
+            let authorizer = self.authorizer.clone();
+            match self.run(authorizer(authorizer_event)).await {
+                Some(Ok(decision)) if decision.is_authorized => {
+                    event["requestContext"]["authorizer"] = json!({ "lambda": decision.context });
+                }
+                Some(Ok(_)) => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "authorizer failed");
+                    return gateway_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    );
+                }
+                None => {
+                    return gateway_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    );
+                }
+            }
+        }
+
+        let request = match lambda_http::request::from_str(&event.to_string()) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "could not build the function event");
+                return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            }
+        };
+        let function = self.functions[route.function].clone();
+        match self.run(function(request)).await {
+            Some(response) => into_http(response),
+            None => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        }
+    }
+
+    /// Runs an invocation on its own task, as a separate Lambda would: `None` if it panicked
+    /// or ran past the time limit.
+    async fn run<T: Send + 'static>(&self, invocation: BoxFuture<T>) -> Option<T> {
+        match tokio::time::timeout(self.timeout, tokio::spawn(invocation)).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(join_error)) => {
+                tracing::error!(error = %join_error, "invocation failed");
+                None
+            }
+            Err(_) => {
+                tracing::error!(timeout = ?self.timeout, "invocation timed out");
+                None
+            }
+        }
+    }
+}
+
+/// One of API Gateway's own answers: `{"message": "..."}`.
+fn gateway_error(status: StatusCode, message: &str) -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(json!({ "message": message }).to_string().into_bytes());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Content types API Gateway passes as text; anything else is base64-encoded.
+fn is_text(content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else {
+        return true;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime.starts_with("text/")
+        || mime.ends_with("+json")
+        || mime.ends_with("+xml")
+        || matches!(
+            mime.as_str(),
+            "application/json"
+                | "application/xml"
+                | "application/javascript"
+                | "application/x-www-form-urlencoded"
+                | ""
+        )
+}
+
+/// The payload-2.0 event for `req` on `route`.
+pub fn http_event(
+    req: &http::Request<Vec<u8>>,
+    peer: SocketAddr,
+    route: &Route,
+    request_id: &str,
+) -> Value {
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in req.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == header::COOKIE {
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
+            continue;
+        }
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    let source_ip = peer.ip().to_string();
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(Value::as_str) {
+        Some(chain) => format!("{chain}, {source_ip}"),
+        None => source_ip.clone(),
+    };
+    headers.insert("x-forwarded-for".into(), forwarded_for.into());
+    headers.insert("x-forwarded-proto".into(), "http".into());
+    headers.insert("x-forwarded-port".into(), peer_port(req).into());
+    let user_agent = headers
+        .get("user-agent")
+        .cloned()
+        .unwrap_or_else(|| Value::String(String::new()));
+
+    let raw_query = req.uri().query().unwrap_or("").to_owned();
+    let mut query = serde_json::Map::new();
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        match query.get_mut(k.as_ref()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&v);
+            }
+            _ => {
+                query.insert(k.into_owned(), Value::String(v.into_owned()));
+            }
+        }
+    }
+
+    let now = time::OffsetDateTime::now_utc();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let body = req.body();
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (Value::Null, false),
+        Ok(text) if is_text(content_type) => (Value::String(text.to_owned()), false),
+        _ => (
+            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+            true,
+        ),
+    };
+    let host = headers
+        .get("host")
+        .and_then(Value::as_str)
+        .unwrap_or("localhost")
+        .to_owned();
+
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route.key(),
+        "rawPath": req.uri().path(),
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": host.split('.').next().unwrap_or("local"),
+            "http": {
+                "method": req.method().as_str(),
+                "path": req.uri().path(),
+                "protocol": format!("{:?}", req.version()),
+                "sourceIp": source_ip,
+                "userAgent": user_agent,
+            },
+            "requestId": request_id,
+            "routeKey": route.key(),
+            "stage": "$default",
+            "time": now
+                .format(time::macros::format_description!(
+                    "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+                ))
+                .unwrap_or_default(),
+            "timeEpoch": (now.unix_timestamp_nanos() / 1_000_000) as i64,
+        },
+        "isBase64Encoded": is_base64,
+    });
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if !query.is_empty() {
+        event["queryStringParameters"] = Value::Object(query);
+    }
+    if !body.is_null() {
+        event["body"] = body;
+    }
+    event
+}
+
+fn peer_port(req: &http::Request<Vec<u8>>) -> String {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.rsplit_once(':'))
+        .map(|(_, port)| port.to_owned())
+        .unwrap_or_else(|| "80".into())
+}
+
+/// The authorizer's v2 `REQUEST` event for a request whose payload-2.0 event is `http_event`,
+/// with identity source `$request.header.Authorization`.
+pub fn authorizer_event(http_event: &Value, route: &Route) -> Value {
+    let mut event = json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": format!(
+            "arn:aws:execute-api:us-east-1:000000000000:local/$default/{}{}",
+            route.method, route.path
+        ),
+        "identitySource": [http_event["headers"]["authorization"].clone()],
+        "routeKey": http_event["routeKey"],
+        "rawPath": http_event["rawPath"],
+        "rawQueryString": http_event["rawQueryString"],
+        "headers": http_event["headers"],
+        "requestContext": http_event["requestContext"],
+    });
+    for optional in ["cookies", "queryStringParameters"] {
+        if let Some(v) = http_event.get(optional) {
+            event[optional] = v.clone();
+        }
+    }
+    event
+}
+
+/// A function's response as API Gateway returns it.
+fn into_http(response: Response<Body>) -> http::Response<Vec<u8>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Text(t) => t.into_bytes(),
+        Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    let mut out = http::Response::new(bytes);
+    *out.status_mut() = parts.status;
+    let mut headers = HeaderMap::new();
+    for (name, value) in &parts.headers {
+        headers.append(name, value.clone());
+    }
+    *out.headers_mut() = headers;
+    out
+}

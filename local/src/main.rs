@@ -1,0 +1,200 @@
+//! `cargo run`: the whole API on http://127.0.0.1:3000 with the embedded in-memory store, or on
+//! DynamoDB with `--dynamodb-endpoint`. `cargo run -- --help` lists the options; each also reads
+//! the environment variable named there.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use auth::Config;
+use auth::store::dynamo::{DynamoSessions, DynamoUsers, create_tables};
+use auth::store::memory::{MemorySessions, MemoryUsers};
+use clap::Parser;
+
+/// The JWT session service's API on localhost, behind a local API Gateway that behaves as the
+/// deployed one (routes, Lambda authorizer, 401/403/404/500 answers).
+#[derive(Debug, Parser)]
+#[command(name = "local-api", version)]
+struct Args {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Use the DynamoDB(-compatible) server at this URL instead of the embedded in-memory store.
+    #[arg(long, env = "DYNAMODB_ENDPOINT_URL", value_name = "URL")]
+    dynamodb_endpoint: Option<String>,
+    /// Create the tables on the DynamoDB endpoint if they are missing.
+    #[arg(long, env = "CREATE_TABLES")]
+    create_tables: bool,
+    /// Users table name (DynamoDB only).
+    #[arg(long, env = "USERS_TABLE", default_value = "users")]
+    users_table: String,
+    /// Sessions (whitelist) table name (DynamoDB only).
+    #[arg(long, env = "SESSIONS_TABLE", default_value = "sessions")]
+    sessions_table: String,
+    /// HS256 signing key, at least 32 bytes. Prefer the environment variable; without either, a
+    /// random key is generated at start (tokens then do not survive a restart).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Token issuer (`iss`).
+    #[arg(long, env = "JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Token audience (`aud`).
+    #[arg(long, env = "JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+    /// Access token lifetime in seconds (default 3600).
+    #[arg(long, env = "TOKEN_TTL_SECONDS")]
+    token_ttl_seconds: Option<String>,
+    /// Clock leeway for token times in seconds (default 5).
+    #[arg(long, env = "JWT_LEEWAY_SECONDS")]
+    jwt_leeway_seconds: Option<String>,
+    /// Argon2id memory in KiB (default 19456).
+    #[arg(long, env = "ARGON2_MEMORY_KIB")]
+    argon2_memory_kib: Option<String>,
+    /// Argon2id iterations (default 2).
+    #[arg(long, env = "ARGON2_ITERATIONS")]
+    argon2_iterations: Option<String>,
+    /// Argon2id parallelism (default 1).
+    #[arg(long, env = "ARGON2_PARALLELISM")]
+    argon2_parallelism: Option<String>,
+    /// Time limit of one DynamoDB call in milliseconds, retries included (default 2000).
+    #[arg(long, env = "DYNAMODB_TIMEOUT_MS")]
+    dynamodb_timeout_ms: Option<String>,
+}
+
+impl Args {
+    /// The auth crate's variables, as the flags (or their environment variables) set them.
+    fn variables(&self) -> HashMap<&'static str, String> {
+        let mut vars = HashMap::new();
+        vars.insert("USERS_TABLE", self.users_table.clone());
+        vars.insert("SESSIONS_TABLE", self.sessions_table.clone());
+        let optional = [
+            ("JWT_SECRET", &self.jwt_secret),
+            ("JWT_ISSUER", &self.jwt_issuer),
+            ("JWT_AUDIENCE", &self.jwt_audience),
+            ("TOKEN_TTL_SECONDS", &self.token_ttl_seconds),
+            ("JWT_LEEWAY_SECONDS", &self.jwt_leeway_seconds),
+            ("ARGON2_MEMORY_KIB", &self.argon2_memory_kib),
+            ("ARGON2_ITERATIONS", &self.argon2_iterations),
+            ("ARGON2_PARALLELISM", &self.argon2_parallelism),
+            ("DYNAMODB_ENDPOINT_URL", &self.dynamodb_endpoint),
+            ("DYNAMODB_TIMEOUT_MS", &self.dynamodb_timeout_ms),
+        ];
+        for (name, value) in optional {
+            if let Some(v) = value {
+                vars.insert(name, v.clone());
+            }
+        }
+        vars
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .init();
+    let args = Args::parse();
+    let mut vars = args.variables();
+    if !vars.contains_key("JWT_SECRET") {
+        vars.insert("JWT_SECRET", auth::domain::random_hex::<32>());
+        println!(
+            "JWT_SECRET is not set: generated a random signing key for this run \
+             (tokens will not survive a restart)"
+        );
+    }
+    let config = Config::from_lookup(&|name| vars.get(name).cloned())?;
+
+    let (gateway, store) = match &args.dynamodb_endpoint {
+        None => {
+            if args.create_tables {
+                println!("--create-tables has no effect on the in-memory store");
+            }
+            (
+                local_api::app::gateway(MemoryUsers::new(), MemorySessions::new(), &config).await?,
+                "in-memory (data is lost when the server stops)".to_owned(),
+            )
+        }
+        Some(endpoint) => {
+            let client = if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+                config.store.client().await
+            } else {
+                config.store.local_client(endpoint)
+            };
+            if args.create_tables {
+                create_tables(&client, &config.users_table, &config.sessions_table).await?;
+            }
+            (
+                local_api::app::gateway(
+                    DynamoUsers::new(client.clone(), &config.users_table),
+                    DynamoSessions::new(client, &config.sessions_table),
+                    &config,
+                )
+                .await?,
+                format!(
+                    "DynamoDB at {endpoint} (tables {}, {})",
+                    config.users_table, config.sessions_table
+                ),
+            )
+        }
+    };
+
+    let addr = SocketAddr::new(args.host, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e} (choose another with --port)"))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    print_banner(&base, &store);
+    local_api::server::serve(listener, Arc::new(gateway), shutdown_signal()).await?;
+    println!("stopped");
+    Ok(())
+}
+
+fn print_banner(base: &str, store: &str) {
+    println!(
+        r#"
+JWT session service: local API on {base}
+store: {store}
+routes: POST /register, POST /login, GET /me (authorizer), POST /logout (authorizer)
+
+Try it:
+  curl -i -X POST {base}/register -H 'content-type: application/json' \
+       -d '{{"username":"alice","password":"correct horse battery staple"}}'
+  TOKEN=$(curl -s -X POST {base}/login -H 'content-type: application/json' \
+       -d '{{"username":"alice","password":"correct horse battery staple"}}' \
+       | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  curl -i {base}/me -H "authorization: Bearer $TOKEN"
+  curl -i -X POST {base}/logout -H "authorization: Bearer $TOKEN"
+  curl -i {base}/me -H "authorization: Bearer $TOKEN"     # 403: logged out
+
+Ctrl-C stops the server.
+"#
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    println!("shutting down");
+}

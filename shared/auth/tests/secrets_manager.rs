@@ -1,0 +1,109 @@
+//! Loading the signing key from AWS Secrets Manager (moto), and rotating it: login signs with
+//! `AWSCURRENT`, the authorizer accepts `AWSCURRENT` and `AWSPREVIOUS`.
+
+use auth::config::{Config, KeyLoadError, KeySource, StoreConfig};
+use auth::testing::{dynamodb_endpoint, test_env, unique_name};
+use auth::{SessionId, UserId, Username, clock};
+
+fn sdk() -> aws_config::SdkConfig {
+    StoreConfig::default().local_sdk_config(&dynamodb_endpoint())
+}
+
+fn config_with_arn(arn: &str) -> Config {
+    let mut env = test_env();
+    env.remove("JWT_SECRET");
+    env.insert("JWT_SECRET_ARN".into(), arn.into());
+    Config::from_lookup(&|k| env.get(k).cloned()).unwrap()
+}
+
+#[tokio::test]
+async fn keys_come_from_secrets_manager_and_rotate() {
+    let sdk = sdk();
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let first = "first-key-0123456789abcdef0123456789abcdef";
+    let second = "second-key-0123456789abcdef0123456789abcdef";
+    let arn = client
+        .create_secret()
+        .name(unique_name("signing-key"))
+        .secret_string(first)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let config = config_with_arn(&arn);
+    assert!(matches!(config.signer.key, KeySource::SecretsManager(_)));
+
+    let user = UserId::generate();
+    let name = Username::parse("alice").unwrap();
+    let now = clock::now();
+    let old_signer = config.signer.signer(Some(&sdk)).await.unwrap();
+    let old_token = old_signer
+        .issue(&user, &name, &SessionId::generate(), now)
+        .unwrap()
+        .token;
+    // Never rotated: only the current key.
+    assert_eq!(
+        config
+            .verifier
+            .key
+            .load(Some(&sdk), true)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Rotate: the new value becomes AWSCURRENT, the old one AWSPREVIOUS.
+    client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(second)
+        .send()
+        .await
+        .unwrap();
+    let new_signer = config.signer.signer(Some(&sdk)).await.unwrap();
+    let new_token = new_signer
+        .issue(&user, &name, &SessionId::generate(), now)
+        .unwrap()
+        .token;
+    let verifier = config.verifier.verifier(Some(&sdk)).await.unwrap();
+    assert!(verifier.verify(&new_token, now).is_ok(), "current key");
+    assert!(
+        verifier.verify(&old_token, now).is_ok(),
+        "previous key still accepted"
+    );
+    // The two tokens name different keys.
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    assert_ne!(kid(&old_token), kid(&new_token));
+}
+
+#[tokio::test]
+async fn missing_or_short_secret_fails_start_up() {
+    let sdk = sdk();
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let missing =
+        config_with_arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf");
+    assert!(matches!(
+        missing.signer.signer(Some(&sdk)).await,
+        Err(KeyLoadError::SecretsManager(_))
+    ));
+    let arn = client
+        .create_secret()
+        .name(unique_name("short-key"))
+        .secret_string("too-short")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    assert!(matches!(
+        config_with_arn(&arn).verifier.verifier(Some(&sdk)).await,
+        Err(KeyLoadError::Unusable(_))
+    ));
+    // Without SDK configuration the ARN cannot be reached.
+    assert!(matches!(
+        config_with_arn(&arn).signer.signer(None).await,
+        Err(KeyLoadError::NoSdk)
+    ));
+}
