@@ -98,6 +98,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
     let mut vars = args.variables();
@@ -163,14 +165,14 @@ store: {store}
 routes: POST /register, POST /login, GET /me (authorizer), POST /logout (authorizer)
 
 Try it:
-  curl -i -X POST {base}/register -H 'content-type: application/json' \
+  curl -i -w '\n' -X POST {base}/register -H 'content-type: application/json' \
        -d '{{"username":"alice","password":"correct horse battery staple"}}'
   TOKEN=$(curl -s -X POST {base}/login -H 'content-type: application/json' \
        -d '{{"username":"alice","password":"correct horse battery staple"}}' \
        | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-  curl -i {base}/me -H "authorization: Bearer $TOKEN"
-  curl -i -X POST {base}/logout -H "authorization: Bearer $TOKEN"
-  curl -i {base}/me -H "authorization: Bearer $TOKEN"     # 403: logged out
+  curl -i -w '\n' {base}/me -H "authorization: Bearer $TOKEN"
+  curl -i -w '\n' -X POST {base}/logout -H "authorization: Bearer $TOKEN"
+  curl -i -w '\n' {base}/me -H "authorization: Bearer $TOKEN"   # 403: logged out
 
 Ctrl-C stops the server.
 "#

@@ -1,0 +1,188 @@
+//! The `local-api` binary as a newcomer runs it: it prints its URL and a curl session, that
+//! session works as printed, `--dynamodb-endpoint --create-tables` works on an empty DynamoDB,
+//! and Ctrl-C (SIGINT) stops it cleanly. Bounded: every wait has a deadline.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use auth::testing::{dynamodb_endpoint, unique_name};
+
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_local-api"));
+        cmd.args(["--port", "0"])
+            .args(args)
+            .env_remove("JWT_SECRET")
+            .env_remove("DYNAMODB_ENDPOINT_URL")
+            .env_remove("PORT")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("starting local-api");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads output until a line contains `needle`; panics after 20 s.
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line with {needle:?}; output so far: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// The base URL it printed.
+    fn base_url(&mut self) -> String {
+        let line = self.wait_for("local API on http://");
+        line.rsplit(' ').next().unwrap().to_owned()
+    }
+
+    /// The shell commands of the printed curl session.
+    fn curl_session(&mut self) -> String {
+        self.wait_for("Try it:");
+        let mut script = String::new();
+        loop {
+            let line = self.wait_for("");
+            if line.contains("Ctrl-C") {
+                return script;
+            }
+            script.push_str(&line);
+            script.push('\n');
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C does, and waits (at most 10 s) for a clean exit.
+    fn interrupt(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "did not stop within 10 s of SIGINT"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        assert!(self.seen.iter().any(|l| l == "stopped"), "{:#?}", self.seen);
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Runs the printed curl session with bash and returns the HTTP status lines it printed.
+fn run_session(script: &str) -> Vec<u16> {
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .output()
+        .expect("bash");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("HTTP/"))
+        .map(|l| l.split(' ').nth(1).unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn in_memory_prints_a_working_curl_session_and_stops_on_ctrl_c() {
+    let mut server = Running::start(&[], &[]);
+    server.wait_for("generated a random signing key");
+    let base = server.base_url();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let script = server.curl_session();
+    assert!(script.contains(&base));
+    assert_eq!(run_session(&script), vec![201, 200, 204, 403]);
+    server.interrupt();
+}
+
+#[test]
+fn dynamodb_with_create_tables() {
+    let users = unique_name("cli-users");
+    let sessions = unique_name("cli-sessions");
+    let endpoint = dynamodb_endpoint();
+    let mut server = Running::start(
+        &[
+            "--dynamodb-endpoint",
+            &endpoint,
+            "--create-tables",
+            "--users-table",
+            &users,
+            "--sessions-table",
+            &sessions,
+        ],
+        &[("JWT_SECRET", "a-fixed-secret-for-this-test-0123456789")],
+    );
+    server.wait_for(&format!("DynamoDB at {endpoint}"));
+    let script = server.curl_session();
+    assert!(!server.seen.iter().any(|l| l.contains("generated a random")));
+    assert_eq!(run_session(&script), vec![201, 200, 204, 403]);
+    server.interrupt();
+
+    // The tables exist on the server and hold the account.
+    let client = auth::testing::dynamo_client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let count = rt.block_on(async { client.scan().table_name(&users).send().await.unwrap().count });
+    assert_eq!(count, 1);
+}
+
+#[test]
+fn bad_configuration_fails_start_up_naming_the_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_local-api"))
+        .args(["--port", "0"])
+        .env("JWT_SECRET", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
+}
