@@ -18,12 +18,14 @@
 use auth::config::{self, ConfigError, KeyLoadError, Lookup, StoreConfig, VerifierConfig};
 use auth::store::GetSession;
 use auth::store::dynamo::DynamoSessions;
+use auth::telemetry::metrics;
 use auth::token::TokenVerifier;
 use auth::{api, clock};
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 /// The authorizer's request event.
 pub type AuthorizerRequest = ApiGatewayV2CustomAuthorizerV2Request;
@@ -159,21 +161,37 @@ impl<S: GetSession + Sync> Handler<S> {
 
     /// Decides one request. Never fails: every problem is a deny.
     pub async fn handle(&self, req: AuthorizerRequest) -> AuthorizerResponse {
-        let mut response = AuthorizerResponse::default();
-        match self.decide(&req).await {
-            Ok(allow) => {
-                tracing::info!(user_id = %allow.user_id, outcome = "allow", "authorize");
-                response.is_authorized = true;
-                response.context =
-                    serde_json::to_value(allow).expect("the context serialises infallibly");
+        let span = tracing::info_span!(
+            "authorize",
+            route = req.route_key.as_deref().unwrap_or("-"),
+            request_id = req.request_context.request_id.as_deref().unwrap_or("-"),
+            user_id = tracing::field::Empty,
+        );
+        async move {
+            let mut response = AuthorizerResponse::default();
+            match self.decide(&req).await {
+                Ok(allow) => {
+                    tracing::Span::current().record("user_id", allow.user_id.as_str());
+                    tracing::info!(outcome = "allow", "authorized");
+                    metrics::count("Authorizations", &[("Decision", "allow"), ("Reason", "ok")]);
+                    response.is_authorized = true;
+                    response.context =
+                        serde_json::to_value(allow).expect("the context serialises infallibly");
+                }
+                Err(deny) => {
+                    tracing::info!(outcome = "deny", reason = deny.reason(), "denied");
+                    metrics::count(
+                        "Authorizations",
+                        &[("Decision", "deny"), ("Reason", deny.reason())],
+                    );
+                    response.is_authorized = false;
+                    response.context = serde_json::Value::Object(Default::default());
+                }
             }
-            Err(deny) => {
-                tracing::info!(outcome = "deny", reason = deny.reason(), "authorize");
-                response.is_authorized = false;
-                response.context = serde_json::Value::Object(Default::default());
-            }
+            response
         }
-        response
+        .instrument(span)
+        .await
     }
 
     /// The decision, with the reason for a deny.

@@ -5,7 +5,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    auth::telemetry::init();
+    auth::telemetry::metrics::enable_stdout();
     let config = authorizer::Config::from_env()?;
     let handler = authorizer::Handler::from_config(&config).await?;
     let handler = &handler;

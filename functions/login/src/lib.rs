@@ -15,11 +15,13 @@ use auth::config::{
 use auth::password::PasswordHasher;
 use auth::store::dynamo::{DynamoSessions, DynamoUsers};
 use auth::store::{FindUser, PutSession, SessionRecord, UserRecord};
+use auth::telemetry::metrics;
 use auth::token::TokenSigner;
 use auth::{AuthError, Password, SessionId, Username, clock};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 /// What login reads from the environment.
 #[derive(Debug, Clone)]
@@ -109,7 +111,14 @@ impl<U: FindUser + Sync, S: PutSession + Sync> Handler<U, S> {
 
     /// Handles one request; errors become responses here.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        api::respond(self.login(req).await)
+        let span = api::request_span(&req);
+        async move {
+            let result = self.login(req).await;
+            metrics::count("Logins", &[("Outcome", api::outcome(&result, "success"))]);
+            api::respond(result)
+        }
+        .instrument(span)
+        .await
     }
 
     async fn login(&self, req: Request) -> Result<Response<Body>, AuthError> {
@@ -136,7 +145,8 @@ impl<U: FindUser + Sync, S: PutSession + Sync> Handler<U, S> {
                 expires_at: issued.claims.exp,
             })
             .await?;
-        tracing::info!(user_id = %user.user_id, outcome = "success", "login");
+        tracing::Span::current().record("user_id", user.user_id.as_str());
+        tracing::info!(outcome = "success", "logged in");
         Ok(api::json_response(
             StatusCode::OK,
             &LoggedIn {
@@ -173,9 +183,6 @@ impl<U: FindUser + Sync, S: PutSession + Sync> Handler<U, S> {
         .await
         .map_err(AuthError::internal)?
         .map_err(AuthError::Internal)?;
-        verdict.ok_or_else(|| {
-            tracing::info!(outcome = "invalid_credentials", "login");
-            AuthError::InvalidCredentials
-        })
+        verdict.ok_or(AuthError::InvalidCredentials)
     }
 }

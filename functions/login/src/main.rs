@@ -5,7 +5,8 @@ use lambda_http::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    auth::telemetry::init();
+    auth::telemetry::metrics::enable_stdout();
     let config = login::Config::from_env()?;
     let handler = login::Handler::from_config(&config).await?;
     let handler = &handler;

@@ -11,8 +11,10 @@ use auth::api::{self, caller};
 use auth::config::{self, ConfigError, Lookup, StoreConfig};
 use auth::store::DeleteSession;
 use auth::store::dynamo::DynamoSessions;
+use auth::telemetry::metrics;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use tracing::Instrument as _;
 
 /// What logout reads from the environment.
 #[derive(Debug, Clone)]
@@ -60,16 +62,35 @@ impl<S: DeleteSession + Sync> Handler<S> {
 
     /// Handles one request; errors become responses here.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        api::respond(self.logout(req).await)
+        let span = api::request_span(&req);
+        async move {
+            let result = self.logout(req).await;
+            let outcome = match &result {
+                Ok((_, true)) => "logged_out",
+                Ok((_, false)) => "already_gone",
+                Err(e) => api::status_and_code(e).1,
+            };
+            metrics::count("Logouts", &[("Outcome", outcome)]);
+            api::respond(result.map(|(response, _)| response))
+        }
+        .instrument(span)
+        .await
     }
 
-    async fn logout(&self, req: Request) -> Result<Response<Body>, AuthError> {
+    /// The response, and whether a session was ended.
+    async fn logout(&self, req: Request) -> Result<(Response<Body>, bool), AuthError> {
         let caller = caller(&req)?;
+        tracing::Span::current().record("user_id", caller.user_id.as_str());
         let deleted = self
             .sessions
             .delete_session(&caller.session_id, &caller.user_id)
             .await?;
-        tracing::info!(user_id = %caller.user_id, outcome = if deleted { "logged_out" } else { "already_gone" }, "logout");
-        Ok(api::empty_response(StatusCode::NO_CONTENT))
+        let outcome = if deleted {
+            "logged_out"
+        } else {
+            "already_gone"
+        };
+        tracing::info!(outcome, "logout");
+        Ok((api::empty_response(StatusCode::NO_CONTENT), deleted))
     }
 }

@@ -14,10 +14,12 @@ use auth::password::PasswordHasher;
 use auth::store::CreateUser;
 use auth::store::UserRecord;
 use auth::store::dynamo::DynamoUsers;
+use auth::telemetry::metrics;
 use auth::{AuthError, Password, StoreError, UserId, Username, clock};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 /// What register reads from the environment.
 #[derive(Debug, Clone)]
@@ -89,7 +91,17 @@ impl<U: CreateUser + Sync> Handler<U> {
 
     /// Handles one request; errors become responses here.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        api::respond(self.register(req).await)
+        let span = api::request_span(&req);
+        async move {
+            let result = self.register(req).await;
+            metrics::count(
+                "Registrations",
+                &[("Outcome", api::outcome(&result, "created"))],
+            );
+            api::respond(result)
+        }
+        .instrument(span)
+        .await
     }
 
     async fn register(&self, req: Request) -> Result<Response<Body>, AuthError> {
@@ -112,7 +124,8 @@ impl<U: CreateUser + Sync> Handler<U> {
             Err(StoreError::AlreadyExists) => return Err(AuthError::UsernameTaken),
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(user_id = %user.user_id, outcome = "registered", "account created");
+        tracing::Span::current().record("user_id", user.user_id.as_str());
+        tracing::info!(outcome = "created", "account created");
         Ok(api::json_response(
             StatusCode::CREATED,
             &Registered {

@@ -16,6 +16,7 @@ use auth::{AuthError, clock};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 /// What user-info reads from the environment.
 #[derive(Debug, Clone)]
@@ -74,18 +75,22 @@ impl<U: FindUser + Sync> Handler<U> {
 
     /// Handles one request; errors become responses here.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        api::respond(self.me(req).await)
+        let span = api::request_span(&req);
+        async move { api::respond(self.me(req).await) }
+            .instrument(span)
+            .await
     }
 
     async fn me(&self, req: Request) -> Result<Response<Body>, AuthError> {
         let caller = caller(&req)?;
+        tracing::Span::current().record("user_id", caller.user_id.as_str());
         let user = self
             .users
             .find_user(&caller.username)
             .await?
             .filter(|u| u.user_id == caller.user_id)
             .ok_or(AuthError::Unauthorized("account no longer exists"))?;
-        tracing::info!(user_id = %user.user_id, outcome = "success", "me");
+        tracing::info!(outcome = "success", "account read");
         Ok(api::json_response(
             StatusCode::OK,
             &Me {

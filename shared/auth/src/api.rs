@@ -103,11 +103,14 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
             ("internal error".to_owned(), None)
         }
         AuthError::Unauthorized(why) => {
-            tracing::warn!(reason = why, "unauthorized");
+            tracing::warn!(outcome = code, reason = why, "unauthorized");
             ("authentication required".to_owned(), None)
         }
         other => (other.to_string(), None),
     };
+    if status.is_client_error() && !matches!(err, AuthError::Unauthorized(_)) {
+        tracing::info!(outcome = code, status = status.as_u16(), "request refused");
+    }
     let mut response = json_response(
         status,
         &ErrorBody {
@@ -122,6 +125,30 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response
+}
+
+/// The span of one API request, with API Gateway's route key and request id; handlers record
+/// `user_id` in it once they know the caller.
+pub fn request_span(req: &Request) -> tracing::Span {
+    let (route, request_id) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (ctx.route_key.clone(), ctx.request_id.clone()),
+        _ => (None, None),
+    };
+    tracing::info_span!(
+        "request",
+        route = route.as_deref().unwrap_or("-"),
+        request_id = request_id.as_deref().unwrap_or("-"),
+        user_id = tracing::field::Empty,
+    )
+}
+
+/// The outcome label of a handler's result for logs and metrics: `success` on success, else the
+/// error's code (e.g. `invalid_credentials`).
+pub fn outcome<'a>(result: &Result<Response<Body>, AuthError>, success: &'a str) -> &'a str {
+    match result {
+        Ok(_) => success,
+        Err(e) => status_and_code(e).1,
+    }
 }
 
 /// A handler's result as a response: `Ok` as it is, `Err` through [`error_response`].

@@ -17,6 +17,8 @@
 //! - [`api`]: the one place where errors become HTTP responses, JSON body parsing and the identity
 //!   the authorizer put into the request context.
 //! - [`clock`]: the wall clock, in epoch seconds.
+//! - [`telemetry`]: structured logs that follow Lambda's logging controls, and CloudWatch
+//!   Embedded Metric Format metrics.
 
 pub mod api;
 pub mod clock;
@@ -25,6 +27,7 @@ pub mod domain;
 pub mod error;
 pub mod password;
 pub mod store;
+pub mod telemetry;
 pub mod token;
 
 #[cfg(feature = "test-support")]

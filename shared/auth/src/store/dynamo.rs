@@ -23,6 +23,19 @@ use crate::error::StoreError;
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Awaits one DynamoDB call and records its latency (`DynamoDbLatency`, by `Operation`).
+async fn timed<T>(operation: &'static str, call: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let result = call.await;
+    crate::telemetry::metrics::emit(
+        "DynamoDbLatency",
+        started.elapsed().as_secs_f64() * 1000.0,
+        "Milliseconds",
+        &[("Operation", operation)],
+    );
+    result
+}
+
 /// Error codes DynamoDB answers when it is overloaded or throttling: worth a retry later.
 const TRANSIENT_CODES: &[&str] = &[
     "ProvisionedThroughputExceededException",
@@ -102,20 +115,22 @@ impl DynamoUsers {
 
 impl CreateUser for DynamoUsers {
     async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("username", AttributeValue::S(user.username.to_string()))
-            .item("user_id", AttributeValue::S(user.user_id.to_string()))
-            .item(
-                "password_hash",
-                AttributeValue::S(user.password_hash.clone()),
-            )
-            .item("created_at", AttributeValue::N(user.created_at.to_string()))
-            .condition_expression("attribute_not_exists(username)")
-            .send()
-            .await;
+        let result = timed(
+            "PutItem",
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("username", AttributeValue::S(user.username.to_string()))
+                .item("user_id", AttributeValue::S(user.user_id.to_string()))
+                .item(
+                    "password_hash",
+                    AttributeValue::S(user.password_hash.clone()),
+                )
+                .item("created_at", AttributeValue::N(user.created_at.to_string()))
+                .condition_expression("attribute_not_exists(username)")
+                .send(),
+        )
+        .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_check_failed(&e) => Err(StoreError::AlreadyExists),
@@ -126,15 +141,17 @@ impl CreateUser for DynamoUsers {
 
 impl FindUser for DynamoUsers {
     async fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("username", AttributeValue::S(username.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
+        let out = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key("username", AttributeValue::S(username.to_string()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
         let Some(item) = out.item else {
             return Ok(None);
         };
@@ -166,24 +183,26 @@ impl DynamoSessions {
 
 impl PutSession for DynamoSessions {
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("jti", AttributeValue::S(session.session_id.to_string()))
-            .item("user_id", AttributeValue::S(session.user_id.to_string()))
-            .item("username", AttributeValue::S(session.username.to_string()))
-            .item(
-                "issued_at",
-                AttributeValue::N(session.issued_at.to_string()),
-            )
-            .item(
-                "expires_at",
-                AttributeValue::N(session.expires_at.to_string()),
-            )
-            .condition_expression("attribute_not_exists(jti)")
-            .send()
-            .await;
+        let result = timed(
+            "PutItem",
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("jti", AttributeValue::S(session.session_id.to_string()))
+                .item("user_id", AttributeValue::S(session.user_id.to_string()))
+                .item("username", AttributeValue::S(session.username.to_string()))
+                .item(
+                    "issued_at",
+                    AttributeValue::N(session.issued_at.to_string()),
+                )
+                .item(
+                    "expires_at",
+                    AttributeValue::N(session.expires_at.to_string()),
+                )
+                .condition_expression("attribute_not_exists(jti)")
+                .send(),
+        )
+        .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_check_failed(&e) => Err(StoreError::AlreadyExists),
@@ -198,15 +217,17 @@ impl GetSession for DynamoSessions {
         id: &SessionId,
         now: i64,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("jti", AttributeValue::S(id.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
+        let out = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key("jti", AttributeValue::S(id.to_string()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
         let Some(item) = out.item else {
             return Ok(None);
         };
@@ -223,15 +244,17 @@ impl GetSession for DynamoSessions {
 
 impl DeleteSession for DynamoSessions {
     async fn delete_session(&self, id: &SessionId, owner: &UserId) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("jti", AttributeValue::S(id.to_string()))
-            .condition_expression("user_id = :owner")
-            .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
-            .send()
-            .await;
+        let result = timed(
+            "DeleteItem",
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("jti", AttributeValue::S(id.to_string()))
+                .condition_expression("user_id = :owner")
+                .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
+                .send(),
+        )
+        .await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_conditional_check_failed(&e) => Ok(false),

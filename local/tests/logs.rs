@@ -1,0 +1,203 @@
+//! Logs and metrics, captured while whole flows run through the gateway on DynamoDB at TRACE
+//! level in JSON: passwords, tokens, `Authorization` headers and the signing key never reach the
+//! logs; every request logs its route, request id and outcome; the EMF metrics are written.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use auth::testing::{TEST_SECRET, TestTables, test_config, unique_username};
+use lambda_http::http;
+use serde_json::{Value, json};
+use tracing::level_filters::LevelFilter;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+async fn send(
+    gateway: &local_api::gateway::Gateway,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<String>,
+) -> (u16, Value) {
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1:3000");
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req.body(body.unwrap_or_default().into_bytes()).unwrap();
+    let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+    let resp = gateway.handle(req, peer).await;
+    let json = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
+    (resp.status().as_u16(), json)
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs_and_metrics_are_written() {
+    let logs = Capture::default();
+    auth::telemetry::init_with(true, LevelFilter::TRACE, logs.clone());
+    let metrics = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = metrics.clone();
+    auth::telemetry::metrics::set_sink(Some(Arc::new(move |line: &str| {
+        sink.lock().unwrap().push(line.to_owned())
+    })));
+
+    let tables = TestTables::create().await;
+    let gateway = local_api::app::gateway(tables.users(), tables.sessions(), &test_config())
+        .await
+        .unwrap();
+    let name = unique_username("logs");
+    let password = "Sup3r-Secret-Passw0rd!";
+    let wrong = "Wr0ng-Secret-Passw0rd?";
+    let creds = json!({"username": name, "password": password}).to_string();
+
+    assert_eq!(
+        send(&gateway, "POST", "/register", None, Some(creds.clone()))
+            .await
+            .0,
+        201
+    );
+    let bad = json!({"username": name, "password": wrong}).to_string();
+    assert_eq!(
+        send(&gateway, "POST", "/login", None, Some(bad)).await.0,
+        401
+    );
+    let malformed = format!("{{\"username\":\"{name}\",\"password\":\"{password}\"");
+    assert_eq!(
+        send(&gateway, "POST", "/login", None, Some(malformed))
+            .await
+            .0,
+        400
+    );
+    let (status, login) = send(&gateway, "POST", "/login", None, Some(creds.clone())).await;
+    assert_eq!(status, 200);
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        send(&gateway, "GET", "/me", Some(&bearer), None).await.0,
+        200
+    );
+    assert_eq!(
+        send(&gateway, "POST", "/logout", Some(&bearer), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        send(&gateway, "GET", "/me", Some(&bearer), None).await.0,
+        403
+    );
+    let tampered = format!("Bearer {token}x");
+    assert_eq!(
+        send(&gateway, "GET", "/me", Some(&tampered), None).await.0,
+        403
+    );
+    assert_eq!(
+        send(&gateway, "GET", "/me", Some("Basic dXNlcjpzZWNyZXQ="), None)
+            .await
+            .0,
+        403
+    );
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    for secret in [
+        password,
+        wrong,
+        &token,
+        parts[1],
+        parts[2],
+        TEST_SECRET,
+        "dXNlcjpzZWNyZXQ=",
+        "Bearer",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "the logs contain {secret:?}:\n{text}"
+        );
+    }
+    assert!(!text.to_lowercase().contains("authorization"), "{text}");
+
+    // Every line is JSON; requests log their route, request id and outcome.
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let outcome = |o: &str| {
+        lines
+            .iter()
+            .find(|l| l["outcome"] == o)
+            .unwrap_or_else(|| panic!("no {o} line in {text}"))
+    };
+    let login_line = outcome("success");
+    assert_eq!(login_line["span"]["route"], "POST /login");
+    assert!(
+        login_line["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 16)
+    );
+    assert!(
+        login_line["span"]["user_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 32)
+    );
+    assert_eq!(
+        outcome("invalid_credentials")["span"]["route"],
+        "POST /login"
+    );
+    assert_eq!(outcome("deny")["reason"], "no_session");
+    assert_eq!(outcome("logged_out")["span"]["route"], "POST /logout");
+
+    let metrics: Vec<Value> = metrics
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let has = |name: &str, dim: &str, value: &str| {
+        metrics
+            .iter()
+            .any(|m| m.get(name).is_some() && m[dim] == value)
+    };
+    assert!(has("Registrations", "Outcome", "created"));
+    assert!(has("Logins", "Outcome", "success"));
+    assert!(has("Logins", "Outcome", "invalid_credentials"));
+    assert!(has("Logins", "Outcome", "invalid_request"));
+    assert!(has("Logouts", "Outcome", "logged_out"));
+    assert!(has("Authorizations", "Decision", "allow"));
+    assert!(has("Authorizations", "Reason", "no_session"));
+    assert!(has("Authorizations", "Reason", "token_bad_signature"));
+    assert!(has("Authorizations", "Reason", "bad_scheme"));
+    assert!(has("DynamoDbLatency", "Operation", "GetItem"));
+    assert!(has("DynamoDbLatency", "Operation", "PutItem"));
+    assert!(has("DynamoDbLatency", "Operation", "DeleteItem"));
+    for m in &metrics {
+        assert_eq!(
+            m["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "JwtSessionService"
+        );
+    }
+}
