@@ -155,10 +155,17 @@ impl Gateway {
             }
         }
 
-        let request = match lambda_http::request::from_str(&event.to_string()) {
-            Ok(r) => r,
-            Err(e) => {
+        // lambda_http's parser panics on some inputs API Gateway never sends; a panic here must
+        // still be a 500, as a failing Lambda would be.
+        let text = event.to_string();
+        let request = match std::panic::catch_unwind(|| lambda_http::request::from_str(&text)) {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "could not build the function event");
+                return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            }
+            Err(_) => {
+                tracing::error!("the function event could not be parsed");
                 return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
             }
         };
@@ -251,6 +258,19 @@ pub fn http_event(
             }
         }
     }
+    // API Gateway only ever sees its own domain name here; a Host that is not a valid authority
+    // (bad port, stray characters) is replaced rather than passed on.
+    let host = headers
+        .get("host")
+        .and_then(Value::as_str)
+        .filter(|h| valid_authority(h))
+        .unwrap_or("localhost")
+        .to_owned();
+    headers.insert("host".into(), host.clone().into());
+    let port = url::Url::parse(&format!("http://{host}/"))
+        .ok()
+        .and_then(|u| u.port())
+        .unwrap_or(80);
     let source_ip = peer.ip().to_string();
     let forwarded_for = match headers.get("x-forwarded-for").and_then(Value::as_str) {
         Some(chain) => format!("{chain}, {source_ip}"),
@@ -258,7 +278,7 @@ pub fn http_event(
     };
     headers.insert("x-forwarded-for".into(), forwarded_for.into());
     headers.insert("x-forwarded-proto".into(), "http".into());
-    headers.insert("x-forwarded-port".into(), peer_port(req).into());
+    headers.insert("x-forwarded-port".into(), port.to_string().into());
     let user_agent = headers
         .get("user-agent")
         .cloned()
@@ -292,11 +312,6 @@ pub fn http_event(
             true,
         ),
     };
-    let host = headers
-        .get("host")
-        .and_then(Value::as_str)
-        .unwrap_or("localhost")
-        .to_owned();
 
     let mut event = json!({
         "version": "2.0",
@@ -340,13 +355,11 @@ pub fn http_event(
     event
 }
 
-fn peer_port(req: &http::Request<Vec<u8>>) -> String {
-    req.headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.rsplit_once(':'))
-        .map(|(_, port)| port.to_owned())
-        .unwrap_or_else(|| "80".into())
+/// Whether `host` is a `host[:port]` that makes a valid URL authority (as lambda_http needs it).
+fn valid_authority(host: &str) -> bool {
+    !host.is_empty()
+        && !host.contains(['/', '?', '#', '@'])
+        && url::Url::parse(&format!("http://{host}/")).is_ok()
 }
 
 /// The authorizer's v2 `REQUEST` event for a request whose payload-2.0 event is `http_event`,

@@ -330,3 +330,64 @@ async fn the_authorizer_sees_the_event_api_gateway_would_send() {
             .ends_with("/$default/GET/me")
     );
 }
+
+#[tokio::test]
+async fn malformed_host_headers_are_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = spawn(common::memory_gateway().await).await;
+    for host in ["x:abc", "evil.example:99999", "h:65536", "[::1", "a b", ""] {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let body = r#"{"username":"nobody-here","password":"whatever pw"}"#;
+        let request = format!(
+            "POST /login HTTP/1.1\r\nHost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            stream.read_to_string(&mut response),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let status: u16 = response
+            .split(' ')
+            .nth(1)
+            .unwrap_or_else(|| panic!("no answer for Host {host:?}"))
+            .parse()
+            .unwrap();
+        assert!(status < 500, "Host {host:?}: {response}");
+    }
+}
+
+#[tokio::test]
+async fn duplicate_keys_are_refused() {
+    let server = spawn(common::memory_gateway().await).await;
+    let client = reqwest::Client::new();
+    for (path, body) in [
+        (
+            "/register",
+            r#"{"username":"dupfirst","username":"duplast","password":"correct horse battery"}"#,
+        ),
+        (
+            "/login",
+            r#"{"username":"duplast","password":"wrong","password":"correct horse battery"}"#,
+        ),
+    ] {
+        let resp = client
+            .post(server.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{path}");
+        let json: Value = resp.json().await.unwrap();
+        assert_eq!(json["error"], "invalid_request");
+        assert!(
+            json["message"].as_str().unwrap().contains("duplicate"),
+            "{json}"
+        );
+    }
+}

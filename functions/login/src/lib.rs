@@ -157,32 +157,27 @@ impl<U: FindUser + Sync, S: PutSession + Sync> Handler<U, S> {
         ))
     }
 
-    /// Verifies `password` against `user` off the async runtime; runs the dummy verification
-    /// when there is no user or the password cannot be valid, so every failure costs the same.
+    /// Verifies `password` against `user`; runs the dummy verification when there is no user or
+    /// the password cannot be valid, so every failure costs the same.
     async fn check_password(
         &self,
         user: Option<UserRecord>,
         password: String,
     ) -> Result<UserRecord, AuthError> {
-        let hasher = self.hasher.clone();
-        let password = Password::parse_login(password);
-        let verdict = tokio::task::spawn_blocking(move || match (user, password) {
-            (Some(user), Ok(password)) => hasher
-                .verify(&password, &user.password_hash)
-                .map(|ok| ok.then_some(user)),
-            (_, Ok(password)) => {
-                hasher.verify_dummy(&password);
-                Ok(None)
-            }
-            (_, Err(_)) => {
-                let filler = Password::parse_login("x".into()).expect("a one-character password");
-                hasher.verify_dummy(&filler);
-                Ok(None)
-            }
-        })
-        .await
-        .map_err(AuthError::internal)?
-        .map_err(AuthError::Internal)?;
-        verdict.ok_or(AuthError::InvalidCredentials)
+        let (password, user) = match Password::parse_login(password) {
+            Ok(password) => (password, user),
+            Err(_) => (
+                Password::parse_login("x".into()).expect("a one-character password"),
+                None,
+            ),
+        };
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let matches = self
+            .hasher
+            .verify_blocking(password, hash)
+            .await
+            .map_err(AuthError::Internal)?;
+        user.filter(|_| matches)
+            .ok_or(AuthError::InvalidCredentials)
     }
 }

@@ -108,10 +108,10 @@ impl<U: CreateUser + Sync> Handler<U> {
         let body: RegisterRequest = parse_json(&req)?;
         let username = Username::parse(&body.username)?;
         let password = Password::parse_new(body.password)?;
-        let hasher = self.hasher.clone();
-        let password_hash = tokio::task::spawn_blocking(move || hasher.hash(&password))
+        let password_hash = self
+            .hasher
+            .hash_blocking(password)
             .await
-            .map_err(AuthError::internal)?
             .map_err(AuthError::Internal)?;
         let user = UserRecord {
             user_id: UserId::generate(),

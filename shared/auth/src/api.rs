@@ -169,7 +169,8 @@ pub fn chain(err: &dyn StdError) -> String {
 }
 
 /// Parses the request body as JSON into `T`. The body must be sent as `application/json`
-/// (charset parameters allowed), be at most [`MAX_BODY_BYTES`] long and be a JSON object;
+/// (charset parameters allowed), be at most [`MAX_BODY_BYTES`] long and be a JSON object
+/// without duplicated keys;
 /// bodies API Gateway base64-encoded have been decoded by `lambda_http` already.
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AuthError> {
     let bytes: &[u8] = match req.body() {
@@ -192,26 +193,28 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AuthError> {
     if !is_json {
         return Err(AuthError::UnsupportedMediaType);
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(AuthError::InvalidRequest(
             "request body must be a JSON object".into(),
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|_| AuthError::InvalidRequest("request body is not valid JSON".into()))?;
-    if !value.is_object() {
-        return Err(AuthError::InvalidRequest(
-            "request body must be a JSON object".into(),
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| AuthError::InvalidRequest(describe_data_error(&e)))
+    // Straight into `T`: a duplicated key is refused rather than silently resolved.
+    serde_json::from_slice(bytes).map_err(|e| {
+        AuthError::InvalidRequest(match e.classify() {
+            serde_json::error::Category::Data => describe_data_error(&e),
+            _ => "request body is not valid JSON".into(),
+        })
+    })
 }
 
 /// serde's message for a data error, without echoing values the client sent (they could be a
 /// password).
 fn describe_data_error(err: &serde_json::Error) -> String {
     let text = err.to_string();
-    if text.starts_with("missing field") || text.starts_with("unknown field") {
+    if text.starts_with("missing field")
+        || text.starts_with("unknown field")
+        || text.starts_with("duplicate field")
+    {
         // e.g. "missing field `password`", "unknown field `x`, expected `username` or …"
         return text.split(" at line ").next().unwrap_or(&text).to_owned();
     }

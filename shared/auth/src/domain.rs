@@ -2,8 +2,9 @@
 //!
 //! - [`Username`]: 3–32 characters from `a-z 0-9 . _ -`; ASCII upper case is accepted and folded
 //!   to lower case, anything outside ASCII is refused (never normalised into someone else's name).
-//! - [`Password`]: 8–128 characters for a new password; kept secret: no `Display`, a redacted
-//!   `Debug`, wiped from memory on drop.
+//! - [`Password`]: 8–128 characters for a new password, compared in Unicode normalisation form C
+//!   (so `é` typed as one code point or as `e` + accent is the same password); kept secret: no
+//!   `Display`, a redacted `Debug`, wiped from memory on drop.
 //! - [`UserId`] and [`SessionId`]: 128-bit random identifiers written as 32 lower-case hex digits.
 
 use std::fmt;
@@ -94,9 +95,10 @@ impl Password {
     /// Longest password accepted, in characters (bounds the hashing work a request can cause).
     pub const MAX_LEN: usize = 128;
 
-    /// Parses a password chosen for a new account: 8–128 characters.
+    /// Parses a password chosen for a new account: 8–128 characters (after normalisation to
+    /// NFC), no control characters, not only white space.
     pub fn parse_new(input: String) -> Result<Self, InvalidValue> {
-        let input = Zeroizing::new(input);
+        let input = normalize(input);
         let len = input.chars().count();
         if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
             return Err(InvalidValue::new(
@@ -108,6 +110,18 @@ impl Password {
                 ),
             ));
         }
+        if input.chars().any(char::is_control) {
+            return Err(InvalidValue::new(
+                "password",
+                "must not contain control characters",
+            ));
+        }
+        if input.chars().all(char::is_whitespace) {
+            return Err(InvalidValue::new(
+                "password",
+                "must not be only white space",
+            ));
+        }
         Ok(Self(input))
     }
 
@@ -115,7 +129,7 @@ impl Password {
     /// [`Password::parse_new`] is not applied, so that a stricter policy later does not lock out
     /// accounts created under an older one.
     pub fn parse_login(input: String) -> Result<Self, InvalidValue> {
-        let input = Zeroizing::new(input);
+        let input = normalize(input);
         let len = input.chars().count();
         if !(1..=Self::MAX_LEN).contains(&len) {
             return Err(InvalidValue::new(
@@ -136,6 +150,18 @@ impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password(<redacted>)")
     }
+}
+
+/// `input` in Unicode normalisation form C, the original wiped.
+fn normalize(input: String) -> Zeroizing<String> {
+    let input = Zeroizing::new(input);
+    if unicode_normalization::is_nfc_quick(input.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        return input;
+    }
+    use unicode_normalization::UnicodeNormalization as _;
+    Zeroizing::new(input.nfc().collect())
 }
 
 macro_rules! random_id {
@@ -248,6 +274,20 @@ mod tests {
         assert!(Password::parse_new("é".repeat(129)).is_err());
         assert!(Password::parse_login("x".into()).is_ok());
         assert!(Password::parse_login(String::new()).is_err());
+    }
+
+    #[test]
+    fn passwords_are_compared_in_nfc_and_refuse_control_characters() {
+        let composed = Password::parse_new("\u{e9}".repeat(8)).unwrap();
+        let decomposed = Password::parse_login("e\u{301}".repeat(8)).unwrap();
+        assert_eq!(composed.expose_secret(), decomposed.expose_secret());
+        // Eight visible characters written as sixteen code points count as eight.
+        assert!(Password::parse_new("e\u{301}".repeat(8)).is_ok());
+        assert!(Password::parse_new("e\u{301}".repeat(7)).is_err());
+        assert!(Password::parse_new("\0".repeat(8)).is_err());
+        assert!(Password::parse_new("abcdefg\n".into()).is_err());
+        assert!(Password::parse_new(" ".repeat(8)).is_err());
+        assert!(Password::parse_new("correct horse".into()).is_ok());
     }
 
     #[test]

@@ -64,11 +64,14 @@ impl Default for HashCost {
     }
 }
 
-/// Hashes and verifies passwords at one configured cost. Cheap to clone.
+/// Hashes and verifies passwords at one configured cost. Cheap to clone; clones share one limit
+/// on how many hashes run at once (the number of CPUs), so a burst of logins on a long-running
+/// server queues instead of allocating `m` KiB per request all at once.
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
     dummy_hash: String,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -93,7 +96,45 @@ impl PasswordHasher {
             b64(&random_bytes::<16>()),
             b64(&random_bytes::<32>()),
         );
-        Ok(Self { argon2, dummy_hash })
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Self {
+            argon2,
+            dummy_hash,
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(cpus)),
+        })
+    }
+
+    /// [`PasswordHasher::hash`] on a blocking thread, within the limit on concurrent hashes.
+    pub async fn hash_blocking(&self, password: Password) -> Result<String, BoxError> {
+        let hasher = self.clone();
+        self.limited(move || hasher.hash(&password)).await?
+    }
+
+    /// Verifies `password` against `phc`, or runs [`PasswordHasher::verify_dummy`] when there is
+    /// no hash, on a blocking thread within the limit on concurrent hashes. `Ok(false)` for a
+    /// mismatch and always without a hash.
+    pub async fn verify_blocking(
+        &self,
+        password: Password,
+        phc: Option<String>,
+    ) -> Result<bool, BoxError> {
+        let hasher = self.clone();
+        self.limited(move || match phc {
+            Some(phc) => hasher.verify(&password, &phc),
+            None => {
+                hasher.verify_dummy(&password);
+                Ok(false)
+            }
+        })
+        .await?
+    }
+
+    async fn limited<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, BoxError> {
+        let _permit = self.permits.acquire().await?;
+        Ok(tokio::task::spawn_blocking(work).await?)
     }
 
     /// Hashes `password` with a fresh 128-bit salt; returns a PHC string
