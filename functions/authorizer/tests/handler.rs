@@ -104,6 +104,33 @@ async fn sample_events_are_denied() {
 }
 
 #[tokio::test]
+async fn the_valid_token_sample_is_allowed_while_its_session_lives() {
+    let sessions = MemorySessions::new();
+    let handler = Handler::new(sessions.clone(), auth::testing::sample_verifier());
+    let req = || authorizer_event("authorizer-valid.json", None);
+    assert_eq!(handler.decide(&req()).await.unwrap_err(), Deny::NoSession);
+    let session = auth::testing::sample_session();
+    sessions.put_session(&session).await.unwrap();
+    let allow = handler.handle(req()).await;
+    assert!(allow.is_authorized);
+    assert_eq!(allow.context["user_id"], auth::testing::SAMPLE_USER_ID);
+    assert_eq!(allow.context["jti"], auth::testing::SAMPLE_JTI);
+    // The downstream samples carry exactly the context this allow produces.
+    for downstream in ["me.json", "logout.json"] {
+        assert_eq!(
+            event(downstream)["requestContext"]["authorizer"]["lambda"],
+            allow.context,
+            "{downstream}"
+        );
+    }
+    sessions
+        .delete_session(&session.session_id, &session.user_id)
+        .await
+        .unwrap();
+    assert!(!handler.handle(req()).await.is_authorized);
+}
+
+#[tokio::test]
 async fn expired_item_still_in_the_table_is_denied() {
     let tables = TestTables::create().await;
     let sessions = tables.sessions();

@@ -194,3 +194,35 @@ pub fn unreachable_client() -> Client {
         .port();
     client_for(&format!("http://127.0.0.1:{port}"))
 }
+
+/// The signing key of the sample tokens in `events/` (for local invocations only; deployed
+/// stacks generate their key in Secrets Manager).
+pub const SAMPLE_EVENTS_SECRET: &str = "local-sample-secret-for-events-only-0123456789";
+/// The user id of the sample identity in `events/`.
+pub const SAMPLE_USER_ID: &str = "5f1c0d3e9a8b47c6b2e1f0a9d8c7b6a5";
+/// The username of the sample identity in `events/`.
+pub const SAMPLE_USERNAME: &str = "sample-user";
+/// The session id (`jti`) of the sample token in `events/`.
+pub const SAMPLE_JTI: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+/// A verifier for the sample tokens in `events/`.
+pub fn sample_verifier() -> crate::token::TokenVerifier {
+    let mut env = test_env();
+    env.insert("JWT_SECRET".into(), SAMPLE_EVENTS_SECRET.into());
+    env.remove("JWT_ISSUER");
+    env.remove("JWT_AUDIENCE");
+    let config = Config::from_lookup(&|k| env.get(k).cloned()).expect("sample configuration");
+    let key = config.verifier.key.inline().expect("inline key").clone();
+    config.verifier.verifier_for(&[key])
+}
+
+/// The whitelist item of the sample token in `events/`.
+pub fn sample_session() -> crate::store::SessionRecord {
+    crate::store::SessionRecord {
+        session_id: crate::SessionId::parse(SAMPLE_JTI).expect("sample jti"),
+        user_id: crate::UserId::parse(SAMPLE_USER_ID).expect("sample user id"),
+        username: crate::Username::parse(SAMPLE_USERNAME).expect("sample username"),
+        issued_at: 1_764_374_400,
+        expires_at: 4_102_444_800,
+    }
+}

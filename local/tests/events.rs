@@ -1,0 +1,115 @@
+//! Every file in `events/` runs through the function it is for, with the sample signing key and
+//! the sample identity's account and session in the store, and gets the answer it is there to
+//! show. A new sample file must be added to the table below.
+
+use auth::Password;
+use auth::store::memory::{MemorySessions, MemoryUsers};
+use auth::store::{CreateUser, PutSession, UserRecord};
+use auth::testing::{
+    SAMPLE_EVENTS_SECRET, SAMPLE_USER_ID, SAMPLE_USERNAME, event, events_dir, hasher, request,
+    response_json, sample_session, sample_verifier, test_env,
+};
+use auth::{UserId, Username};
+
+/// What each sample shows: an HTTP status, or an authorizer decision.
+enum Expect {
+    Status(u16),
+    Authorized(bool),
+}
+
+fn expected(file: &str) -> Expect {
+    match file {
+        "register.json" | "register-base64.json" => Expect::Status(201),
+        "login.json" => Expect::Status(200),
+        "me.json" => Expect::Status(200),
+        "logout.json" => Expect::Status(204),
+        "authorizer-valid.json" => Expect::Authorized(true),
+        "authorizer-missing-token.json" | "authorizer-garbage-token.json" => {
+            Expect::Authorized(false)
+        }
+        other => panic!("events/{other} is not covered: add it to this test"),
+    }
+}
+
+async fn seeded() -> (MemoryUsers, MemorySessions) {
+    let users = MemoryUsers::new();
+    let sessions = MemorySessions::new();
+    users
+        .create_user(&UserRecord {
+            user_id: UserId::parse(SAMPLE_USER_ID).unwrap(),
+            username: Username::parse(SAMPLE_USERNAME).unwrap(),
+            password_hash: hasher()
+                .hash(&Password::parse_new("sample-user password".into()).unwrap())
+                .unwrap(),
+            created_at: 1_764_374_400,
+        })
+        .await
+        .unwrap();
+    sessions.put_session(&sample_session()).await.unwrap();
+    (users, sessions)
+}
+
+#[tokio::test]
+async fn every_sample_event_gets_its_answer() {
+    let mut env = test_env();
+    env.insert("JWT_SECRET".into(), SAMPLE_EVENTS_SECRET.into());
+    let config = auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let signer = config.signer.signer(None).await.unwrap();
+
+    let mut files: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "{files:?}");
+
+    for file in files {
+        let (users, sessions) = seeded().await;
+        let e = event(&file);
+        match expected(&file) {
+            Expect::Authorized(want) => {
+                let req: authorizer::AuthorizerRequest = serde_json::from_value(e).unwrap();
+                let handler = authorizer::Handler::new(sessions, sample_verifier());
+                let response = handler.handle(req).await;
+                assert_eq!(response.is_authorized, want, "{file}");
+            }
+            Expect::Status(want) => {
+                let route = e["routeKey"].as_str().unwrap().to_owned();
+                let req = request(&e);
+                let response = match route.as_str() {
+                    "POST /register" => register::Handler::new(users, hasher()).handle(req).await,
+                    "POST /login" => {
+                        let creds: serde_json::Value =
+                            serde_json::from_str(e["body"].as_str().unwrap()).unwrap();
+                        users
+                            .create_user(&UserRecord {
+                                user_id: UserId::generate(),
+                                username: Username::parse(creds["username"].as_str().unwrap())
+                                    .unwrap(),
+                                password_hash: hasher()
+                                    .hash(
+                                        &Password::parse_new(
+                                            creds["password"].as_str().unwrap().into(),
+                                        )
+                                        .unwrap(),
+                                    )
+                                    .unwrap(),
+                                created_at: 1_764_374_400,
+                            })
+                            .await
+                            .unwrap();
+                        login::Handler::new(users, sessions, hasher(), signer.clone())
+                            .handle(req)
+                            .await
+                    }
+                    "GET /me" => user_info::Handler::new(users).handle(req).await,
+                    "POST /logout" => logout::Handler::new(sessions).handle(req).await,
+                    other => panic!("{file}: unknown route {other}"),
+                };
+                let (status, body) = response_json(&response);
+                assert_eq!(status, want, "{file}: {body}");
+            }
+        }
+    }
+}

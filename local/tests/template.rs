@@ -1,0 +1,307 @@
+//! The local server's route table, the functions in `functions/` and the routes and functions
+//! in `template.yaml` are the same, so they cannot drift apart.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use local_api::routes::ROUTES;
+use serde_json::Value;
+
+fn template_resources() -> serde_json::Map<String, Value> {
+    common::yaml_file("template.yaml")["Resources"]
+        .as_object()
+        .expect("Resources")
+        .clone()
+}
+
+/// (method, path, binary, protected) for every HttpApi event in the template.
+fn template_routes() -> BTreeSet<(String, String, String, bool)> {
+    let mut routes = BTreeSet::new();
+    for resource in template_resources().values() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("every function names its binary")
+            .to_owned();
+        let Some(events) = resource["Properties"]["Events"].as_object() else {
+            continue;
+        };
+        for event in events.values() {
+            assert_eq!(event["Type"], "HttpApi", "only HttpApi events are expected");
+            let p = &event["Properties"];
+            let protected = match p["Auth"]["Authorizer"].as_str() {
+                None | Some("NONE") => false,
+                Some("SessionAuthorizer") => true,
+                Some(other) => panic!("unknown authorizer {other}"),
+            };
+            routes.insert((
+                p["Method"].as_str().unwrap().to_uppercase(),
+                p["Path"].as_str().unwrap().to_owned(),
+                binary.clone(),
+                protected,
+            ));
+        }
+    }
+    routes
+}
+
+#[test]
+fn local_routes_match_the_template() {
+    let local: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.to_owned(),
+                r.protected,
+            )
+        })
+        .collect();
+    assert_eq!(local, template_routes());
+}
+
+#[test]
+fn every_function_package_has_a_function_resource_and_back() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    let packages: BTreeSet<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let binaries: BTreeSet<String> = template_resources()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .map(|r| {
+            r["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(packages, binaries);
+}
+
+#[test]
+fn the_openapi_document_describes_every_route_and_no_other() {
+    let doc = common::yaml_file("openapi.yaml");
+    let mut described = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            described.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let local: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert_eq!(local, described);
+}
+
+fn function_resource(binary: &str) -> Value {
+    template_resources()
+        .into_values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"] == binary)
+        .unwrap_or_else(|| panic!("no function for {binary}"))
+}
+
+#[test]
+fn the_authorizer_is_wired_so_that_logout_takes_effect_at_once() {
+    let doc = common::yaml_file("template.yaml");
+    let api = &doc["Resources"]["HttpApi"];
+    assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
+    let authorizer = &api["Properties"]["Auth"]["Authorizers"]["SessionAuthorizer"];
+    assert_eq!(authorizer["AuthorizerPayloadFormatVersion"], "2.0");
+    assert_eq!(authorizer["EnableSimpleResponses"], true);
+    // Without it API Gateway cannot invoke the authorizer once deployed.
+    assert_eq!(authorizer["EnableFunctionDefaultPermissions"], true);
+    assert_eq!(
+        authorizer["Identity"]["Headers"],
+        serde_json::json!(["Authorization"])
+    );
+    // Caching off, explicitly: a cached allow would outlive logout.
+    assert_eq!(authorizer["Identity"]["ReauthorizeEvery"], 0);
+    assert_eq!(authorizer["FunctionArn"], "AuthorizerFunction.Arn");
+}
+
+#[test]
+fn functions_are_arm64_al2023_cargo_lambda_builds() {
+    let doc = common::yaml_file("template.yaml");
+    let globals = &doc["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"], serde_json::json!(["arm64"]));
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    for r in template_resources().values() {
+        if r["Type"] == "AWS::Serverless::Function" {
+            assert_eq!(r["Metadata"]["BuildMethod"], "rust-cargolambda");
+            let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+            assert_eq!(r["Properties"]["CodeUri"], format!("functions/{binary}"));
+            assert!(
+                r["Properties"]["MemorySize"].as_i64().is_some(),
+                "{binary}: memory"
+            );
+        }
+    }
+}
+
+#[test]
+fn tables_as_the_design_needs_them() {
+    let resources = template_resources();
+    for name in ["UsersTable", "SessionsTable"] {
+        let t = &resources[name];
+        assert_eq!(t["Properties"]["BillingMode"], "PAY_PER_REQUEST", "{name}");
+        assert_eq!(
+            t["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+            "{name}"
+        );
+    }
+    assert_eq!(resources["UsersTable"]["DeletionPolicy"], "Retain");
+    assert_eq!(
+        resources["UsersTable"]["Properties"]["KeySchema"][0]["AttributeName"],
+        "username"
+    );
+    let sessions = &resources["SessionsTable"]["Properties"];
+    assert_eq!(sessions["KeySchema"][0]["AttributeName"], "jti");
+    assert_eq!(
+        sessions["TimeToLiveSpecification"]["AttributeName"],
+        "expires_at"
+    );
+    assert_eq!(sessions["TimeToLiveSpecification"]["Enabled"], true);
+}
+
+/// Each function may do exactly what its handler does, on exactly the resources it uses.
+#[test]
+fn iam_is_least_privilege() {
+    let expected: &[(&str, &[(&str, &str)])] = &[
+        ("register", &[("dynamodb:PutItem", "UsersTable")]),
+        (
+            "login",
+            &[
+                ("dynamodb:GetItem", "UsersTable"),
+                ("dynamodb:PutItem", "SessionsTable"),
+                ("secretsmanager:GetSecretValue", "SigningKeySecret"),
+            ],
+        ),
+        ("user-info", &[("dynamodb:GetItem", "UsersTable")]),
+        ("logout", &[("dynamodb:DeleteItem", "SessionsTable")]),
+        (
+            "authorizer",
+            &[
+                ("dynamodb:GetItem", "SessionsTable"),
+                ("secretsmanager:GetSecretValue", "SigningKeySecret"),
+            ],
+        ),
+    ];
+    for (binary, grants) in expected {
+        let f = function_resource(binary);
+        let mut actual = BTreeSet::new();
+        for policy in f["Properties"]["Policies"].as_array().unwrap() {
+            let statements = policy["Statement"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{binary}: only inline policy documents: {policy}"));
+            for s in statements {
+                assert_eq!(s["Effect"], "Allow");
+                let actions = match &s["Action"] {
+                    Value::String(a) => vec![a.clone()],
+                    Value::Array(a) => a.iter().map(|v| v.as_str().unwrap().to_owned()).collect(),
+                    other => panic!("{other}"),
+                };
+                let resource = s["Resource"]
+                    .as_str()
+                    .unwrap()
+                    .trim_end_matches(".Arn")
+                    .to_owned();
+                for action in actions {
+                    assert!(!action.contains('*'), "{binary}: wildcard action {action}");
+                    actual.insert((action, resource.clone()));
+                }
+            }
+        }
+        let want: BTreeSet<(String, String)> = grants
+            .iter()
+            .map(|(a, r)| (a.to_string(), r.to_string()))
+            .collect();
+        assert_eq!(actual, want, "{binary}");
+    }
+}
+
+/// The value the template gives a variable, with `!Ref`s to parameters and resources replaced
+/// by what they resolve to at deploy time (parameter defaults, table names, a secret ARN).
+fn resolve(value: &Value, doc: &Value) -> String {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if let Some(default) = doc["Parameters"].get(&text).map(|p| &p["Default"]) {
+        return match default {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+    }
+    match doc["Resources"]
+        .get(&text)
+        .map(|r| r["Type"].as_str().unwrap())
+    {
+        Some("AWS::SecretsManager::Secret") => {
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:SigningKey-AbCdEf".into()
+        }
+        Some("AWS::DynamoDB::Table") => format!("stack-{text}-ABC123"),
+        _ => text,
+    }
+}
+
+type FromLookup = fn(auth::config::Lookup<'_>) -> Result<(), auth::ConfigError>;
+
+/// Each function's environment in the template is exactly what its configuration reads (bar the
+/// two variables meant for local runs only), and its configuration accepts those values.
+#[test]
+fn environment_variables_are_exactly_what_each_function_reads() {
+    let doc = common::yaml_file("template.yaml");
+    let local_only: BTreeSet<&str> = ["JWT_SECRET", "DYNAMODB_ENDPOINT_URL"].into();
+    let functions: &[(&str, FromLookup)] = &[
+        ("register", |env| {
+            register::Config::from_lookup(env).map(|_| ())
+        }),
+        ("login", |env| login::Config::from_lookup(env).map(|_| ())),
+        ("user-info", |env| {
+            user_info::Config::from_lookup(env).map(|_| ())
+        }),
+        ("logout", |env| logout::Config::from_lookup(env).map(|_| ())),
+        ("authorizer", |env| {
+            authorizer::Config::from_lookup(env).map(|_| ())
+        }),
+    ];
+    for (binary, from_lookup) in functions {
+        let f = function_resource(binary);
+        let given: std::collections::BTreeMap<String, String> =
+            f["Properties"]["Environment"]["Variables"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), resolve(v, &doc)))
+                .collect();
+        let read = std::cell::RefCell::new(BTreeSet::<String>::new());
+        let lookup = |name: &str| {
+            read.borrow_mut().insert(name.to_owned());
+            given.get(name).cloned()
+        };
+        from_lookup(&lookup).unwrap_or_else(|e| panic!("{binary}: {e}"));
+        let read = read.into_inner();
+        let given_names: BTreeSet<String> = given.keys().cloned().collect();
+        let unread: Vec<_> = given_names.difference(&read).collect();
+        assert!(
+            unread.is_empty(),
+            "{binary}: the template sets {unread:?}, which it never reads"
+        );
+        let missing: Vec<_> = read
+            .difference(&given_names)
+            .filter(|n| !local_only.contains(n.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{binary}: reads {missing:?}, which the template does not set"
+        );
+    }
+}
