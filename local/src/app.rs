@@ -5,22 +5,29 @@ use std::sync::Arc;
 
 use auth::Config;
 use auth::config::KeyLoadError;
-use auth::store::{CreateUser, DeleteSession, FindUser, GetSession, PutSession};
+use auth::store::{CreateUser, DeleteSession, FindUser, GetSession, LoginAttempts, PutSession};
 
 use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 
-/// A gateway in front of every function, over `users` and `sessions`, configured by `config`
-/// (whose key must be inline: `JWT_SECRET`).
-pub async fn gateway<U, S>(users: U, sessions: S, config: &Config) -> Result<Gateway, KeyLoadError>
+/// A gateway in front of every function, over `users`, `sessions` and `attempts`, configured by
+/// `config` (whose key must be inline: `JWT_SECRET`).
+pub async fn gateway<U, S, A>(
+    users: U,
+    sessions: S,
+    attempts: A,
+    config: &Config,
+) -> Result<Gateway, KeyLoadError>
 where
     U: CreateUser + FindUser + Clone + Send + Sync + 'static,
     S: PutSession + GetSession + DeleteSession + Clone + Send + Sync + 'static,
+    A: LoginAttempts + Send + Sync + 'static,
 {
     let hasher = config.password.hasher();
     let register = Arc::new(register::Handler::new(users.clone(), hasher.clone()));
     let login = Arc::new(login::Handler::new(
         users.clone(),
         sessions.clone(),
+        attempts,
         hasher,
         config.signer.signer(None).await?,
     ));

@@ -7,8 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use auth::Config;
-use auth::store::dynamo::{DynamoSessions, DynamoUsers, create_tables};
-use auth::store::memory::{MemorySessions, MemoryUsers};
+use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
+use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use clap::Parser;
 
 /// The JWT session service's API on localhost, behind a local API Gateway that behaves as the
@@ -34,6 +34,9 @@ struct Args {
     /// Sessions (whitelist) table name (DynamoDB only).
     #[arg(long, env = "SESSIONS_TABLE", default_value = "sessions")]
     sessions_table: String,
+    /// Login attempts table name (DynamoDB only).
+    #[arg(long, env = "ATTEMPTS_TABLE", default_value = "login-attempts")]
+    attempts_table: String,
     /// HS256 signing key, at least 32 bytes. Prefer the environment variable; without either, a
     /// random key is generated at start (tokens then do not survive a restart).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
@@ -70,6 +73,7 @@ impl Args {
         let mut vars = HashMap::new();
         vars.insert("USERS_TABLE", self.users_table.clone());
         vars.insert("SESSIONS_TABLE", self.sessions_table.clone());
+        vars.insert("ATTEMPTS_TABLE", self.attempts_table.clone());
         let optional = [
             ("JWT_SECRET", &self.jwt_secret),
             ("JWT_ISSUER", &self.jwt_issuer),
@@ -118,7 +122,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 println!("--create-tables has no effect on the in-memory store");
             }
             (
-                local_api::app::gateway(MemoryUsers::new(), MemorySessions::new(), &config).await?,
+                local_api::app::gateway(
+                    MemoryUsers::new(),
+                    MemorySessions::new(),
+                    MemoryAttempts::new(),
+                    &config,
+                )
+                .await?,
                 "in-memory (data is lost when the server stops)".to_owned(),
             )
         }
@@ -129,18 +139,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 config.store.local_client(endpoint)
             };
             if args.create_tables {
-                create_tables(&client, &config.users_table, &config.sessions_table).await?;
+                create_tables(
+                    &client,
+                    &config.users_table,
+                    &config.sessions_table,
+                    &config.attempts_table,
+                )
+                .await?;
             }
             (
                 local_api::app::gateway(
                     DynamoUsers::new(client.clone(), &config.users_table),
-                    DynamoSessions::new(client, &config.sessions_table),
+                    DynamoSessions::new(client.clone(), &config.sessions_table),
+                    DynamoAttempts::new(client, &config.attempts_table),
                     &config,
                 )
                 .await?,
                 format!(
-                    "DynamoDB at {endpoint} (tables {}, {})",
-                    config.users_table, config.sessions_table
+                    "DynamoDB at {endpoint} (tables {}, {}, {})",
+                    config.users_table, config.sessions_table, config.attempts_table
                 ),
             )
         }

@@ -3,7 +3,7 @@
 //! show. A new sample file must be added to the table below.
 
 use auth::Password;
-use auth::store::memory::{MemorySessions, MemoryUsers};
+use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth::store::{CreateUser, PutSession, UserRecord};
 use auth::testing::{
     SAMPLE_EVENTS_SECRET, SAMPLE_USER_ID, SAMPLE_USERNAME, event, events_dir, hasher, request,
@@ -99,9 +99,15 @@ async fn every_sample_event_gets_its_answer() {
                             })
                             .await
                             .unwrap();
-                        login::Handler::new(users, sessions, hasher(), signer.clone())
-                            .handle(req)
-                            .await
+                        login::Handler::new(
+                            users,
+                            sessions,
+                            MemoryAttempts::new(),
+                            hasher(),
+                            signer.clone(),
+                        )
+                        .handle(req)
+                        .await
                     }
                     "GET /me" => user_info::Handler::new(users).handle(req).await,
                     "POST /logout" => logout::Handler::new(sessions).handle(req).await,

@@ -12,7 +12,11 @@ use serde_json::{Value, json};
 
 struct Functions {
     register: register::Handler<auth::store::dynamo::DynamoUsers>,
-    login: login::Handler<auth::store::dynamo::DynamoUsers, auth::store::dynamo::DynamoSessions>,
+    login: login::Handler<
+        auth::store::dynamo::DynamoUsers,
+        auth::store::dynamo::DynamoSessions,
+        auth::store::dynamo::DynamoAttempts,
+    >,
     user_info: user_info::Handler<auth::store::dynamo::DynamoUsers>,
     logout: logout::Handler<auth::store::dynamo::DynamoSessions>,
     authorizer: authorizer::Handler<auth::store::dynamo::DynamoSessions>,
@@ -23,7 +27,7 @@ impl Functions {
         let t = TestTables::create().await;
         Self {
             register: register::Handler::new(t.users(), hasher()),
-            login: login::Handler::new(t.users(), t.sessions(), hasher(), signer()),
+            login: login::Handler::new(t.users(), t.sessions(), t.attempts(), hasher(), signer()),
             user_info: user_info::Handler::new(t.users()),
             logout: logout::Handler::new(t.sessions()),
             authorizer: authorizer::Handler::new(t.sessions(), verifier()),

@@ -66,9 +66,14 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
     })));
 
     let tables = TestTables::create().await;
-    let gateway = local_api::app::gateway(tables.users(), tables.sessions(), &test_config())
-        .await
-        .unwrap();
+    let gateway = local_api::app::gateway(
+        tables.users(),
+        tables.sessions(),
+        tables.attempts(),
+        &test_config(),
+    )
+    .await
+    .unwrap();
     let name = unique_username("logs");
     let password = "Sup3r-Secret-Passw0rd!";
     let wrong = "Wr0ng-Secret-Passw0rd?";

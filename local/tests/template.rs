@@ -149,7 +149,7 @@ fn functions_are_arm64_al2023_cargo_lambda_builds() {
 #[test]
 fn tables_as_the_design_needs_them() {
     let resources = template_resources();
-    for name in ["UsersTable", "SessionsTable"] {
+    for name in ["UsersTable", "SessionsTable", "LoginAttemptsTable"] {
         let t = &resources[name];
         assert_eq!(t["Properties"]["BillingMode"], "PAY_PER_REQUEST", "{name}");
         assert_eq!(
@@ -169,6 +169,12 @@ fn tables_as_the_design_needs_them() {
         "expires_at"
     );
     assert_eq!(sessions["TimeToLiveSpecification"]["Enabled"], true);
+    let attempts = &resources["LoginAttemptsTable"]["Properties"];
+    assert_eq!(attempts["KeySchema"][0]["AttributeName"], "username");
+    assert_eq!(
+        attempts["TimeToLiveSpecification"]["AttributeName"],
+        "expires_at"
+    );
 }
 
 /// Each function may do exactly what its handler does, on exactly the resources it uses.
@@ -181,6 +187,10 @@ fn iam_is_least_privilege() {
             &[
                 ("dynamodb:GetItem", "UsersTable"),
                 ("dynamodb:PutItem", "SessionsTable"),
+                ("dynamodb:GetItem", "LoginAttemptsTable"),
+                ("dynamodb:UpdateItem", "LoginAttemptsTable"),
+                ("dynamodb:PutItem", "LoginAttemptsTable"),
+                ("dynamodb:DeleteItem", "LoginAttemptsTable"),
                 ("secretsmanager:GetSecretValue", "SigningKeySecret"),
             ],
         ),

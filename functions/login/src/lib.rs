@@ -7,15 +7,21 @@
 //! wrong password all get the same 401 `invalid_credentials` body, and each runs one Argon2
 //! verification at the configured cost (against a dummy hash when there is no account), so that
 //! neither the answer nor its time tells whether an account exists.
+//!
+//! Brute force: failures are counted per username, existing or not ([`auth::throttle`]); after 5
+//! consecutive ones the username is locked with exponential back-off up to 15 minutes, and login
+//! answers 429 `too_many_requests` with `Retry-After` without checking the password. A success
+//! resets the counter.
 
 use auth::api::{self, parse_json};
 use auth::config::{
     self, ConfigError, KeyLoadError, Lookup, PasswordConfig, SignerConfig, StoreConfig,
 };
 use auth::password::PasswordHasher;
-use auth::store::dynamo::{DynamoSessions, DynamoUsers};
-use auth::store::{FindUser, PutSession, SessionRecord, UserRecord};
+use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers};
+use auth::store::{FindUser, LoginAttempts, PutSession, SessionRecord, UserRecord};
 use auth::telemetry::metrics;
+use auth::throttle;
 use auth::token::TokenSigner;
 use auth::{AuthError, Password, SessionId, Username, clock};
 use lambda_http::http::StatusCode;
@@ -30,6 +36,8 @@ pub struct Config {
     pub users_table: String,
     /// `SESSIONS_TABLE`.
     pub sessions_table: String,
+    /// `ATTEMPTS_TABLE`.
+    pub attempts_table: String,
     /// Token key, issuer, audience, lifetime.
     pub signer: SignerConfig,
     /// Argon2 cost.
@@ -49,6 +57,7 @@ impl Config {
         Ok(Self {
             users_table: config::users_table(env)?,
             sessions_table: config::sessions_table(env)?,
+            attempts_table: config::attempts_table(env)?,
             signer: SignerConfig::from_lookup(env)?,
             password: PasswordConfig::from_lookup(env)?,
             store: StoreConfig::from_lookup(env)?,
@@ -74,16 +83,17 @@ pub struct LoggedIn {
     pub expires_in: i64,
 }
 
-/// The login handler over a users store and a sessions store.
+/// The login handler over a users store, a sessions store and the failed-login counters.
 #[derive(Debug, Clone)]
-pub struct Handler<U, S> {
+pub struct Handler<U, S, A> {
     users: U,
     sessions: S,
+    attempts: A,
     hasher: PasswordHasher,
     signer: TokenSigner,
 }
 
-impl Handler<DynamoUsers, DynamoSessions> {
+impl Handler<DynamoUsers, DynamoSessions, DynamoAttempts> {
     /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client and loads the
     /// signing key (once per cold start).
     pub async fn from_config(config: &Config) -> Result<Self, KeyLoadError> {
@@ -91,19 +101,27 @@ impl Handler<DynamoUsers, DynamoSessions> {
         let client = config.store.dynamo_client(&sdk);
         Ok(Self::new(
             DynamoUsers::new(client.clone(), &config.users_table),
-            DynamoSessions::new(client, &config.sessions_table),
+            DynamoSessions::new(client.clone(), &config.sessions_table),
+            DynamoAttempts::new(client, &config.attempts_table),
             config.password.hasher(),
             config.signer.signer(Some(&sdk)).await?,
         ))
     }
 }
 
-impl<U: FindUser + Sync, S: PutSession + Sync> Handler<U, S> {
+impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<U, S, A> {
     /// A handler over the given stores.
-    pub fn new(users: U, sessions: S, hasher: PasswordHasher, signer: TokenSigner) -> Self {
+    pub fn new(
+        users: U,
+        sessions: S,
+        attempts: A,
+        hasher: PasswordHasher,
+        signer: TokenSigner,
+    ) -> Self {
         Self {
             users,
             sessions,
+            attempts,
             hasher,
             signer,
         }
@@ -123,14 +141,41 @@ impl<U: FindUser + Sync, S: PutSession + Sync> Handler<U, S> {
 
     async fn login(&self, req: Request) -> Result<Response<Body>, AuthError> {
         let body: LoginRequest = parse_json(&req)?;
+        let now = clock::now();
+        // A name that breaks the format rules cannot have an account (the rules are public), so
+        // it is neither looked up nor counted; it still costs one verification.
         let username = Username::parse(&body.username).ok();
+        let mut had_failures = false;
+        if let Some(name) = &username
+            && let Some(attempts) = self.attempts.get_attempts(name, now).await?
+        {
+            if let Some(retry_after) = throttle::retry_after(&attempts, now) {
+                return Err(AuthError::TooManyRequests { retry_after });
+            }
+            had_failures = true;
+        }
         let user = match &username {
             Some(name) => self.users.find_user(name).await?,
             None => None,
         };
-        let user = self.check_password(user, body.password).await?;
+        let user = match self.check_password(user, body.password).await {
+            Ok(user) => user,
+            Err(AuthError::InvalidCredentials) => {
+                if let Some(name) = &username {
+                    let expires_at = now + throttle::FORGET_AFTER_SECONDS;
+                    let attempts = self.attempts.record_failure(name, now, expires_at).await?;
+                    if throttle::locked_until(&attempts).is_some() {
+                        tracing::warn!(failures = attempts.failures, "login locked");
+                    }
+                }
+                return Err(AuthError::InvalidCredentials);
+            }
+            Err(e) => return Err(e),
+        };
+        if had_failures {
+            self.attempts.clear_attempts(&user.username).await?;
+        }
 
-        let now = clock::now();
         let session_id = SessionId::generate();
         let issued = self
             .signer

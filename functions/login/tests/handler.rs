@@ -1,9 +1,9 @@
 //! The login handler, fed with `events/login.json`, on the in-memory stores and on DynamoDB.
 
 use auth::clock;
-use auth::store::dynamo::{DynamoSessions, DynamoUsers};
-use auth::store::memory::{MemorySessions, MemoryUsers};
-use auth::store::{CreateUser, FindUser, GetSession, PutSession, UserRecord};
+use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers};
+use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
+use auth::store::{CreateUser, FindUser, GetSession, LoginAttempts, PutSession, UserRecord};
 use auth::testing::{
     TestTables, event, hasher, request, response_json, signer, unique_username, unreachable_client,
     verifier, with_body,
@@ -32,21 +32,22 @@ fn login_event(username: &str, password: &str) -> Value {
     )
 }
 
-async fn call<U: FindUser + Sync, S: PutSession + Sync>(
-    handler: &Handler<U, S>,
+async fn call<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync>(
+    handler: &Handler<U, S, A>,
     event: Value,
 ) -> (u16, Value) {
     response_json(&handler.handle(request(&event)).await)
 }
 
-async fn logs_in<U, S>(users: U, sessions: S)
+async fn logs_in<U, S, A>(users: U, sessions: S, attempts: A)
 where
     U: CreateUser + FindUser + Sync + Clone,
     S: PutSession + GetSession + Sync + Clone,
+    A: LoginAttempts + Sync,
 {
     let name = unique_username("login");
     let user = add_user(&users, &name, "correct horse battery").await;
-    let handler = Handler::new(users, sessions.clone(), hasher(), signer());
+    let handler = Handler::new(users, sessions.clone(), attempts, hasher(), signer());
 
     let (status, body) = call(
         &handler,
@@ -95,20 +96,31 @@ where
 
 #[tokio::test]
 async fn logs_in_in_memory() {
-    logs_in(MemoryUsers::new(), MemorySessions::new()).await;
+    logs_in(
+        MemoryUsers::new(),
+        MemorySessions::new(),
+        MemoryAttempts::new(),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn logs_in_on_dynamodb() {
     let tables = TestTables::create().await;
-    logs_in(tables.users(), tables.sessions()).await;
+    logs_in(tables.users(), tables.sessions(), tables.attempts()).await;
 }
 
 #[tokio::test]
 async fn sample_event_logs_in() {
     let users = MemoryUsers::new();
     add_user(&users, "alice", "correct horse battery staple").await;
-    let handler = Handler::new(users, MemorySessions::new(), hasher(), signer());
+    let handler = Handler::new(
+        users,
+        MemorySessions::new(),
+        MemoryAttempts::new(),
+        hasher(),
+        signer(),
+    );
     let (status, body) = call(&handler, event("login.json")).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -118,6 +130,7 @@ async fn bad_input_is_400() {
     let handler = Handler::new(
         MemoryUsers::new(),
         MemorySessions::new(),
+        MemoryAttempts::new(),
         hasher(),
         signer(),
     );
@@ -142,7 +155,8 @@ async fn unavailable_store_is_503() {
     let client = unreachable_client();
     let handler = Handler::new(
         DynamoUsers::new(client.clone(), "users"),
-        DynamoSessions::new(client, "sessions"),
+        DynamoSessions::new(client.clone(), "sessions"),
+        DynamoAttempts::new(client, "attempts"),
         hasher(),
         signer(),
     );
@@ -160,10 +174,171 @@ async fn session_store_down_after_password_check_is_503_and_no_token() {
     let handler = Handler::new(
         users,
         DynamoSessions::new(unreachable_client(), "sessions"),
+        MemoryAttempts::new(),
         hasher(),
         signer(),
     );
     let (status, body) = call(&handler, event("login.json")).await;
     assert_eq!(status, 503);
     assert!(body.get("access_token").is_none());
+}
+
+/// Status, `Retry-After` and body of a login.
+async fn attempt<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync>(
+    handler: &Handler<U, S, A>,
+    username: &str,
+    password: &str,
+) -> (u16, Option<u64>, Value) {
+    let response = handler
+        .handle(request(&login_event(username, password)))
+        .await;
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let (status, body) = response_json(&response);
+    (status, retry_after, body)
+}
+
+async fn brute_force_is_throttled<U, A>(users: U, attempts: A)
+where
+    U: CreateUser + FindUser + Sync + Clone,
+    A: LoginAttempts + Sync + Clone,
+{
+    let known = unique_username("victim");
+    add_user(&users, &known, "correct horse battery").await;
+    let unknown = unique_username("ghost");
+    let handler = Handler::new(
+        users,
+        MemorySessions::new(),
+        attempts.clone(),
+        hasher(),
+        signer(),
+    );
+
+    // Known and unknown usernames are limited alike, so the limiter reveals nothing.
+    let mut answers = Vec::new();
+    for name in [&known, &unknown] {
+        for _ in 0..5 {
+            let (status, retry, _) = attempt(&handler, name, "wrong password").await;
+            assert_eq!((status, retry), (401, None));
+        }
+        // Locked: even the right password gets 429 now, and nothing is verified.
+        let (status, retry, body) = attempt(&handler, name, "correct horse battery").await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["error"], "too_many_requests");
+        let retry = retry.expect("Retry-After");
+        assert!((14..=15).contains(&retry), "{retry}");
+        answers.push((status, body["error"].clone()));
+    }
+    assert_eq!(answers[0], answers[1]);
+
+    // Letter case does not get around it.
+    assert_eq!(attempt(&handler, &known.to_uppercase(), "x").await.0, 429);
+}
+
+#[tokio::test]
+async fn brute_force_is_throttled_in_memory() {
+    brute_force_is_throttled(MemoryUsers::new(), MemoryAttempts::new()).await;
+}
+
+#[tokio::test]
+async fn brute_force_is_throttled_on_dynamodb() {
+    let tables = TestTables::create().await;
+    brute_force_is_throttled(tables.users(), tables.attempts()).await;
+}
+
+/// The back-off doubles and a success resets the counter (driven through the store's clock).
+async fn back_off_and_reset<A: LoginAttempts + Sync + Clone>(attempts: A) {
+    let users = MemoryUsers::new();
+    let name = unique_username("reset");
+    add_user(&users, &name, "correct horse battery").await;
+    let username = Username::parse(&name).unwrap();
+    let handler = Handler::new(
+        users,
+        MemorySessions::new(),
+        attempts.clone(),
+        hasher(),
+        signer(),
+    );
+    let long_ago = clock::now() - 10_000;
+    // Six failures an hour apart, long ago: the last one locked the name for 30 s, long over.
+    for i in 0..6 {
+        attempts
+            .record_failure(&username, long_ago + i, clock::now() + 3600)
+            .await
+            .unwrap();
+    }
+    let a = attempts
+        .get_attempts(&username, clock::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(auth::throttle::locked_until(&a), Some(long_ago + 5 + 30));
+    // One more failure now locks it for 60 s.
+    let (status, _, _) = attempt(&handler, &name, "wrong password").await;
+    assert_eq!(status, 401);
+    let (status, retry, _) = attempt(&handler, &name, "correct horse battery").await;
+    assert_eq!(status, 429);
+    assert!((59..=60).contains(&retry.unwrap()));
+
+    // Once a lock is over, a success resets the counter.
+    let other = unique_username("reset2");
+    let users = MemoryUsers::new();
+    add_user(&users, &other, "correct horse battery").await;
+    let handler = Handler::new(
+        users,
+        MemorySessions::new(),
+        attempts.clone(),
+        hasher(),
+        signer(),
+    );
+    let other_name = Username::parse(&other).unwrap();
+    for i in 0..4 {
+        attempts
+            .record_failure(&other_name, long_ago + i, clock::now() + 3600)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        attempt(&handler, &other, "correct horse battery").await.0,
+        200
+    );
+    assert!(
+        attempts
+            .get_attempts(&other_name, clock::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An expired counter is forgotten even while the store still holds it.
+    attempts
+        .record_failure(&other_name, long_ago, long_ago + 1)
+        .await
+        .unwrap();
+    assert!(
+        attempts
+            .get_attempts(&other_name, clock::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        attempts
+            .record_failure(&other_name, clock::now(), clock::now() + 60)
+            .await
+            .unwrap()
+            .failures,
+        1
+    );
+}
+
+#[tokio::test]
+async fn back_off_and_reset_in_memory() {
+    back_off_and_reset(MemoryAttempts::new()).await;
+}
+
+#[tokio::test]
+async fn back_off_and_reset_on_dynamodb() {
+    back_off_and_reset(TestTables::create().await.attempts()).await;
 }

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use auth::store::memory::{MemorySessions, MemoryUsers};
+use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth::testing::{TestTables, test_config};
 use local_api::gateway::Gateway;
 use serde_json::Value;
@@ -53,17 +53,27 @@ pub async fn spawn(gateway: Gateway) -> TestServer {
 
 /// The gateway over the in-memory stores.
 pub async fn memory_gateway() -> Gateway {
-    local_api::app::gateway(MemoryUsers::new(), MemorySessions::new(), &test_config())
-        .await
-        .unwrap()
+    local_api::app::gateway(
+        MemoryUsers::new(),
+        MemorySessions::new(),
+        MemoryAttempts::new(),
+        &test_config(),
+    )
+    .await
+    .unwrap()
 }
 
 /// The gateway over fresh DynamoDB tables.
 pub async fn dynamo_gateway() -> Gateway {
     let tables = TestTables::create().await;
-    local_api::app::gateway(tables.users(), tables.sessions(), &test_config())
-        .await
-        .unwrap()
+    local_api::app::gateway(
+        tables.users(),
+        tables.sessions(),
+        tables.attempts(),
+        &test_config(),
+    )
+    .await
+    .unwrap()
 }
 
 /// A YAML file of the repository, as JSON (tags such as `!Ref` dropped, their values kept).

@@ -11,6 +11,7 @@
 //! | 401 | `invalid_credentials` | unknown username or wrong password (one answer for both) |
 //! | 401 | `unauthorized` | no identity from the authorizer on a protected route |
 //! | 409 | `username_taken` | register with a taken username |
+//! | 429 | `too_many_requests` | login for a username with too many recent failures (`Retry-After`) |
 //! | 413 | `payload_too_large` | body over [`MAX_BODY_BYTES`] |
 //! | 415 | `unsupported_media_type` | body not sent as `application/json` |
 //! | 500 | `internal_error` | a bug or misconfiguration (details only in the logs) |
@@ -80,6 +81,7 @@ pub fn status_and_code(err: &AuthError) -> (StatusCode, &'static str) {
         AuthError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
         AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         AuthError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+        AuthError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         AuthError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
         AuthError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
     }
@@ -119,10 +121,16 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
             field,
         },
     );
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    let retry_after = match err {
+        AuthError::Unavailable(_) => Some(1),
+        AuthError::TooManyRequests { retry_after } => Some(*retry_after),
+        _ => None,
+    };
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&seconds.to_string()).expect("digits are a valid header value"),
+        );
     }
     response
 }

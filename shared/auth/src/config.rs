@@ -14,6 +14,7 @@
 //! |---|---|---|
 //! | `USERS_TABLE` | required | register, login, user-info |
 //! | `SESSIONS_TABLE` | required | login, logout, authorizer |
+//! | `ATTEMPTS_TABLE` | required | login |
 //! | `JWT_SECRET` | one of these two is required | login, authorizer |
 //! | `JWT_SECRET_ARN` | | login, authorizer |
 //! | `JWT_ISSUER` | `jwt-session-service` | login, authorizer |
@@ -94,6 +95,11 @@ pub fn users_table(env: Lookup<'_>) -> Result<String, ConfigError> {
 /// `SESSIONS_TABLE`.
 pub fn sessions_table(env: Lookup<'_>) -> Result<String, ConfigError> {
     required(env, "SESSIONS_TABLE")
+}
+
+/// `ATTEMPTS_TABLE`.
+pub fn attempts_table(env: Lookup<'_>) -> Result<String, ConfigError> {
+    required(env, "ATTEMPTS_TABLE")
 }
 
 /// How to reach DynamoDB.
@@ -442,6 +448,8 @@ pub struct Config {
     pub users_table: String,
     /// `SESSIONS_TABLE`.
     pub sessions_table: String,
+    /// `ATTEMPTS_TABLE`.
+    pub attempts_table: String,
     /// Token issuing.
     pub signer: SignerConfig,
     /// Token verification.
@@ -463,6 +471,7 @@ impl Config {
         Ok(Self {
             users_table: users_table(env)?,
             sessions_table: sessions_table(env)?,
+            attempts_table: attempts_table(env)?,
             signer: SignerConfig::from_lookup(env)?,
             verifier: VerifierConfig::from_lookup(env)?,
             password: PasswordConfig::from_lookup(env)?,
@@ -487,6 +496,7 @@ mod tests {
     const BASE: &[(&str, &str)] = &[
         ("USERS_TABLE", "users"),
         ("SESSIONS_TABLE", "sessions"),
+        ("ATTEMPTS_TABLE", "attempts"),
         ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
 
@@ -547,7 +557,12 @@ mod tests {
             Config::from_lookup(&env(&arn_only)).unwrap_err().name,
             "JWT_SECRET_ARN"
         );
-        for missing in ["USERS_TABLE", "SESSIONS_TABLE", "JWT_SECRET"] {
+        for missing in [
+            "USERS_TABLE",
+            "SESSIONS_TABLE",
+            "ATTEMPTS_TABLE",
+            "JWT_SECRET",
+        ] {
             let mut pairs = BASE.to_vec();
             pairs.retain(|(k, _)| k != &missing);
             let err = Config::from_lookup(&env(&pairs)).unwrap_err();

@@ -122,6 +122,12 @@ impl Password {
                 "must not be only white space",
             ));
         }
+        if is_common_password(&input) {
+            return Err(InvalidValue::new(
+                "password",
+                "is one of the most common passwords; choose another",
+            ));
+        }
         Ok(Self(input))
     }
 
@@ -150,6 +156,17 @@ impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password(<redacted>)")
     }
+}
+
+/// The 10,000 most common passwords of 8 characters or more, lower case (see `data/README.md`).
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// Whether `password`, lower-cased, is on [`COMMON_PASSWORDS`].
+pub fn is_common_password(password: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| COMMON_PASSWORDS.lines().collect());
+    set.contains(password.to_lowercase().as_str())
 }
 
 /// `input` in Unicode normalisation form C, the original wiped.
@@ -268,8 +285,8 @@ mod tests {
 
     #[test]
     fn password_lengths_count_characters() {
-        assert!(Password::parse_new("1234567".into()).is_err());
-        assert!(Password::parse_new("12345678".into()).is_ok());
+        assert!(Password::parse_new("k7!zq2W".into()).is_err());
+        assert!(Password::parse_new("k7!zq2Wp".into()).is_ok());
         assert!(Password::parse_new("é".repeat(128)).is_ok());
         assert!(Password::parse_new("é".repeat(129)).is_err());
         assert!(Password::parse_login("x".into()).is_ok());
@@ -288,6 +305,24 @@ mod tests {
         assert!(Password::parse_new("abcdefg\n".into()).is_err());
         assert!(Password::parse_new(" ".repeat(8)).is_err());
         assert!(Password::parse_new("correct horse".into()).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused() {
+        assert_eq!(super::COMMON_PASSWORDS.lines().count(), 10_000);
+        for common in [
+            "password",
+            "PassWord",
+            "12345678",
+            "baseball",
+            "iloveyou",
+            "qwertyuiop",
+        ] {
+            assert!(Password::parse_new(common.into()).is_err(), "{common}");
+        }
+        // At login the list does not apply: old accounts keep working.
+        assert!(Password::parse_login("password".into()).is_ok());
+        assert!(Password::parse_new("correct horse battery".into()).is_ok());
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub enum AuthError {
     /// Unknown username or wrong password: deliberately one error for both.
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// Too many failed logins for this username: try again after `retry_after` seconds.
+    #[error("too many failed attempts; retry after {retry_after} seconds")]
+    TooManyRequests {
+        /// Seconds until the next attempt is accepted.
+        retry_after: u64,
+    },
     /// No valid identity for a route that needs one.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),

@@ -17,6 +17,7 @@
 //! - [`api`]: the one place where errors become HTTP responses, JSON body parsing and the identity
 //!   the authorizer put into the request context.
 //! - [`clock`]: the wall clock, in epoch seconds.
+//! - [`throttle`]: the brute-force limiter's policy (per-username exponential back-off).
 //! - [`telemetry`]: structured logs that follow Lambda's logging controls, and CloudWatch
 //!   Embedded Metric Format metrics.
 
@@ -28,6 +29,7 @@ pub mod error;
 pub mod password;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod token;
 
 #[cfg(feature = "test-support")]

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::config::{Config, StoreConfig};
 use crate::domain::random_hex;
-use crate::store::dynamo::{DynamoSessions, DynamoUsers, create_tables};
+use crate::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
 
 /// The endpoint of the test DynamoDB server, from `DYNAMODB_TEST_ENDPOINT`.
 pub fn dynamodb_endpoint() -> String {
@@ -49,6 +49,8 @@ pub struct TestTables {
     pub users_table: String,
     /// Sessions table name.
     pub sessions_table: String,
+    /// Login attempts table name.
+    pub attempts_table: String,
 }
 
 impl TestTables {
@@ -57,14 +59,21 @@ impl TestTables {
         let client = dynamo_client();
         let users_table = unique_name("users");
         let sessions_table = unique_name("sessions");
-        create_tables(&client, &users_table, &sessions_table)
+        let attempts_table = unique_name("attempts");
+        create_tables(&client, &users_table, &sessions_table, &attempts_table)
             .await
             .expect("creating test tables");
         Self {
             client,
             users_table,
             sessions_table,
+            attempts_table,
         }
+    }
+
+    /// The login attempts store on these tables.
+    pub fn attempts(&self) -> DynamoAttempts {
+        DynamoAttempts::new(self.client.clone(), &self.attempts_table)
     }
 
     /// The users store on these tables.
@@ -87,6 +96,7 @@ pub fn test_env() -> HashMap<String, String> {
     [
         ("USERS_TABLE", "users"),
         ("SESSIONS_TABLE", "sessions"),
+        ("ATTEMPTS_TABLE", "attempts"),
         ("JWT_SECRET", TEST_SECRET),
         ("JWT_ISSUER", "https://auth.test"),
         ("JWT_AUDIENCE", "test-api"),

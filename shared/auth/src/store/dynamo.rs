@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{
-    CreateUser, DeleteSession, FindUser, GetSession, PutSession, SessionRecord, UserRecord,
+    Attempts, CreateUser, DeleteSession, FindUser, GetSession, LoginAttempts, PutSession,
+    SessionRecord, UserRecord,
 };
 use crate::domain::{SessionId, UserId, Username};
 use crate::error::StoreError;
@@ -263,19 +264,140 @@ impl DeleteSession for DynamoSessions {
     }
 }
 
-/// Creates the users and sessions tables if they do not exist (on-demand billing, TTL on the
-/// sessions table's `expires_at`), for local servers and tests. Deployed stacks get their tables
-/// from `template.yaml`.
+/// The login attempts table.
+#[derive(Debug, Clone)]
+pub struct DynamoAttempts {
+    client: Client,
+    table: String,
+}
+
+impl DynamoAttempts {
+    /// The login attempts table `table`, through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl LoginAttempts for DynamoAttempts {
+    async fn get_attempts(
+        &self,
+        username: &Username,
+        now: i64,
+    ) -> Result<Option<Attempts>, StoreError> {
+        let out = timed(
+            "GetItem",
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key("username", AttributeValue::S(username.to_string()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        if n(&item, "expires_at")? <= now {
+            return Ok(None);
+        }
+        Ok(Some(attempts(&item)?))
+    }
+
+    async fn record_failure(
+        &self,
+        username: &Username,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Attempts, StoreError> {
+        let key = AttributeValue::S(username.to_string());
+        // Add to a live counter; a missing or expired one (TTL deletes late) starts again at 1.
+        let result = timed(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("username", key.clone())
+                .update_expression("ADD failures :one SET last_failure = :now, expires_at = :exp")
+                .condition_expression("attribute_not_exists(username) OR expires_at > :now")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send(),
+        )
+        .await;
+        match result {
+            Ok(out) => attempts(&out.attributes.unwrap_or_default()),
+            Err(e) if is_conditional_check_failed(&e) => {
+                timed(
+                    "PutItem",
+                    self.client
+                        .put_item()
+                        .table_name(&self.table)
+                        .item("username", key)
+                        .item("failures", AttributeValue::N("1".into()))
+                        .item("last_failure", AttributeValue::N(now.to_string()))
+                        .item("expires_at", AttributeValue::N(expires_at.to_string()))
+                        .send(),
+                )
+                .await
+                .map_err(classify)?;
+                Ok(Attempts {
+                    failures: 1,
+                    last_failure: now,
+                })
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn clear_attempts(&self, username: &Username) -> Result<(), StoreError> {
+        timed(
+            "DeleteItem",
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("username", AttributeValue::S(username.to_string()))
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+}
+
+fn attempts(item: &Item) -> Result<Attempts, StoreError> {
+    Ok(Attempts {
+        failures: u32::try_from(n(item, "failures")?)
+            .map_err(|_| StoreError::Malformed("attribute failures out of range".into()))?,
+        last_failure: n(item, "last_failure")?,
+    })
+}
+
+/// Creates the users, sessions and login attempts tables if they do not exist (on-demand
+/// billing, TTL on `expires_at` where items expire), for local servers and tests. Deployed
+/// stacks get their tables from `template.yaml`.
 pub async fn create_tables(
     client: &Client,
     users_table: &str,
     sessions_table: &str,
+    attempts_table: &str,
 ) -> Result<(), StoreError> {
     create_table(client, users_table, "username").await?;
     create_table(client, sessions_table, "jti").await?;
+    create_table(client, attempts_table, "username").await?;
+    enable_ttl(client, sessions_table).await?;
+    enable_ttl(client, attempts_table).await
+}
+
+async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
     let ttl = client
         .update_time_to_live()
-        .table_name(sessions_table)
+        .table_name(table)
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
                 .enabled(true)

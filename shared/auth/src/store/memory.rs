@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    CreateUser, DeleteSession, FindUser, GetSession, PutSession, SessionRecord, UserRecord,
+    Attempts, CreateUser, DeleteSession, FindUser, GetSession, LoginAttempts, PutSession,
+    SessionRecord, UserRecord,
 };
 use crate::domain::{SessionId, UserId, Username};
 use crate::error::StoreError;
@@ -86,5 +87,57 @@ impl DeleteSession for MemorySessions {
             }
             _ => Ok(false),
         }
+    }
+}
+
+/// Failed-login counters, in memory.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryAttempts {
+    counters: Arc<Mutex<HashMap<Username, (Attempts, i64)>>>,
+}
+
+impl MemoryAttempts {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl LoginAttempts for MemoryAttempts {
+    async fn get_attempts(
+        &self,
+        username: &Username,
+        now: i64,
+    ) -> Result<Option<Attempts>, StoreError> {
+        let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(counters
+            .get(username)
+            .filter(|(_, expires_at)| now < *expires_at)
+            .map(|(a, _)| *a))
+    }
+
+    async fn record_failure(
+        &self,
+        username: &Username,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Attempts, StoreError> {
+        let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let failures = match counters.get(username) {
+            Some((a, live_until)) if now < *live_until => a.failures + 1,
+            _ => 1,
+        };
+        let attempts = Attempts {
+            failures,
+            last_failure: now,
+        };
+        counters.insert(username.clone(), (attempts, expires_at));
+        Ok(attempts)
+    }
+
+    async fn clear_attempts(&self, username: &Username) -> Result<(), StoreError> {
+        let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        counters.remove(username);
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@
 //! | [`PutSession`] | write a whitelist item | login |
 //! | [`GetSession`] | strongly consistent get; expired items count as absent | authorizer |
 //! | [`DeleteSession`] | delete one of the caller's sessions | logout |
+//! | [`LoginAttempts`] | failed-login counters (read, atomic increment, clear) | login |
 //!
 //! Two implementations: [`dynamo`] (DynamoDB through `aws-sdk-dynamodb`) and [`memory`] (the
 //! embedded default for local runs). Both pass the same conformance suite
@@ -21,6 +22,9 @@
 //!   expired items up to days late, so every read compares `expires_at` with the clock itself.
 //!   The `user_id` attribute is what a per-user index can later be built on without rewriting
 //!   items.
+//! - Login attempts table, partition key `username` (S, the lower-cased name as typed, whether
+//!   or not an account has it): `failures` (N, consecutive), `last_failure` (N),
+//!   `expires_at` (N, the TTL attribute; a counter is forgotten a day after its last failure).
 
 use std::future::Future;
 
@@ -63,6 +67,41 @@ impl SessionRecord {
     pub fn is_live(&self, now: i64) -> bool {
         now < self.expires_at
     }
+}
+
+/// Consecutive failed logins for one username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts {
+    /// Failures since the last success (or since the counter was forgotten).
+    pub failures: u32,
+    /// Time of the last failure, epoch seconds.
+    pub last_failure: i64,
+}
+
+/// Failed-login counters, kept per username (existing or not).
+pub trait LoginAttempts {
+    /// The counter for `username`, if one is live at `now` (one whose `expires_at` has passed
+    /// counts as absent), read with strong consistency.
+    fn get_attempts(
+        &self,
+        username: &Username,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Attempts>, StoreError>> + Send;
+
+    /// Atomically adds one failure at `now` (starting a new counter if there is no live one)
+    /// and keeps the counter until `expires_at`; returns the new counter.
+    fn record_failure(
+        &self,
+        username: &Username,
+        now: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<Attempts, StoreError>> + Send;
+
+    /// Forgets the counter (after a successful login).
+    fn clear_attempts(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Creates an account if its username is free.

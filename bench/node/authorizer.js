@@ -1,0 +1,78 @@
+// The authorizer in Node.js (AWS SDK v3 + jsonwebtoken), doing what functions/authorizer does:
+// parse `Authorization: Bearer <jwt>`, verify the HS256 JWT (alg pinned, kid, iss, aud, exp,
+// nbf, iat with leeway, required claims), one strongly consistent GetItem on the sessions table,
+// check expiry and owner, answer {"isAuthorized", "context"}. Client and key built once.
+"use strict";
+const crypto = require("node:crypto");
+const { DynamoDBClient, GetItemCommand } = require("@aws-sdk/client-dynamodb");
+const jwt = require("jsonwebtoken");
+const { run } = require("./runtime");
+
+const SECRET = Buffer.from(process.env.JWT_SECRET || "");
+if (SECRET.length < 32) throw new Error("JWT_SECRET: must be at least 32 bytes");
+const KID = "hs256-" + crypto.createHash("sha256").update(SECRET).digest("hex").slice(0, 12);
+const ISSUER = process.env.JWT_ISSUER || "jwt-session-service";
+const AUDIENCE = process.env.JWT_AUDIENCE || "jwt-session-service";
+const LEEWAY = Number(process.env.JWT_LEEWAY_SECONDS || 5);
+const TABLE = process.env.SESSIONS_TABLE;
+const TIMEOUT = Number(process.env.DYNAMODB_TIMEOUT_MS || 2000);
+const ddb = new DynamoDBClient({
+  endpoint: process.env.DYNAMODB_ENDPOINT_URL || undefined,
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: TIMEOUT / 2, requestTimeout: TIMEOUT / 2 },
+});
+
+function deny(reason) {
+  console.log(JSON.stringify({ level: "INFO", outcome: "deny", reason }));
+  return { isAuthorized: false, context: {} };
+}
+
+function bearer(value) {
+  const v = value.replace(/^[ \t]+|[ \t]+$/g, "");
+  const i = v.indexOf(" ");
+  if (i < 0) return null;
+  const scheme = v.slice(0, i), token = v.slice(i + 1);
+  if (scheme.toLowerCase() !== "bearer" || !token) return null;
+  if (!/^[\x21-\x7e]+$/.test(token) || token.includes(",")) return null;
+  return token;
+}
+
+async function handler(event) {
+  const header = (event.headers || {}).authorization || (event.identitySource || [])[0];
+  if (!header) return deny("missing_header");
+  const token = bearer(header);
+  if (!token) return deny("bad_scheme");
+  if (token.length > 8192) return deny("token_too_large");
+  let claims;
+  try {
+    const decoded = jwt.verify(token, SECRET, {
+      algorithms: ["HS256"], issuer: ISSUER, audience: AUDIENCE, clockTolerance: LEEWAY, complete: true,
+    });
+    if (decoded.header.kid !== KID) return deny("token_unknown_key");
+    if (decoded.header.crit !== undefined) return deny("token_malformed");
+    claims = decoded.payload;
+  } catch (e) {
+    return deny("token_" + e.name);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const { sub, username, jti, iat, exp, nbf } = claims;
+  if (![sub, username, jti].every((v) => typeof v === "string" && v) ||
+      ![iat, exp, nbf].every(Number.isInteger)) return deny("token_invalid_claims");
+  if (iat > now + LEEWAY) return deny("token_not_yet_valid");
+  let item;
+  try {
+    const out = await ddb.send(new GetItemCommand({
+      TableName: TABLE, Key: { jti: { S: jti } }, ConsistentRead: true,
+    }));
+    item = out.Item;
+  } catch (e) {
+    return deny("store_error");
+  }
+  if (!item || Number(item.expires_at.N) <= now) return deny("no_session");
+  if (item.user_id.S !== sub) return deny("wrong_owner");
+  const context = { user_id: item.user_id.S, username: item.username.S, jti: item.jti.S };
+  console.log(JSON.stringify({ level: "INFO", outcome: "allow", user_id: context.user_id }));
+  return { isAuthorized: true, context };
+}
+
+run(handler);

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The performance benchmark: our functions against Python and Node.js peers and a hello-world
+# floor, side by side in one run. Builds what it needs, starts moto (DynamoDB) and, per
+# function, the Runtime API emulator (bench/rust/emulator), measures, and writes
+# bench/RESULTS.md and bench/chart.png. See bench/README.md.
+#
+#   bash bench/run.sh                 # full run (10,000 warm invocations per function)
+#   BENCH_QUICK=1 bash bench/run.sh   # quick run while developing
+#
+# Knobs: BENCH_QUICK=1; BENCH_COLD (cold starts per function), BENCH_WARM (warm invocations),
+# BENCH_SKIP_ARM64=1 (no arm64 cross build: arm64 sizes left out), BENCH_VARIANTS (profile
+# alternatives to measure for the authorizer, e.g. "opt-s opt-z panic-abort"; see variant_env).
+# Everything binds 127.0.0.1; every wait has a deadline.
+set -euo pipefail
+BENCH="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(dirname "$BENCH")"
+cd "$ROOT"
+
+QUICK="${BENCH_QUICK:-0}"
+if [ "$QUICK" = 1 ]; then
+  COLD="${BENCH_COLD:-5}"; WARM="${BENCH_WARM:-500}"; WARMUP=50
+else
+  COLD="${BENCH_COLD:-20}"; WARM="${BENCH_WARM:-10000}"; WARMUP=200
+fi
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/bench}"
+OUT="$BENCH/out"
+mkdir -p "$OUT/runs" "$OUT/logs" "$OUT/zips"
+rm -f "$OUT"/runs/*.json "$OUT"/logs/*.log
+PY="$BENCH/.venv/bin/python"
+FUNCTIONS=(register login user-info logout authorizer)
+log() { printf '\n== %s\n' "$*" >&2; }
+
+# --- build --------------------------------------------------------------------------------
+log "building our functions (release, x86_64) into $CARGO_TARGET_DIR"
+cargo build --release --locked --quiet $(printf -- '-p %s ' "${FUNCTIONS[@]}")
+log "building the bench tools and the hello-world floor"
+cargo build --release --quiet --manifest-path "$BENCH/rust/Cargo.toml"
+REL="$CARGO_TARGET_DIR/release"
+
+if [ "${BENCH_SKIP_ARM64:-0}" != 1 ]; then
+  log "cross-building arm64 (cargo lambda, zig) for sizes"
+  CL="$ROOT/.venv-sam/bin/cargo-lambda"
+  [ -x "$CL" ] || CL="cargo-lambda"
+  PATH="$ROOT/.venv-sam/bin:$PATH" "$CL" lambda build --release --arm64 --quiet \
+    $(printf -- '-p %s ' "${FUNCTIONS[@]}") >"$OUT/logs/arm64-build.log" 2>&1
+  (cd "$BENCH/rust" && PATH="$ROOT/.venv-sam/bin:$PATH" "$CL" lambda build --release --arm64 \
+    --quiet -p hello >>"$OUT/logs/arm64-build.log" 2>&1)
+fi
+
+# --- peers' dependencies --------------------------------------------------------------------
+if [ ! -x "$PY" ] || ! "$PY" -c 'import boto3, jwt, matplotlib' 2>/dev/null; then
+  log "installing the Python peers' dependencies into bench/.venv"
+  python3 -m venv "$BENCH/.venv"
+  "$PY" -m pip install --quiet --disable-pip-version-check -r "$BENCH/peers/python/requirements.txt"
+fi
+if [ ! -d "$BENCH/node/node_modules/jsonwebtoken" ]; then
+  log "installing the Node.js peers' dependencies (npm ci)"
+  (cd "$BENCH/node" && npm ci --no-audit --no-fund --silent)
+fi
+
+# --- DynamoDB on moto -----------------------------------------------------------------------
+MOTO="$ROOT/.venv/bin/moto_server"
+[ -x "$MOTO" ] || { echo "moto is missing: run bash scripts/test once (it installs it into .venv)" >&2; exit 1; }
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+"$MOTO" -H 127.0.0.1 -p "$PORT" >"$OUT/logs/moto.log" 2>&1 &
+MOTO_PID=$!
+trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
+ENDPOINT="http://127.0.0.1:$PORT"
+for i in $(seq 1 100); do
+  python3 -c "import urllib.request; urllib.request.urlopen('$ENDPOINT/moto-api/', timeout=1)" 2>/dev/null && break
+  kill -0 "$MOTO_PID" 2>/dev/null || { cat "$OUT/logs/moto.log" >&2; exit 1; }
+  [ "$i" = 100 ] && { echo "moto did not start within 20 s" >&2; exit 1; }
+  sleep 0.2
+done
+"$PY" "$BENCH/seed.py" "$ENDPOINT" bench-users bench-sessions
+
+export USERS_TABLE=bench-users SESSIONS_TABLE=bench-sessions
+export JWT_SECRET=local-sample-secret-for-events-only-0123456789
+export DYNAMODB_ENDPOINT_URL="$ENDPOINT" DYNAMODB_TIMEOUT_MS=2000
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 AWS_LAMBDA_FUNCTION_VERSION='$LATEST'
+export AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/bench AWS_LAMBDA_LOG_STREAM_NAME=bench
+export AWS_LAMBDA_RUNTIME_API=unset  # the emulator sets it per process
+# Keep the peers from reading ~/.aws or writing byte code next to the sources.
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+export PYTHONDONTWRITEBYTECODE=1
+
+# --- the runs -------------------------------------------------------------------------------
+measure() { # name, expect, event file, command...
+  local name=$1 expect=$2 event=$3; shift 3
+  log "measuring $name"
+  AWS_LAMBDA_FUNCTION_NAME="$name" "$REL/emulator" --name "$name" --event "$event" \
+    --expect "$expect" --cold "$COLD" --warmup "$WARMUP" --warm "$WARM" \
+    --out "$OUT/runs/$name.json" --log "$OUT/logs/$name.log" -- "$@" || true
+}
+EV_AUTH="$ROOT/events/authorizer-valid.json"
+EV_ME="$ROOT/events/me.json"
+measure hello-floor      hello      "$EV_AUTH" "$REL/hello"
+measure rust-authorizer  authorizer "$EV_AUTH" "$REL/authorizer"
+measure rust-user-info   http200    "$EV_ME"   "$REL/user-info"
+measure python-authorizer authorizer "$EV_AUTH" "$PY" "$BENCH/peers/python/authorizer.py"
+measure python-user-info http200    "$EV_ME"   "$PY" "$BENCH/peers/python/user_info.py"
+measure node-authorizer  authorizer "$EV_AUTH" node "$BENCH/node/authorizer.js"
+measure node-user-info   http200    "$EV_ME"   node "$BENCH/node/user-info.js"
+
+# --- profile alternatives (authorizer only, x86_64) -----------------------------------------
+variant_env() { # the CARGO_PROFILE_RELEASE_* overrides of a variant
+  case "$1" in
+    opt-s) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=s ;;
+    opt-z) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=z ;;
+    opt-2) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=2 ;;
+    panic-abort) echo CARGO_PROFILE_RELEASE_PANIC=abort ;;
+    opt-s-panic-abort) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=abort ;;
+    thin-lto) echo CARGO_PROFILE_RELEASE_LTO=thin ;;
+    *) echo "unknown variant $1" >&2; return 1 ;;
+  esac
+}
+rm -rf "$OUT/variants"; mkdir -p "$OUT/variants"
+for variant in ${BENCH_VARIANTS:-}; do
+  vdir="$ROOT/target/bench-$variant"
+  log "variant $variant: $(variant_env "$variant")"
+  env $(variant_env "$variant") CARGO_TARGET_DIR="$vdir" \
+    cargo build --release --locked --quiet -p authorizer -p user-info
+  for f in authorizer user-info; do
+    expect=authorizer; event="$EV_AUTH"
+    [ "$f" = user-info ] && { expect=http200; event="$EV_ME"; }
+    AWS_LAMBDA_FUNCTION_NAME="$f" "$REL/emulator" --name "$variant-$f" --event "$event" \
+      --expect "$expect" --cold "$COLD" --warmup "$WARMUP" --warm "$WARM" \
+      --out "$OUT/variants/$variant-$f.json" --log "$OUT/logs/variant-$variant-$f.log" \
+      -- "$vdir/release/$f" || true
+  done
+  echo "{\"variant\": \"$variant\", \"env\": \"$(variant_env "$variant")\", \"authorizer_bytes\": $(stat -c %s "$vdir/release/authorizer"), \"user_info_bytes\": $(stat -c %s "$vdir/release/user-info")}" \
+    >"$OUT/variants/$variant.meta.json"
+done
+
+# --- micro-benchmarks -----------------------------------------------------------------------
+log "micro-benchmarks: Argon2id, JWT verification vs HMAC-SHA256"
+BENCH_QUICK="$QUICK" "$REL/microbench" >"$OUT/microbench.json"
+
+# --- report ---------------------------------------------------------------------------------
+log "writing bench/RESULTS.md and bench/chart.png"
+"$PY" "$BENCH/report.py" --root "$ROOT" --out "$OUT" --quick "$QUICK" \
+  --target-dir "$CARGO_TARGET_DIR" --functions "${FUNCTIONS[*]}"
