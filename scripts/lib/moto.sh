@@ -35,6 +35,7 @@ start_moto() {
   MOTO_PID=$!
   trap stop_moto EXIT
   export DYNAMODB_TEST_ENDPOINT="http://127.0.0.1:$port"
+  export MOTO_SERVER="$PWD/$VENV/bin/moto_server"
   for _ in $(seq 1 100); do
     if python3 -c "import urllib.request,sys; urllib.request.urlopen('$DYNAMODB_TEST_ENDPOINT/moto-api/', timeout=1)" 2>/dev/null; then
       return 0
