@@ -121,7 +121,7 @@ struct Gen {
 }
 
 struct Shared {
-    gen: Mutex<Gen>,
+    state: Mutex<Gen>,
     cv: Condvar,
     event: Vec<u8>,
     expect: Expect,
@@ -296,7 +296,7 @@ fn serve(shared: Arc<Shared>, stream: TcpStream) {
     let mut my_gen: Option<u64> = None;
     while let Ok(Some(req)) = read_request(&mut reader) {
         let now = Instant::now();
-        let mut g = shared.gen.lock().unwrap();
+        let mut g = shared.state.lock().unwrap();
         let gen_id = *my_gen.get_or_insert(g.id);
         if gen_id != g.id {
             return; // a connection from a process that has been replaced
@@ -349,7 +349,7 @@ fn serve(shared: Arc<Shared>, stream: TcpStream) {
                 return;
             }
             // The send time is taken once the event is written.
-            let mut g = shared.gen.lock().unwrap();
+            let mut g = shared.state.lock().unwrap();
             if let Some((_, t)) = g.inflight.as_mut() {
                 *t = Instant::now();
             }
@@ -418,7 +418,7 @@ fn run_process(shared: &Arc<Shared>, args: &Args, port: u16, total: usize, timeo
         .append(true)
         .open(&args.log)
         .expect("log file");
-    let mut g = shared.gen.lock().unwrap();
+    let mut g = shared.state.lock().unwrap();
     let next_id = g.id + 1;
     *g = Gen {
         id: next_id,
@@ -443,9 +443,9 @@ fn run_process(shared: &Arc<Shared>, args: &Args, port: u16, total: usize, timeo
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
+            let answered = g.wall_ns.len();
             g.failures.push(format!(
-                "timed out after {timeout:?} ({} of {total} invocations answered)",
-                g.wall_ns.len()
+                "timed out after {timeout:?} ({answered} of {total} invocations answered)"
             ));
             break;
         }
@@ -475,7 +475,7 @@ fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     let port = listener.local_addr().unwrap().port();
     let shared = Arc::new(Shared {
-        gen: Mutex::new(Gen::default()),
+        state: Mutex::new(Gen::default()),
         cv: Condvar::new(),
         event: args.event.clone(),
         expect: args.expect,
