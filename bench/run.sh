@@ -73,6 +73,14 @@ for i in $(seq 1 100); do
   sleep 0.2
 done
 "$PY" "$BENCH/seed.py" "$ENDPOINT" bench-users bench-sessions
+# moto answers every request with `Connection: close`; DynamoDB keeps connections alive. The
+# functions talk to moto through a keep-alive front (emulator --proxy) so that a warm invocation
+# does not pay a TCP connect that it would not pay on AWS.
+"$REL/emulator" --proxy "127.0.0.1:$PORT" >"$OUT/proxy.port" 2>"$OUT/logs/proxy.log" &
+PROXY_PID=$!
+trap 'kill "$PROXY_PID" "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do [ -s "$OUT/proxy.port" ] && break; sleep 0.1; done
+ENDPOINT="http://127.0.0.1:$(cat "$OUT/proxy.port")"
 
 export USERS_TABLE=bench-users SESSIONS_TABLE=bench-sessions
 export JWT_SECRET=local-sample-secret-for-events-only-0123456789
@@ -84,6 +92,15 @@ export AWS_LAMBDA_RUNTIME_API=unset  # the emulator sets it per process
 # Keep the peers from reading ~/.aws or writing byte code next to the sources.
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 export PYTHONDONTWRITEBYTECODE=1
+# Lambda's provided.al2023 has one CA bundle (/etc/pki/tls/certs/ca-bundle.crt); this host's
+# /etc/ssl/certs holds ~300 files that rustls-native-certs would read one by one at every cold
+# start. Point the TLS root loading at the bundle alone, as on Lambda (the "host certs" row
+# measures the difference). The peers talk plain HTTP to moto and load no roots either way.
+HOST_CERT_ENV=()
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt SSL_CERT_DIR=/var/empty
+  HOST_CERT_ENV=(-u SSL_CERT_FILE -u SSL_CERT_DIR)
+fi
 
 # --- the runs -------------------------------------------------------------------------------
 measure() { # name, expect, event file, command...
@@ -98,6 +115,13 @@ EV_ME="$ROOT/events/me.json"
 measure hello-floor      hello      "$EV_AUTH" "$REL/hello"
 measure rust-authorizer  authorizer "$EV_AUTH" "$REL/authorizer"
 measure rust-user-info   http200    "$EV_ME"   "$REL/user-info"
+if [ ${#HOST_CERT_ENV[@]} -gt 0 ]; then
+  log "measuring rust-authorizer-hostcerts (cold starts only, this host's /etc/ssl/certs)"
+  env "${HOST_CERT_ENV[@]}" AWS_LAMBDA_FUNCTION_NAME=authorizer "$REL/emulator" \
+    --name rust-authorizer-hostcerts --event "$EV_AUTH" --expect authorizer --cold "$COLD" \
+    --warm 0 --out "$OUT/runs/rust-authorizer-hostcerts.json" \
+    --log "$OUT/logs/rust-authorizer-hostcerts.log" -- "$REL/authorizer" || true
+fi
 measure python-authorizer authorizer "$EV_AUTH" "$PY" "$BENCH/peers/python/authorizer.py"
 measure python-user-info http200    "$EV_ME"   "$PY" "$BENCH/peers/python/user_info.py"
 measure node-authorizer  authorizer "$EV_AUTH" node "$BENCH/node/authorizer.js"
@@ -116,20 +140,32 @@ variant_env() { # the CARGO_PROFILE_RELEASE_* overrides of a variant
   esac
 }
 rm -rf "$OUT/variants"; mkdir -p "$OUT/variants"
+# BENCH_PREBUILT="label=DIR": also measure the authorizer and user-info binaries in DIR (built
+# elsewhere, e.g. from a patched copy of the workspace), reported as variant "label".
+if [ -n "${BENCH_PREBUILT:-}" ]; then
+  BENCH_VARIANTS="${BENCH_VARIANTS:-} ${BENCH_PREBUILT%%=*}"
+fi
 for variant in ${BENCH_VARIANTS:-}; do
-  vdir="$ROOT/target/bench-$variant"
-  log "variant $variant: $(variant_env "$variant")"
-  env $(variant_env "$variant") CARGO_TARGET_DIR="$vdir" \
-    cargo build --release --locked --quiet -p authorizer -p user-info
+  if [ -n "${BENCH_PREBUILT:-}" ] && [ "$variant" = "${BENCH_PREBUILT%%=*}" ]; then
+    vrel="${BENCH_PREBUILT#*=}"
+    desc="binaries from $vrel"
+  else
+    vdir="$ROOT/target/bench-$variant"
+    vrel="$vdir/release"
+    desc="$(variant_env "$variant")"
+    log "variant $variant: $desc"
+    env $(variant_env "$variant") CARGO_TARGET_DIR="$vdir" \
+      cargo build --release --locked --quiet -p authorizer -p user-info
+  fi
   for f in authorizer user-info; do
     expect=authorizer; event="$EV_AUTH"
     [ "$f" = user-info ] && { expect=http200; event="$EV_ME"; }
     AWS_LAMBDA_FUNCTION_NAME="$f" "$REL/emulator" --name "$variant-$f" --event "$event" \
       --expect "$expect" --cold "$COLD" --warmup "$WARMUP" --warm "$WARM" \
       --out "$OUT/variants/$variant-$f.json" --log "$OUT/logs/variant-$variant-$f.log" \
-      -- "$vdir/release/$f" || true
+      -- "$vrel/$f" || true
   done
-  echo "{\"variant\": \"$variant\", \"env\": \"$(variant_env "$variant")\", \"authorizer_bytes\": $(stat -c %s "$vdir/release/authorizer"), \"user_info_bytes\": $(stat -c %s "$vdir/release/user-info")}" \
+  echo "{\"variant\": \"$variant\", \"env\": \"$desc\", \"authorizer_bytes\": $(stat -c %s "$vrel/authorizer"), \"user_info_bytes\": $(stat -c %s "$vrel/user-info")}" \
     >"$OUT/variants/$variant.meta.json"
 done
 

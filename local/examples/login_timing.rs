@@ -21,7 +21,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let out = args.next().unwrap_or_else(|| "bench/login-timing.md".into());
+    let out = args
+        .next()
+        .unwrap_or_else(|| "bench/login-timing.md".into());
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(200);
     let config = auth::testing::test_config();
     let hasher = config.password.hasher();
@@ -50,7 +52,8 @@ async fn main() {
         config.signer.signer(None).await.unwrap(),
     );
     let login = |name: String| {
-        let body = serde_json::json!({"username": name, "password": "not the password"}).to_string();
+        let body =
+            serde_json::json!({"username": name, "password": "not the password"}).to_string();
         request(&with_body(event("login.json"), &body))
     };
     // Warm up both paths.

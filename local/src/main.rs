@@ -41,6 +41,15 @@ struct Args {
     /// random key is generated at start (tokens then do not survive a restart).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// Signing algorithm: HS256 (shared secret) or EdDSA (Ed25519 key pair).
+    #[arg(long, env = "JWT_ALGORITHM", default_value = "HS256")]
+    jwt_algorithm: String,
+    /// EdDSA: login's private key (PKCS#8 PEM). Without it a key pair is generated at start.
+    #[arg(long, env = "JWT_PRIVATE_KEY", hide_env_values = true)]
+    jwt_private_key: Option<String>,
+    /// EdDSA: the authorizer's public keys (PEM blocks, current first).
+    #[arg(long, env = "JWT_PUBLIC_KEYS")]
+    jwt_public_keys: Option<String>,
     /// Token issuer (`iss`).
     #[arg(long, env = "JWT_ISSUER")]
     jwt_issuer: Option<String>,
@@ -74,8 +83,11 @@ impl Args {
         vars.insert("USERS_TABLE", self.users_table.clone());
         vars.insert("SESSIONS_TABLE", self.sessions_table.clone());
         vars.insert("ATTEMPTS_TABLE", self.attempts_table.clone());
+        vars.insert("JWT_ALGORITHM", self.jwt_algorithm.clone());
         let optional = [
             ("JWT_SECRET", &self.jwt_secret),
+            ("JWT_PRIVATE_KEY", &self.jwt_private_key),
+            ("JWT_PUBLIC_KEYS", &self.jwt_public_keys),
             ("JWT_ISSUER", &self.jwt_issuer),
             ("JWT_AUDIENCE", &self.jwt_audience),
             ("TOKEN_TTL_SECONDS", &self.token_ttl_seconds),
@@ -107,7 +119,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let args = Args::parse();
     let mut vars = args.variables();
-    if !vars.contains_key("JWT_SECRET") {
+    if args.jwt_algorithm == "EdDSA" {
+        if !vars.contains_key("JWT_PRIVATE_KEY") {
+            let (private, public) = auth::testing_keys::ed25519_pem_pair();
+            vars.insert("JWT_PRIVATE_KEY", private);
+            vars.insert("JWT_PUBLIC_KEYS", public);
+            println!(
+                "JWT_PRIVATE_KEY is not set: generated an Ed25519 key pair for this run \
+                 (tokens will not survive a restart)"
+            );
+        } else if !vars.contains_key("JWT_PUBLIC_KEYS") {
+            let private = vars["JWT_PRIVATE_KEY"].clone();
+            vars.insert(
+                "JWT_PUBLIC_KEYS",
+                auth::testing_keys::public_pem_of(&private),
+            );
+        }
+    } else if !vars.contains_key("JWT_SECRET") {
         vars.insert("JWT_SECRET", auth::domain::random_hex::<32>());
         println!(
             "JWT_SECRET is not set: generated a random signing key for this run \

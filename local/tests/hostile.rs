@@ -358,7 +358,7 @@ async fn store_down_then_back() {
     let mut moto = OwnMoto::start(port);
     let store = auth::config::StoreConfig {
         endpoint_url: None,
-        timeout: Duration::from_millis(1500),
+        timeout: Duration::from_secs(5),
     };
     let client = store.local_client(&moto.url());
     let (users, sessions, attempts) = (unique_name("u"), unique_name("s"), unique_name("a"));

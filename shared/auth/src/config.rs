@@ -6,6 +6,10 @@
 //! `AWSCURRENT` version and the authorizer also accepts its `AWSPREVIOUS` version, so the key
 //! can rotate without logging anyone out.
 //!
+//! With `JWT_ALGORITHM=EdDSA`, login signs with an Ed25519 private key (`JWT_PRIVATE_KEY`, a
+//! PKCS#8 PEM, or `JWT_PRIVATE_KEY_ARN`, a Secrets Manager secret holding it) and the authorizer
+//! holds only public keys (`JWT_PUBLIC_KEYS`, one or more PEM blocks), so it cannot mint tokens.
+//!
 //! Each function reads only the variables it needs (its `Config::from_env` composes the pieces
 //! below), so that `template.yaml` gives each function exactly those. A missing or bad variable
 //! is a [`ConfigError`] naming it, and the function refuses to start.
@@ -15,8 +19,12 @@
 //! | `USERS_TABLE` | required | register, login, user-info |
 //! | `SESSIONS_TABLE` | required | login, logout, authorizer |
 //! | `ATTEMPTS_TABLE` | required | login |
-//! | `JWT_SECRET` | one of these two is required | login, authorizer |
+//! | `JWT_ALGORITHM` | `HS256` (or `EdDSA`) | login, authorizer |
+//! | `JWT_SECRET` | HS256: one of these two is required | login, authorizer |
 //! | `JWT_SECRET_ARN` | | login, authorizer |
+//! | `JWT_PRIVATE_KEY` | EdDSA: one of these two is required | login |
+//! | `JWT_PRIVATE_KEY_ARN` | | login |
+//! | `JWT_PUBLIC_KEYS` | EdDSA: required (PEM, current and previous) | authorizer |
 //! | `JWT_ISSUER` | `jwt-session-service` | login, authorizer |
 //! | `JWT_AUDIENCE` | `jwt-session-service` | login, authorizer |
 //! | `TOKEN_TTL_SECONDS` | `3600` (60 – 86400) | login |
@@ -31,7 +39,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::password::{HashCost, PasswordHasher};
-use crate::token::{HmacKey, TokenSettings, TokenSigner, TokenVerifier};
+use crate::token::{
+    Ed25519PrivateKey, Ed25519PublicKey, HmacKey, TokenSettings, TokenSigner, TokenVerifier,
+};
 
 /// A variable that is missing or bad. Displays as `NAME: problem`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -291,7 +301,6 @@ pub async fn load_from_secrets_manager(
     arn: &str,
     previous: bool,
 ) -> Result<Vec<HmacKey>, KeyLoadError> {
-    use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
     let stages: &[&str] = if previous {
         &["AWSCURRENT", "AWSPREVIOUS"]
     } else {
@@ -299,23 +308,12 @@ pub async fn load_from_secrets_manager(
     };
     let mut keys = Vec::new();
     for stage in stages {
-        let result = client
-            .get_secret_value()
-            .secret_id(arn)
-            .version_stage(*stage)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
+        let secret = match secret_string(client, arn, stage).await? {
+            Some(secret) => secret,
             // A secret that was never rotated has no AWSPREVIOUS version.
-            Err(e) if *stage != "AWSCURRENT" && e.code() == Some("ResourceNotFoundException") => {
-                continue;
-            }
-            Err(e) => return Err(KeyLoadError::SecretsManager(Box::new(e))),
+            None if *stage != "AWSCURRENT" => continue,
+            None => return Err(KeyLoadError::Unusable(format!("{stage} is missing"))),
         };
-        let secret = out
-            .secret_string
-            .ok_or_else(|| KeyLoadError::Unusable(format!("{stage} has no string value")))?;
         let key = HmacKey::new(secret.trim().as_bytes().to_vec())
             .map_err(|problem| KeyLoadError::Unusable(format!("{stage}: {problem}")))?;
         keys.push(key);
@@ -323,19 +321,110 @@ pub async fn load_from_secrets_manager(
     Ok(keys)
 }
 
+/// `JWT_ALGORITHM`: `HS256` (default) or `EdDSA`.
+fn algorithm(env: Lookup<'_>) -> Result<jsonwebtoken::Algorithm, ConfigError> {
+    match optional(env, "JWT_ALGORITHM").as_deref().map(str::trim) {
+        None | Some("HS256") => Ok(jsonwebtoken::Algorithm::HS256),
+        Some("EdDSA") => Ok(jsonwebtoken::Algorithm::EdDSA),
+        Some(other) => Err(ConfigError {
+            name: "JWT_ALGORITHM",
+            problem: format!("{other:?} is not HS256 or EdDSA"),
+        }),
+    }
+}
+
+/// Where login's signing key comes from.
+#[derive(Debug, Clone)]
+pub enum SigningKeySource {
+    /// HS256 with a shared secret.
+    Hmac(KeySource),
+    /// EdDSA with `JWT_PRIVATE_KEY`.
+    Ed25519(Ed25519PrivateKey),
+    /// EdDSA with the private key PEM in a Secrets Manager secret (`JWT_PRIVATE_KEY_ARN`).
+    Ed25519SecretsManager(String),
+}
+
+impl SigningKeySource {
+    /// The HS256 key itself, if it is inline.
+    pub fn hmac_inline(&self) -> Option<&HmacKey> {
+        match self {
+            Self::Hmac(source) => source.inline(),
+            _ => None,
+        }
+    }
+}
+
+/// The string of version `stage` of secret `arn`; `None` if there is no such version.
+async fn secret_string(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+    stage: &str,
+) -> Result<Option<String>, KeyLoadError> {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
+    let result = client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_stage(stage)
+        .send()
+        .await;
+    match result {
+        Ok(out) => out
+            .secret_string
+            .map(Some)
+            .ok_or_else(|| KeyLoadError::Unusable(format!("{stage} has no string value"))),
+        Err(e) if stage != "AWSCURRENT" && e.code() == Some("ResourceNotFoundException") => {
+            Ok(None)
+        }
+        Err(e) => Err(KeyLoadError::SecretsManager(Box::new(e))),
+    }
+}
+
 /// What login needs to issue tokens.
 #[derive(Debug, Clone)]
 pub struct SignerConfig {
     /// Where the key comes from.
-    pub key: KeySource,
+    pub key: SigningKeySource,
     settings: TokenSettings,
 }
 
 impl SignerConfig {
-    /// Reads `JWT_SECRET` or `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE`,
+    /// Reads `JWT_ALGORITHM`; then `JWT_SECRET` or `JWT_SECRET_ARN` (HS256), or
+    /// `JWT_PRIVATE_KEY` or `JWT_PRIVATE_KEY_ARN` (EdDSA); `JWT_ISSUER`, `JWT_AUDIENCE`,
     /// `TOKEN_TTL_SECONDS`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        let key = KeySource::from_lookup(env)?;
+        let key = match algorithm(env)? {
+            jsonwebtoken::Algorithm::EdDSA => {
+                match (
+                    optional(env, "JWT_PRIVATE_KEY"),
+                    optional(env, "JWT_PRIVATE_KEY_ARN"),
+                ) {
+                    (Some(pem), None) => Ed25519PrivateKey::from_pem(&pem)
+                        .map(SigningKeySource::Ed25519)
+                        .map_err(|problem| ConfigError {
+                            name: "JWT_PRIVATE_KEY",
+                            problem,
+                        })?,
+                    (None, Some(arn)) if arn.starts_with("arn:") => {
+                        SigningKeySource::Ed25519SecretsManager(arn)
+                    }
+                    (None, Some(arn)) => {
+                        return Err(ConfigError {
+                            name: "JWT_PRIVATE_KEY_ARN",
+                            problem: format!("{arn:?} is not an ARN"),
+                        });
+                    }
+                    _ => {
+                        return Err(ConfigError {
+                            name: "JWT_PRIVATE_KEY",
+                            problem: "EdDSA needs exactly one of JWT_PRIVATE_KEY and \
+                                      JWT_PRIVATE_KEY_ARN"
+                                .into(),
+                        });
+                    }
+                }
+            }
+            _ => SigningKeySource::Hmac(KeySource::from_lookup(env)?),
+        };
         let (issuer, audience) = issuer_audience(env);
         let ttl_seconds = number(env, "TOKEN_TTL_SECONDS", 3600i64, 60..=86_400)?;
         Ok(Self {
@@ -354,17 +443,52 @@ impl SignerConfig {
         &self,
         sdk: Option<&aws_config::SdkConfig>,
     ) -> Result<TokenSigner, KeyLoadError> {
-        let keys = self.key.load(sdk, false).await?;
-        let current = keys
-            .first()
-            .ok_or_else(|| KeyLoadError::Unusable("no current key".into()))?;
-        Ok(self.signer_for(current))
+        match &self.key {
+            SigningKeySource::Hmac(source) => {
+                let keys = source.load(sdk, false).await?;
+                let current = keys
+                    .first()
+                    .ok_or_else(|| KeyLoadError::Unusable("no current key".into()))?;
+                Ok(self.signer_for(current))
+            }
+            SigningKeySource::Ed25519(key) => {
+                Ok(TokenSigner::new_ed25519(key, self.settings.clone()))
+            }
+            SigningKeySource::Ed25519SecretsManager(arn) => {
+                let sdk = sdk.ok_or(KeyLoadError::NoSdk)?;
+                let client = aws_sdk_secretsmanager::Client::new(sdk);
+                let pem = secret_string(&client, arn, "AWSCURRENT")
+                    .await?
+                    .ok_or_else(|| KeyLoadError::Unusable("no current version".into()))?;
+                let key = Ed25519PrivateKey::from_pem(&pem).map_err(KeyLoadError::Unusable)?;
+                Ok(TokenSigner::new_ed25519(&key, self.settings.clone()))
+            }
+        }
     }
 
-    /// A signer with `key` and these settings.
+    /// An HS256 signer with `key` and these settings.
     pub fn signer_for(&self, key: &HmacKey) -> TokenSigner {
         TokenSigner::new(key, self.settings.clone())
             .expect("an HMAC key of at least 32 bytes is always a valid encoding key")
+    }
+}
+
+/// The authorizer's verification keys.
+#[derive(Debug, Clone)]
+pub enum VerifyingKeys {
+    /// HS256 with a shared secret (current and previous).
+    Hmac(KeySource),
+    /// EdDSA public keys (`JWT_PUBLIC_KEYS`).
+    Ed25519(Vec<Ed25519PublicKey>),
+}
+
+impl VerifyingKeys {
+    /// The HS256 key itself, if it is inline.
+    pub fn hmac_inline(&self) -> Option<&HmacKey> {
+        match self {
+            Self::Hmac(source) => source.inline(),
+            Self::Ed25519(_) => None,
+        }
     }
 }
 
@@ -372,15 +496,26 @@ impl SignerConfig {
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     /// Where the keys come from.
-    pub key: KeySource,
+    pub key: VerifyingKeys,
     settings: TokenSettings,
 }
 
 impl VerifierConfig {
-    /// Reads `JWT_SECRET` or `JWT_SECRET_ARN`, `JWT_ISSUER`, `JWT_AUDIENCE`,
-    /// `JWT_LEEWAY_SECONDS`.
+    /// Reads `JWT_ALGORITHM`; then `JWT_SECRET` or `JWT_SECRET_ARN` (HS256), or
+    /// `JWT_PUBLIC_KEYS` (EdDSA); `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        let key = KeySource::from_lookup(env)?;
+        let key = match algorithm(env)? {
+            jsonwebtoken::Algorithm::EdDSA => {
+                let pem = required(env, "JWT_PUBLIC_KEYS")?;
+                VerifyingKeys::Ed25519(Ed25519PublicKey::all_from_pem(&pem).map_err(|problem| {
+                    ConfigError {
+                        name: "JWT_PUBLIC_KEYS",
+                        problem,
+                    }
+                })?)
+            }
+            _ => VerifyingKeys::Hmac(KeySource::from_lookup(env)?),
+        };
         let (issuer, audience) = issuer_audience(env);
         let leeway_seconds = number(env, "JWT_LEEWAY_SECONDS", 5u64, 0..=300)?;
         Ok(Self {
@@ -394,17 +529,19 @@ impl VerifierConfig {
         })
     }
 
-    /// The verifier, loading the current and previous keys (from Secrets Manager through `sdk`
-    /// if configured so).
+    /// The verifier, loading the current and previous HS256 keys (from Secrets Manager through
+    /// `sdk` if configured so), or with the configured Ed25519 public keys.
     pub async fn verifier(
         &self,
         sdk: Option<&aws_config::SdkConfig>,
     ) -> Result<TokenVerifier, KeyLoadError> {
-        let keys = self.key.load(sdk, true).await?;
-        Ok(self.verifier_for(&keys))
+        match &self.key {
+            VerifyingKeys::Hmac(source) => Ok(self.verifier_for(&source.load(sdk, true).await?)),
+            VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
+        }
     }
 
-    /// A verifier accepting `keys`, with these settings.
+    /// An HS256 verifier accepting `keys`, with these settings.
     pub fn verifier_for(&self, keys: &[HmacKey]) -> TokenVerifier {
         TokenVerifier::new(keys, &self.settings)
             .expect("an HMAC key of at least 32 bytes is always a valid decoding key")
@@ -504,7 +641,7 @@ mod tests {
     fn defaults() {
         let c = Config::from_lookup(&env(BASE)).unwrap();
         assert_eq!(c.signer.settings.ttl_seconds, 3600);
-        assert!(c.signer.key.inline().is_some());
+        assert!(c.signer.key.hmac_inline().is_some());
         assert_eq!(c.verifier.settings.leeway_seconds, 5);
         assert_eq!(c.password.cost, HashCost::OWASP_MINIMUM);
         assert_eq!(c.store.timeout, Duration::from_secs(2));
@@ -550,7 +687,10 @@ mod tests {
             "arn:aws:secretsmanager:us-east-1:1:secret:k",
         ));
         let c = Config::from_lookup(&env(&arn_only)).unwrap();
-        assert!(matches!(c.verifier.key, KeySource::SecretsManager(_)));
+        assert!(matches!(
+            c.verifier.key,
+            VerifyingKeys::Hmac(KeySource::SecretsManager(_))
+        ));
         arn_only.pop();
         arn_only.push(("JWT_SECRET_ARN", "my-secret"));
         assert_eq!(

@@ -38,3 +38,37 @@ pub mod testing;
 pub use config::{Config, ConfigError};
 pub use domain::{Password, SessionId, UserId, Username};
 pub use error::{AuthError, StoreError};
+
+/// Ed25519 key pairs as PEM, for tests and the local server.
+pub mod testing_keys {
+    use aws_lc_rs::signature::KeyPair as _;
+
+    /// A new Ed25519 key pair: (PKCS#8 private key PEM, SubjectPublicKeyInfo public key PEM).
+    pub fn ed25519_pem_pair() -> (String, String) {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+            .expect("generating an Ed25519 key");
+        let private = encode(pem::Pem::new("PRIVATE KEY", pkcs8.as_ref().to_vec()));
+        let public = public_pem_of(&private);
+        (private, public)
+    }
+
+    /// The public key PEM of a PKCS#8 Ed25519 private key PEM.
+    pub fn public_pem_of(private_pem: &str) -> String {
+        let block = pem::parse(private_pem).expect("a PEM private key");
+        let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(block.contents())
+            .expect("an Ed25519 PKCS#8 key");
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        spki.extend_from_slice(pair.public_key().as_ref());
+        encode(pem::Pem::new("PUBLIC KEY", spki))
+    }
+
+    fn encode(block: pem::Pem) -> String {
+        pem::encode_config(
+            &block,
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        )
+    }
+}

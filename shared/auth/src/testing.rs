@@ -26,7 +26,7 @@ pub fn dynamodb_endpoint() -> String {
 pub fn client_for(endpoint: &str) -> Client {
     StoreConfig {
         endpoint_url: None,
-        timeout: std::time::Duration::from_secs(5),
+        timeout: std::time::Duration::from_secs(15),
     }
     .local_client(endpoint)
 }
@@ -175,7 +175,7 @@ pub fn signer() -> crate::token::TokenSigner {
     let config = test_config();
     config
         .signer
-        .signer_for(config.signer.key.inline().expect("inline test key"))
+        .signer_for(config.signer.key.hmac_inline().expect("inline test key"))
 }
 
 /// A verifier from [`test_config`].
@@ -184,7 +184,7 @@ pub fn verifier() -> crate::token::TokenVerifier {
     let key = config
         .verifier
         .key
-        .inline()
+        .hmac_inline()
         .expect("inline test key")
         .clone();
     config.verifier.verifier_for(&[key])
@@ -222,7 +222,12 @@ pub fn sample_verifier() -> crate::token::TokenVerifier {
     env.remove("JWT_ISSUER");
     env.remove("JWT_AUDIENCE");
     let config = Config::from_lookup(&|k| env.get(k).cloned()).expect("sample configuration");
-    let key = config.verifier.key.inline().expect("inline key").clone();
+    let key = config
+        .verifier
+        .key
+        .hmac_inline()
+        .expect("inline key")
+        .clone();
     config.verifier.verifier_for(&[key])
 }
 

@@ -1,12 +1,16 @@
-//! Access tokens: HS256 JWTs issued at login and verified by the authorizer.
+//! Access tokens: JWTs issued at login and verified by the authorizer, signed with one pinned
+//! algorithm: HS256 (a shared secret, [`HmacKey`]) by default, or EdDSA with Ed25519
+//! ([`Ed25519PrivateKey`] for login, [`Ed25519PublicKey`]s for the authorizer, which then cannot
+//! mint tokens at all).
 //!
 //! Issued tokens carry `sub` (user id), `username`, `iat`, `nbf`, `exp`, `jti` (the session id,
 //! 128-bit random), `iss` and `aud`, and a `kid` header naming the key that signed them.
 //!
 //! [`TokenVerifier::verify`] accepts a token only if all of these hold:
 //! - it is at most [`MAX_TOKEN_BYTES`] long and has exactly three non-empty base64url segments;
-//! - its header names `HS256` (the algorithm is pinned: `none`, `HS512`, `RS256`, … are refused)
-//!   and a `kid` from the verifier's key set, and carries no `crit` extensions;
+//! - its header names the configured algorithm (pinned: `none`, `HS512`, `RS256`, the other of
+//!   HS256/EdDSA, … are refused) and a `kid` from the verifier's key set, and carries no `crit`
+//!   extensions;
 //! - the signature verifies under that key;
 //! - `iss` and `aud` are the configured ones; `exp`, `nbf`, `iat`, `sub`, `jti` and `username`
 //!   are present and well formed; `exp` and `nbf` hold with the configured leeway, and `iat` is
@@ -21,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{SessionId, UserId, Username, hex};
 use crate::error::BoxError;
 
-/// The only algorithm this service signs with or accepts.
+/// The default algorithm.
 pub const ALGORITHM: Algorithm = Algorithm::HS256;
 
 /// Longest token the verifier looks at, in bytes; anything longer is refused unread.
@@ -104,6 +108,102 @@ impl HmacKey {
     }
 }
 
+/// An Ed25519 private key (login's), with the `kid` of its public key.
+#[derive(Clone)]
+pub struct Ed25519PrivateKey {
+    kid: String,
+    pkcs8: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Ed25519PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ed25519PrivateKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `ed25519-` and 12 hex digits of the SHA-256 of the raw public key.
+fn ed25519_kid(raw_public: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, raw_public);
+    format!("ed25519-{}", hex(&digest.as_ref()[..6]))
+}
+
+impl Ed25519PrivateKey {
+    /// A key from a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, as `openssl genpkey -algorithm
+    /// ed25519` writes it).
+    pub fn from_pem(pem_text: &str) -> Result<Self, String> {
+        let block = pem::parse(pem_text.trim()).map_err(|e| format!("not a PEM key: {e}"))?;
+        if block.tag() != "PRIVATE KEY" {
+            return Err(format!(
+                "expected a PRIVATE KEY PEM block, got {}",
+                block.tag()
+            ));
+        }
+        let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(block.contents())
+            .map_err(|_| "not an Ed25519 PKCS#8 private key".to_owned())?;
+        use aws_lc_rs::signature::KeyPair as _;
+        Ok(Self {
+            kid: ed25519_kid(pair.public_key().as_ref()),
+            pkcs8: zeroize::Zeroizing::new(block.contents().to_vec()),
+        })
+    }
+
+    /// The key id written into the `kid` header (that of the public key).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
+/// An Ed25519 public key (the authorizer's), with its `kid`.
+#[derive(Clone)]
+pub struct Ed25519PublicKey {
+    kid: String,
+    raw: Vec<u8>,
+}
+
+impl std::fmt::Debug for Ed25519PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ed25519PublicKey")
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+impl Ed25519PublicKey {
+    /// Every `PUBLIC KEY` PEM block in `pem_text` (SubjectPublicKeyInfo, as `openssl pkey
+    /// -pubout` writes it); at least one.
+    pub fn all_from_pem(pem_text: &str) -> Result<Vec<Self>, String> {
+        let blocks = pem::parse_many(pem_text).map_err(|e| format!("not PEM: {e}"))?;
+        if blocks.is_empty() {
+            return Err("no PEM block".into());
+        }
+        blocks
+            .iter()
+            .map(|block| {
+                // SPKI for Ed25519: a fixed 12-byte prefix, then the 32-byte key.
+                const PREFIX: [u8; 12] = [
+                    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+                ];
+                let der = block.contents();
+                if block.tag() != "PUBLIC KEY" || der.len() != 44 || der[..12] != PREFIX {
+                    return Err("expected Ed25519 PUBLIC KEY PEM blocks".to_owned());
+                }
+                let raw = der[12..].to_vec();
+                Ok(Self {
+                    kid: ed25519_kid(&raw),
+                    raw,
+                })
+            })
+            .collect()
+    }
+
+    /// The key id tokens signed by the matching private key carry.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
 /// Token settings shared by the signer and the verifier.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
@@ -121,6 +221,7 @@ pub struct TokenSettings {
 #[derive(Clone)]
 pub struct TokenSigner {
     kid: String,
+    algorithm: Algorithm,
     key: EncodingKey,
     settings: TokenSettings,
 }
@@ -143,13 +244,24 @@ pub struct IssuedToken {
 }
 
 impl TokenSigner {
-    /// A signer for `key`.
+    /// An HS256 signer for `key`.
     pub fn new(key: &HmacKey, settings: TokenSettings) -> Result<Self, BoxError> {
         Ok(Self {
             kid: key.kid.clone(),
+            algorithm: Algorithm::HS256,
             key: EncodingKey::from_secret(&key.secret)?,
             settings,
         })
+    }
+
+    /// An EdDSA signer for `key`.
+    pub fn new_ed25519(key: &Ed25519PrivateKey, settings: TokenSettings) -> Self {
+        Self {
+            kid: key.kid.clone(),
+            algorithm: Algorithm::EdDSA,
+            key: EncodingKey::from_ed_der(&key.pkcs8),
+            settings,
+        }
     }
 
     /// The configured lifetime of a token, in seconds.
@@ -175,7 +287,7 @@ impl TokenSigner {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
         };
-        let mut header = Header::new(ALGORITHM);
+        let mut header = Header::new(self.algorithm);
         header.typ = Some("JWT".into());
         header.kid = Some(self.kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &self.key)?;
@@ -251,9 +363,10 @@ pub struct VerifiedToken {
     pub expires_at: i64,
 }
 
-/// Verifies access tokens against a set of keys.
+/// Verifies access tokens against a set of keys, for one pinned algorithm.
 #[derive(Clone)]
 pub struct TokenVerifier {
+    algorithm: Algorithm,
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
     leeway: i64,
@@ -268,7 +381,7 @@ impl std::fmt::Debug for TokenVerifier {
 }
 
 impl TokenVerifier {
-    /// A verifier that accepts tokens signed by any of `keys`.
+    /// An HS256 verifier that accepts tokens signed by any of `keys`.
     pub fn new<'a>(
         keys: impl IntoIterator<Item = &'a HmacKey>,
         settings: &TokenSettings,
@@ -277,7 +390,27 @@ impl TokenVerifier {
             .into_iter()
             .map(|k| Ok((k.kid.clone(), DecodingKey::from_secret(&k.secret)?)))
             .collect::<Result<HashMap<_, _>, jsonwebtoken::errors::Error>>()?;
-        let mut validation = Validation::new(ALGORITHM);
+        Ok(Self::with_keys(Algorithm::HS256, keys, settings))
+    }
+
+    /// An EdDSA verifier that accepts tokens signed by the private key of any of `keys`.
+    pub fn new_ed25519<'a>(
+        keys: impl IntoIterator<Item = &'a Ed25519PublicKey>,
+        settings: &TokenSettings,
+    ) -> Self {
+        let keys = keys
+            .into_iter()
+            .map(|k| (k.kid.clone(), DecodingKey::from_ed_der(&k.raw)))
+            .collect();
+        Self::with_keys(Algorithm::EdDSA, keys, settings)
+    }
+
+    fn with_keys(
+        algorithm: Algorithm,
+        keys: HashMap<String, DecodingKey>,
+        settings: &TokenSettings,
+    ) -> Self {
+        let mut validation = Validation::new(algorithm);
         validation.leeway = settings.leeway_seconds;
         validation.validate_exp = true;
         validation.validate_nbf = true;
@@ -285,11 +418,12 @@ impl TokenVerifier {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        Ok(Self {
+        Self {
+            algorithm,
             keys,
             validation,
             leeway: settings.leeway_seconds as i64,
-        })
+        }
     }
 
     /// Verifies `token` as described in the [module docs](self); `now` is epoch seconds.
@@ -306,7 +440,7 @@ impl TokenVerifier {
             return Err(TokenError::Malformed);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.alg != ALGORITHM {
+        if header.alg != self.algorithm {
             return Err(TokenError::WrongAlgorithm);
         }
         if header.crit.is_some() {
@@ -594,6 +728,80 @@ mod tests {
             verifier.verify(&stripped, now).unwrap_err(),
             TokenError::Malformed
         );
+    }
+
+    #[test]
+    fn ed25519_tokens_verify_only_with_the_public_key_and_pinned_algorithm() {
+        let (private_pem, public_pem) = crate::testing_keys::ed25519_pem_pair();
+        let private = Ed25519PrivateKey::from_pem(&private_pem).unwrap();
+        let public = Ed25519PublicKey::all_from_pem(&public_pem).unwrap();
+        assert_eq!(private.kid(), public[0].kid());
+        assert!(private.kid().starts_with("ed25519-"));
+        let signer = TokenSigner::new_ed25519(&private, settings());
+        let verifier = TokenVerifier::new_ed25519(&public, &settings());
+        let (uid, name, sid) = ids();
+        let now = clock::now();
+        let t = signer.issue(&uid, &name, &sid, now).unwrap().token;
+        assert_eq!(
+            jsonwebtoken::decode_header(&t).unwrap().alg,
+            Algorithm::EdDSA
+        );
+        assert_eq!(verifier.verify(&t, now).unwrap().user_id, uid);
+
+        // An HS256 token (even one keyed with the public key's bytes, the classic confusion
+        // attack) is refused by the EdDSA verifier, and the other way round.
+        let (hs_signer, hs_verifier, _) = pair();
+        let hs = hs_signer.issue(&uid, &name, &sid, now).unwrap().token;
+        assert_eq!(
+            verifier.verify(&hs, now).unwrap_err(),
+            TokenError::WrongAlgorithm
+        );
+        assert_eq!(
+            hs_verifier.verify(&t, now).unwrap_err(),
+            TokenError::WrongAlgorithm
+        );
+        let confused = forge(
+            &serde_json::json!({"alg": "HS256", "kid": public[0].kid()}),
+            &good_claims(now),
+            public_pem.as_bytes(),
+        );
+        assert_eq!(
+            verifier.verify(&confused, now).unwrap_err(),
+            TokenError::WrongAlgorithm
+        );
+
+        // Another key pair: unknown kid; the same kid with a forged signature: bad signature.
+        let (other_private, _) = crate::testing_keys::ed25519_pem_pair();
+        let other = TokenSigner::new_ed25519(
+            &Ed25519PrivateKey::from_pem(&other_private).unwrap(),
+            settings(),
+        );
+        let t2 = other.issue(&uid, &name, &sid, now).unwrap().token;
+        assert_eq!(
+            verifier.verify(&t2, now).unwrap_err(),
+            TokenError::UnknownKey
+        );
+        let parts: Vec<&str> = t.split('.').collect();
+        let t2_sig = t2.split('.').nth(2).unwrap();
+        let spliced = format!("{}.{}.{t2_sig}", parts[0], parts[1]);
+        assert_eq!(
+            verifier.verify(&spliced, now).unwrap_err(),
+            TokenError::BadSignature
+        );
+
+        // Rotation: a verifier with both public keys accepts both.
+        let both = format!(
+            "{public_pem}\n{}",
+            crate::testing_keys::public_pem_of(&other_private)
+        );
+        let both = Ed25519PublicKey::all_from_pem(&both).unwrap();
+        let rotating = TokenVerifier::new_ed25519(&both, &settings());
+        assert!(rotating.verify(&t, now).is_ok());
+        assert!(rotating.verify(&t2, now).is_ok());
+
+        assert!(Ed25519PrivateKey::from_pem(&public_pem).is_err());
+        assert!(Ed25519PublicKey::all_from_pem(&private_pem).is_err());
+        assert!(Ed25519PublicKey::all_from_pem("not pem").is_err());
     }
 
     #[test]

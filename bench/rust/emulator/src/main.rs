@@ -177,6 +177,7 @@ fn threads(pid: u32) -> usize {
 struct Request {
     method: String,
     path: String,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
     close: bool,
 }
@@ -193,6 +194,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>
     let mut content_length = 0usize;
     let mut chunked = false;
     let mut close = http10;
+    let mut headers = Vec::new();
     loop {
         line.clear();
         if r.read_line(&mut line)? == 0 {
@@ -210,6 +212,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>
                 "connection" => close = v.eq_ignore_ascii_case("close"),
                 _ => {}
             }
+            headers.push((k, v.to_owned()));
         }
     }
     let mut body = Vec::new();
@@ -242,6 +245,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>
     Ok(Some(Request {
         method,
         path,
+        headers,
         body,
         close,
     }))
@@ -470,7 +474,90 @@ fn run_process(shared: &Arc<Shared>, args: &Args, port: u16, total: usize, timeo
     out
 }
 
+/// `emulator --proxy HOST:PORT`: a keep-alive HTTP/1.1 front for moto, which closes the
+/// connection after every response (`Connection: close`). DynamoDB keeps connections alive, so
+/// without this every warm GetItem would pay a TCP connect that a deployed function does not.
+/// Prints the port it listens on (127.0.0.1), then serves until killed.
+fn proxy_main(upstream: String) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    println!("{}", listener.local_addr().unwrap().port());
+    std::io::stdout().flush().unwrap();
+    for stream in listener.incoming().flatten() {
+        let upstream = upstream.clone();
+        std::thread::spawn(move || {
+            let _ = proxy_conn(stream, &upstream);
+        });
+    }
+}
+
+fn proxy_conn(stream: TcpStream, upstream: &str) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(req) = read_request(&mut reader)? {
+        let mut up = TcpStream::connect(upstream)?;
+        up.set_nodelay(true)?;
+        let mut out = Vec::with_capacity(1024 + req.body.len());
+        write!(out, "{} {} HTTP/1.1\r\n", req.method, req.path)?;
+        for (k, v) in &req.headers {
+            if !matches!(k.as_str(), "connection" | "content-length" | "transfer-encoding") {
+                write!(out, "{k}: {v}\r\n")?;
+            }
+        }
+        write!(out, "content-length: {}\r\nconnection: close\r\n\r\n", req.body.len())?;
+        out.extend_from_slice(&req.body);
+        up.write_all(&out)?;
+        let mut ur = BufReader::new(up);
+        let mut status = String::new();
+        ur.read_line(&mut status)?;
+        let mut head = Vec::new();
+        let mut length: Option<usize> = None;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if ur.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
+                break;
+            }
+            let l = line.trim_end();
+            let name = l.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+            match name.as_str() {
+                "content-length" => length = l.split_once(':').and_then(|(_, v)| v.trim().parse().ok()),
+                "connection" | "transfer-encoding" | "keep-alive" => {}
+                _ => head.push(l.to_owned()),
+            }
+        }
+        let mut body = Vec::new();
+        match length {
+            Some(n) => {
+                body.resize(n, 0);
+                ur.read_exact(&mut body)?;
+            }
+            None => {
+                ur.read_to_end(&mut body)?;
+            }
+        }
+        let mut resp = Vec::with_capacity(512 + body.len());
+        resp.extend_from_slice(status.trim_end().as_bytes());
+        resp.extend_from_slice(b"\r\n");
+        for h in head {
+            resp.extend_from_slice(h.as_bytes());
+            resp.extend_from_slice(b"\r\n");
+        }
+        write!(resp, "content-length: {}\r\nconnection: keep-alive\r\n\r\n", body.len())?;
+        resp.extend_from_slice(&body);
+        writer.write_all(&resp)?;
+        if req.close {
+            break;
+        }
+    }
+    Ok(())
+}
+
 fn main() {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some("--proxy") {
+        return proxy_main(argv.next().expect("--proxy HOST:PORT"));
+    }
     let args = parse_args();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     let port = listener.local_addr().unwrap().port();

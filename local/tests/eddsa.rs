@@ -1,0 +1,237 @@
+//! EdDSA (Ed25519) end to end: login signs with the private key, the authorizer holds only
+//! public keys (it cannot mint tokens), HS256 tokens are refused, keys rotate with two public
+//! keys, and the private key can come from Secrets Manager.
+
+mod common;
+
+use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
+use auth::testing::{test_env, unique_username};
+use auth::testing_keys::ed25519_pem_pair;
+use common::{call, spawn};
+use reqwest::Method;
+use serde_json::json;
+
+fn eddsa_config(private: &str, public: &str) -> auth::Config {
+    let mut env = test_env();
+    env.remove("JWT_SECRET");
+    env.insert("JWT_ALGORITHM".into(), "EdDSA".into());
+    env.insert("JWT_PRIVATE_KEY".into(), private.into());
+    env.insert("JWT_PUBLIC_KEYS".into(), public.into());
+    auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap()
+}
+
+#[tokio::test]
+async fn eddsa_login_and_authorize() {
+    let (private, public) = ed25519_pem_pair();
+    let config = eddsa_config(&private, &public);
+    let gateway = local_api::app::gateway(
+        MemoryUsers::new(),
+        MemorySessions::new(),
+        MemoryAttempts::new(),
+        &config,
+    )
+    .await
+    .unwrap();
+    let server = spawn(gateway).await;
+    let http = reqwest::Client::new();
+    let creds =
+        json!({"username": unique_username("ed"), "password": "correct horse battery staple"});
+    assert_eq!(
+        call(
+            &http,
+            Method::POST,
+            &server.url("/register"),
+            None,
+            Some(&creds)
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, _, body) = call(
+        &http,
+        Method::POST,
+        &server.url("/login"),
+        None,
+        Some(&creds),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+    assert!(header.kid.unwrap().starts_with("ed25519-"));
+    assert_eq!(
+        call(&http, Method::GET, &server.url("/me"), Some(&token), None)
+            .await
+            .0,
+        200
+    );
+
+    // An HS256 token signed with the public key's text (algorithm confusion) is refused.
+    let claims: serde_json::Value = {
+        use base64::Engine as _;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let mut hs = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    hs.kid = jsonwebtoken::decode_header(&token).unwrap().kid;
+    let confused = jsonwebtoken::encode(
+        &hs,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(public.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        call(
+            &http,
+            Method::GET,
+            &server.url("/me"),
+            Some(&confused),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+
+    assert_eq!(
+        call(
+            &http,
+            Method::POST,
+            &server.url("/logout"),
+            Some(&token),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        call(&http, Method::GET, &server.url("/me"), Some(&token), None)
+            .await
+            .0,
+        403
+    );
+}
+
+#[test]
+fn the_authorizer_needs_only_public_keys() {
+    let (_, public) = ed25519_pem_pair();
+    let env: std::collections::HashMap<&str, String> = [
+        ("SESSIONS_TABLE", "sessions".to_owned()),
+        ("JWT_ALGORITHM", "EdDSA".to_owned()),
+        ("JWT_PUBLIC_KEYS", public.clone()),
+    ]
+    .into();
+    let config = authorizer::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    assert!(
+        matches!(config.verifier.key, auth::config::VerifyingKeys::Ed25519(ref keys) if keys.len() == 1)
+    );
+    // A private key given to the authorizer is not even read.
+    let login_env: std::collections::HashMap<&str, String> = [
+        ("USERS_TABLE", "users".to_owned()),
+        ("SESSIONS_TABLE", "sessions".to_owned()),
+        ("ATTEMPTS_TABLE", "attempts".to_owned()),
+        ("JWT_ALGORITHM", "EdDSA".to_owned()),
+        ("JWT_PRIVATE_KEY", public),
+    ]
+    .into();
+    let err = login::Config::from_lookup(&|k| login_env.get(k).cloned()).unwrap_err();
+    assert_eq!(
+        err.name, "JWT_PRIVATE_KEY",
+        "a public key is no private key"
+    );
+}
+
+#[tokio::test]
+async fn rotation_with_two_public_keys() {
+    let (old_private, old_public) = ed25519_pem_pair();
+    let (new_private, new_public) = ed25519_pem_pair();
+    let both = format!("{new_public}{old_public}");
+    let old = eddsa_config(&old_private, &both);
+    let new = eddsa_config(&new_private, &both);
+    let verifier = new.verifier.verifier(None).await.unwrap();
+    let (uid, name, now) = (
+        auth::UserId::generate(),
+        auth::Username::parse("alice").unwrap(),
+        auth::clock::now(),
+    );
+    for config in [&old, &new] {
+        let signer = config.signer.signer(None).await.unwrap();
+        let t = signer
+            .issue(&uid, &name, &auth::SessionId::generate(), now)
+            .unwrap();
+        assert!(verifier.verify(&t.token, now).is_ok());
+    }
+    let only_new = eddsa_config(&new_private, &new_public)
+        .verifier
+        .verifier(None)
+        .await
+        .unwrap();
+    let t = old
+        .signer
+        .signer(None)
+        .await
+        .unwrap()
+        .issue(&uid, &name, &auth::SessionId::generate(), now)
+        .unwrap();
+    assert!(
+        only_new.verify(&t.token, now).is_err(),
+        "a retired key is refused"
+    );
+}
+
+#[tokio::test]
+async fn private_key_from_secrets_manager() {
+    let (private, public) = ed25519_pem_pair();
+    let sdk =
+        auth::config::StoreConfig::default().local_sdk_config(&auth::testing::dynamodb_endpoint());
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let arn = client
+        .create_secret()
+        .name(auth::testing::unique_name("ed25519"))
+        .secret_string(&private)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let mut env = test_env();
+    env.remove("JWT_SECRET");
+    env.insert("JWT_ALGORITHM".into(), "EdDSA".into());
+    env.insert("JWT_PRIVATE_KEY_ARN".into(), arn);
+    env.insert("JWT_PUBLIC_KEYS".into(), public);
+    let config = auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let signer = config.signer.signer(Some(&sdk)).await.unwrap();
+    let verifier = config.verifier.verifier(None).await.unwrap();
+    let now = auth::clock::now();
+    let t = signer
+        .issue(
+            &auth::UserId::generate(),
+            &auth::Username::parse("alice").unwrap(),
+            &auth::SessionId::generate(),
+            now,
+        )
+        .unwrap();
+    assert!(verifier.verify(&t.token, now).is_ok());
+}
+
+/// Keys as `openssl genpkey -algorithm ed25519` and `openssl pkey -pubout` write them (a key
+/// made for this test only).
+#[test]
+fn openssl_keys_are_accepted() {
+    let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEICbynBGx0Cu0oYq4heLTIE5459VOlqlB8j6NawiuOTpf\n-----END PRIVATE KEY-----\n";
+    let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAbK6QpQXnPfCHIYu5ZNHpMqB+xUHL1Tcs3W8q/cCK0TU=\n-----END PUBLIC KEY-----\n";
+    let key = auth::token::Ed25519PrivateKey::from_pem(private).unwrap();
+    let publics = auth::token::Ed25519PublicKey::all_from_pem(public).unwrap();
+    assert_eq!(key.kid(), publics[0].kid());
+    assert_eq!(
+        auth::testing_keys::public_pem_of(private).trim(),
+        public.trim()
+    );
+}
