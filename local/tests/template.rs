@@ -188,7 +188,6 @@ fn iam_is_least_privilege() {
                 ("dynamodb:GetItem", "UsersTable"),
                 ("dynamodb:PutItem", "SessionsTable"),
                 ("dynamodb:GetItem", "LoginAttemptsTable"),
-                ("dynamodb:UpdateItem", "LoginAttemptsTable"),
                 ("dynamodb:PutItem", "LoginAttemptsTable"),
                 ("dynamodb:DeleteItem", "LoginAttemptsTable"),
                 ("secretsmanager:GetSecretValue", "SigningKeySecret"),

@@ -145,14 +145,27 @@ impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<
         // A name that breaks the format rules cannot have an account (the rules are public), so
         // it is neither looked up nor counted; it still costs one verification.
         let username = Username::parse(&body.username).ok();
-        let mut had_failures = false;
-        if let Some(name) = &username
-            && let Some(attempts) = self.attempts.get_attempts(name, now).await?
-        {
-            if let Some(retry_after) = throttle::retry_after(&attempts, now) {
+        let mut seen = None;
+        if let Some(name) = &username {
+            seen = self.attempts.get_attempts(name, now).await?;
+            if let Some(retry_after) = seen.and_then(|a| throttle::retry_after(&a, now)) {
                 return Err(AuthError::TooManyRequests { retry_after });
             }
-            had_failures = true;
+            // A username that already has failures is under suspicion: its attempt counts as a
+            // failure before the password is checked, so parallel guesses are counted one by
+            // one and cannot all get in at once. (Usernames without failures skip this, so
+            // logins from several devices at once do not get in each other's way.)
+            if seen.is_some() {
+                match self
+                    .attempts
+                    .try_count_failure(name, seen, now, now + throttle::FORGET_AFTER_SECONDS)
+                    .await?
+                {
+                    Some(attempts) => self.note_lock(&attempts),
+                    // Another attempt for this username is being counted right now.
+                    None => return Err(AuthError::TooManyRequests { retry_after: 1 }),
+                }
+            }
         }
         let user = match &username {
             Some(name) => self.users.find_user(name).await?,
@@ -161,19 +174,18 @@ impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<
         let user = match self.check_password(user, body.password).await {
             Ok(user) => user,
             Err(AuthError::InvalidCredentials) => {
-                if let Some(name) = &username {
-                    let expires_at = now + throttle::FORGET_AFTER_SECONDS;
-                    let attempts = self.attempts.record_failure(name, now, expires_at).await?;
-                    if throttle::locked_until(&attempts).is_some() {
-                        tracing::warn!(failures = attempts.failures, "login locked");
-                    }
+                if let (Some(name), None) = (&username, seen) {
+                    self.count_failure(name, now).await?;
                 }
                 return Err(AuthError::InvalidCredentials);
             }
             Err(e) => return Err(e),
         };
-        if had_failures {
-            self.attempts.clear_attempts(&user.username).await?;
+        if seen.is_some()
+            && let Err(e) = self.attempts.clear_attempts(&user.username).await
+        {
+            // The login stands; the counter expires by itself.
+            tracing::error!(error = %api::chain(&e), "could not clear the failed-login counter");
         }
 
         let session_id = SessionId::generate();
@@ -200,6 +212,31 @@ impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<
                 expires_in: self.signer.ttl_seconds(),
             },
         ))
+    }
+
+    /// Counts a failure for a username that had none when the attempt began, re-reading the
+    /// counter when concurrent failures raced for it (a few times at most).
+    async fn count_failure(&self, name: &Username, now: i64) -> Result<(), AuthError> {
+        for _ in 0..5 {
+            let seen = self.attempts.get_attempts(name, now).await?;
+            let expires_at = now + throttle::FORGET_AFTER_SECONDS;
+            if let Some(attempts) = self
+                .attempts
+                .try_count_failure(name, seen, now, expires_at)
+                .await?
+            {
+                self.note_lock(&attempts);
+                return Ok(());
+            }
+        }
+        tracing::warn!("failed-login counter contended; one failure not counted");
+        Ok(())
+    }
+
+    fn note_lock(&self, attempts: &auth::store::Attempts) {
+        if throttle::locked_until(attempts).is_some() {
+            tracing::warn!(failures = attempts.failures, "username locked");
+        }
     }
 
     /// Verifies `password` against `user`; runs the dummy verification when there is no user or

@@ -264,10 +264,7 @@ async fn back_off_and_reset<A: LoginAttempts + Sync + Clone>(attempts: A) {
     let long_ago = clock::now() - 10_000;
     // Six failures an hour apart, long ago: the last one locked the name for 30 s, long over.
     for i in 0..6 {
-        attempts
-            .record_failure(&username, long_ago + i, clock::now() + 3600)
-            .await
-            .unwrap();
+        count(&attempts, &username, long_ago + i, clock::now() + 3600).await;
     }
     let a = attempts
         .get_attempts(&username, clock::now())
@@ -295,10 +292,7 @@ async fn back_off_and_reset<A: LoginAttempts + Sync + Clone>(attempts: A) {
     );
     let other_name = Username::parse(&other).unwrap();
     for i in 0..4 {
-        attempts
-            .record_failure(&other_name, long_ago + i, clock::now() + 3600)
-            .await
-            .unwrap();
+        count(&attempts, &other_name, long_ago + i, clock::now() + 3600).await;
     }
     assert_eq!(
         attempt(&handler, &other, "correct horse battery").await.0,
@@ -312,10 +306,7 @@ async fn back_off_and_reset<A: LoginAttempts + Sync + Clone>(attempts: A) {
             .is_none()
     );
     // An expired counter is forgotten even while the store still holds it.
-    attempts
-        .record_failure(&other_name, long_ago, long_ago + 1)
-        .await
-        .unwrap();
+    count(&attempts, &other_name, long_ago, long_ago + 1).await;
     assert!(
         attempts
             .get_attempts(&other_name, clock::now())
@@ -324,10 +315,8 @@ async fn back_off_and_reset<A: LoginAttempts + Sync + Clone>(attempts: A) {
             .is_none()
     );
     assert_eq!(
-        attempts
-            .record_failure(&other_name, clock::now(), clock::now() + 60)
+        count(&attempts, &other_name, clock::now(), clock::now() + 60)
             .await
-            .unwrap()
             .failures,
         1
     );
@@ -341,4 +330,69 @@ async fn back_off_and_reset_in_memory() {
 #[tokio::test]
 async fn back_off_and_reset_on_dynamodb() {
     back_off_and_reset(TestTables::create().await.attempts()).await;
+}
+
+/// Counts one failure at `at` on top of the counter as it stands then.
+async fn count<A: LoginAttempts>(
+    attempts: &A,
+    name: &Username,
+    at: i64,
+    expires_at: i64,
+) -> auth::store::Attempts {
+    let seen = attempts.get_attempts(name, at).await.unwrap();
+    attempts
+        .try_count_failure(name, seen, at, expires_at)
+        .await
+        .unwrap()
+        .expect("no concurrent attempt")
+}
+
+/// Parallel guesses are counted one by one: a burst of 20 gets at most 5 password checks.
+async fn parallel_guesses_are_counted<A: LoginAttempts + Sync + Send + Clone + 'static>(
+    attempts: A,
+) {
+    let users = MemoryUsers::new();
+    let name = unique_username("burst");
+    add_user(&users, &name, "correct horse battery").await;
+    let handler = std::sync::Arc::new(Handler::new(
+        users,
+        MemorySessions::new(),
+        attempts,
+        hasher(),
+        signer(),
+    ));
+    assert_eq!(attempt(&handler, &name, "first wrong guess").await.0, 401);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let handler = handler.clone();
+        let name = name.clone();
+        tasks.spawn(async move { attempt(&handler, &name, "wrong guess").await.0 });
+    }
+    let mut statuses = Vec::new();
+    while let Some(s) = tasks.join_next().await {
+        statuses.push(s.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 4, "{checked} password checks: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    // Once five failures are counted the name is locked, right password or not.
+    if checked == 4 {
+        assert_eq!(
+            attempt(&handler, &name, "correct horse battery").await.0,
+            429
+        );
+    }
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_counted_in_memory() {
+    parallel_guesses_are_counted(MemoryAttempts::new()).await;
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_counted_on_dynamodb() {
+    parallel_guesses_are_counted(TestTables::create().await.attempts()).await;
 }

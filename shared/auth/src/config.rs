@@ -3,8 +3,9 @@
 //! `JWT_SECRET` is the HS256 key itself (at least 32 bytes), for local runs and tests.
 //! `JWT_SECRET_ARN` names an AWS Secrets Manager secret holding it, as deployed stacks do
 //! (`template.yaml`): the key is read once per cold start; login signs with the secret's
-//! `AWSCURRENT` version and the authorizer also accepts its `AWSPREVIOUS` version, so the key
-//! can rotate without logging anyone out.
+//! `AWSCURRENT` version and the authorizer also accepts its `AWSPENDING` and `AWSPREVIOUS`
+//! versions, so the key can rotate without logging anyone out: stage the new key as
+//! `AWSPENDING`, let the authorizers restart, then promote it (README, "Keys").
 //!
 //! With `JWT_ALGORITHM=EdDSA`, login signs with an Ed25519 private key (`JWT_PRIVATE_KEY`, a
 //! PKCS#8 PEM, or `JWT_PRIVATE_KEY_ARN`, a Secrets Manager secret holding it) and the authorizer
@@ -243,9 +244,9 @@ impl KeySource {
                     })
             }
             (None, Some(arn)) if arn.starts_with("arn:") => Ok(Self::SecretsManager(arn)),
-            (None, Some(arn)) => Err(ConfigError {
+            (None, Some(_)) => Err(ConfigError {
                 name: "JWT_SECRET_ARN",
-                problem: format!("{arn:?} is not an ARN"),
+                problem: "must be an ARN (starting with arn:)".into(),
             }),
             (None, None) => Err(ConfigError {
                 name: "JWT_SECRET",
@@ -294,15 +295,15 @@ pub enum KeyLoadError {
     Unusable(String),
 }
 
-/// Reads the `AWSCURRENT` version of secret `arn` and, with `previous`, its `AWSPREVIOUS`
-/// version if it has one.
+/// Reads the `AWSCURRENT` version of secret `arn` and, with `previous` (the verifier's set), its
+/// `AWSPENDING` and `AWSPREVIOUS` versions where it has them.
 pub async fn load_from_secrets_manager(
     client: &aws_sdk_secretsmanager::Client,
     arn: &str,
     previous: bool,
 ) -> Result<Vec<HmacKey>, KeyLoadError> {
     let stages: &[&str] = if previous {
-        &["AWSCURRENT", "AWSPREVIOUS"]
+        &["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"]
     } else {
         &["AWSCURRENT"]
     };
@@ -310,7 +311,7 @@ pub async fn load_from_secrets_manager(
     for stage in stages {
         let secret = match secret_string(client, arn, stage).await? {
             Some(secret) => secret,
-            // A secret that was never rotated has no AWSPREVIOUS version.
+            // A secret that was never rotated has no AWSPREVIOUS or AWSPENDING version.
             None if *stage != "AWSCURRENT" => continue,
             None => return Err(KeyLoadError::Unusable(format!("{stage} is missing"))),
         };
@@ -407,10 +408,10 @@ impl SignerConfig {
                     (None, Some(arn)) if arn.starts_with("arn:") => {
                         SigningKeySource::Ed25519SecretsManager(arn)
                     }
-                    (None, Some(arn)) => {
+                    (None, Some(_)) => {
                         return Err(ConfigError {
                             name: "JWT_PRIVATE_KEY_ARN",
-                            problem: format!("{arn:?} is not an ARN"),
+                            problem: "must be an ARN (starting with arn:)".into(),
                         });
                     }
                     _ => {

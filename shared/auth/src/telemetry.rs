@@ -77,7 +77,6 @@ where
             .with_current_span(true)
             .with_span_list(true)
             .flatten_event(true)
-            .without_time()
             .try_init()
     } else {
         builder.without_time().try_init()
@@ -131,7 +130,8 @@ pub mod metrics {
         }
     }
 
-    /// One EMF document.
+    /// One EMF document. It carries no `level`: Lambda counts such lines as INFO, so a function
+    /// whose application log level is above INFO writes no metrics.
     pub fn line(
         name: &str,
         value: f64,

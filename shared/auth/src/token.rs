@@ -426,7 +426,9 @@ impl TokenVerifier {
         }
     }
 
-    /// Verifies `token` as described in the [module docs](self); `now` is epoch seconds.
+    /// Verifies `token` as described in the [module docs](self). `now` (epoch seconds) is what
+    /// `iat` is checked against; `exp` and `nbf` are checked by `jsonwebtoken` against the
+    /// system clock, with the same leeway.
     pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);

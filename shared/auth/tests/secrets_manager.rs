@@ -75,6 +75,63 @@ async fn keys_come_from_secrets_manager_and_rotate() {
     assert_ne!(kid(&old_token), kid(&new_token));
 }
 
+/// Rotation without a gap: a key staged as AWSPENDING is accepted by verifiers loaded from then
+/// on, before any signer uses it.
+#[tokio::test]
+async fn a_pending_key_is_accepted_before_it_signs() {
+    let sdk = sdk();
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let arn = client
+        .create_secret()
+        .name(unique_name("staged-key"))
+        .secret_string("current-key-0123456789abcdef0123456789abcdef")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string("pending-key-0123456789abcdef0123456789abcdef")
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let config = config_with_arn(&arn);
+    let verifier = config.verifier.verifier(Some(&sdk)).await.unwrap();
+    let pending =
+        auth::token::HmacKey::new(b"pending-key-0123456789abcdef0123456789abcdef".to_vec())
+            .unwrap();
+    let now = clock::now();
+    let token = config
+        .signer
+        .signer_for(&pending)
+        .issue(
+            &UserId::generate(),
+            &Username::parse("alice").unwrap(),
+            &SessionId::generate(),
+            now,
+        )
+        .unwrap()
+        .token;
+    assert!(verifier.verify(&token, now).is_ok(), "pending key accepted");
+    // Signers still use the current key until it is promoted.
+    let current = config.signer.signer(Some(&sdk)).await.unwrap();
+    let t = current
+        .issue(
+            &UserId::generate(),
+            &Username::parse("alice").unwrap(),
+            &SessionId::generate(),
+            now,
+        )
+        .unwrap()
+        .token;
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    assert_ne!(kid(&t), pending.kid());
+    assert!(verifier.verify(&t, now).is_ok());
+}
+
 #[tokio::test]
 async fn missing_or_short_secret_fails_start_up() {
     let sdk = sdk();

@@ -307,50 +307,43 @@ impl LoginAttempts for DynamoAttempts {
         Ok(Some(attempts(&item)?))
     }
 
-    async fn record_failure(
+    async fn try_count_failure(
         &self,
         username: &Username,
+        seen: Option<Attempts>,
         now: i64,
         expires_at: i64,
-    ) -> Result<Attempts, StoreError> {
-        let key = AttributeValue::S(username.to_string());
-        // Add to a live counter; a missing or expired one (TTL deletes late) starts again at 1.
-        let result = timed(
-            "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key("username", key.clone())
-                .update_expression("ADD failures :one SET last_failure = :now, expires_at = :exp")
-                .condition_expression("attribute_not_exists(username) OR expires_at > :now")
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-                .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-                .send(),
-        )
-        .await;
-        match result {
-            Ok(out) => attempts(&out.attributes.unwrap_or_default()),
-            Err(e) if is_conditional_check_failed(&e) => {
-                timed(
-                    "PutItem",
-                    self.client
-                        .put_item()
-                        .table_name(&self.table)
-                        .item("username", key)
-                        .item("failures", AttributeValue::N("1".into()))
-                        .item("last_failure", AttributeValue::N(now.to_string()))
-                        .item("expires_at", AttributeValue::N(expires_at.to_string()))
-                        .send(),
-                )
-                .await
-                .map_err(classify)?;
-                Ok(Attempts {
-                    failures: 1,
-                    last_failure: now,
-                })
+    ) -> Result<Option<Attempts>, StoreError> {
+        let next = Attempts {
+            failures: seen.map_or(1, |a| a.failures + 1),
+            last_failure: now,
+        };
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("username", AttributeValue::S(username.to_string()))
+            .item("failures", AttributeValue::N(next.failures.to_string()))
+            .item("last_failure", AttributeValue::N(now.to_string()))
+            .item("expires_at", AttributeValue::N(expires_at.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()));
+        put = match seen {
+            // No live counter: none at all, or one past its expiry (TTL deletes late).
+            None => {
+                put.condition_expression("attribute_not_exists(username) OR expires_at <= :now")
             }
+            // Exactly the counter that was read, still live.
+            Some(a) => {
+                put.condition_expression(
+                    "failures = :failures AND last_failure = :last AND expires_at > :now",
+                )
+                .expression_attribute_values(":failures", AttributeValue::N(a.failures.to_string()))
+                .expression_attribute_values(":last", AttributeValue::N(a.last_failure.to_string()))
+            }
+        };
+        match timed("PutItem", put.send()).await {
+            Ok(_) => Ok(Some(next)),
+            Err(e) if is_conditional_check_failed(&e) => Ok(None),
             Err(e) => Err(classify(e)),
         }
     }

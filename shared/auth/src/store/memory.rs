@@ -116,23 +116,27 @@ impl LoginAttempts for MemoryAttempts {
             .map(|(a, _)| *a))
     }
 
-    async fn record_failure(
+    async fn try_count_failure(
         &self,
         username: &Username,
+        seen: Option<Attempts>,
         now: i64,
         expires_at: i64,
-    ) -> Result<Attempts, StoreError> {
+    ) -> Result<Option<Attempts>, StoreError> {
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
-        let failures = match counters.get(username) {
-            Some((a, live_until)) if now < *live_until => a.failures + 1,
-            _ => 1,
-        };
+        let current = counters
+            .get(username)
+            .filter(|(_, live_until)| now < *live_until)
+            .map(|(a, _)| *a);
+        if current != seen {
+            return Ok(None);
+        }
         let attempts = Attempts {
-            failures,
+            failures: seen.map_or(1, |a| a.failures + 1),
             last_failure: now,
         };
         counters.insert(username.clone(), (attempts, expires_at));
-        Ok(attempts)
+        Ok(Some(attempts))
     }
 
     async fn clear_attempts(&self, username: &Username) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@
 //! | [`PutSession`] | write a whitelist item | login |
 //! | [`GetSession`] | strongly consistent get; expired items count as absent | authorizer |
 //! | [`DeleteSession`] | delete one of the caller's sessions | logout |
-//! | [`LoginAttempts`] | failed-login counters (read, atomic increment, clear) | login |
+//! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear) | login |
 //!
 //! Two implementations: [`dynamo`] (DynamoDB through `aws-sdk-dynamodb`) and [`memory`] (the
 //! embedded default for local runs). Both pass the same conformance suite
@@ -88,14 +88,17 @@ pub trait LoginAttempts {
         now: i64,
     ) -> impl Future<Output = Result<Option<Attempts>, StoreError>> + Send;
 
-    /// Atomically adds one failure at `now` (starting a new counter if there is no live one)
-    /// and keeps the counter until `expires_at`; returns the new counter.
-    fn record_failure(
+    /// Counts one failure at `now` on top of `seen` (the counter as last read; `None` for no
+    /// live counter), keeping the counter until `expires_at` — but only if the counter is still
+    /// `seen` (a conditional write). Returns the new counter, or `None` if another attempt changed
+    /// it in between: concurrent attempts are counted one at a time, none is lost.
+    fn try_count_failure(
         &self,
         username: &Username,
+        seen: Option<Attempts>,
         now: i64,
         expires_at: i64,
-    ) -> impl Future<Output = Result<Attempts, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Attempts>, StoreError>> + Send;
 
     /// Forgets the counter (after a successful login).
     fn clear_attempts(
