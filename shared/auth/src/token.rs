@@ -331,19 +331,19 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// A short stable label, e.g. `expired`.
+    /// A short stable label for logs and metrics, e.g. `token_expired`.
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::TooLarge => "too_large",
-            Self::Malformed => "malformed",
-            Self::WrongAlgorithm => "wrong_algorithm",
-            Self::UnknownKey => "unknown_key",
-            Self::BadSignature => "bad_signature",
-            Self::Expired => "expired",
-            Self::NotYetValid => "not_yet_valid",
-            Self::WrongIssuer => "wrong_issuer",
-            Self::WrongAudience => "wrong_audience",
-            Self::InvalidClaims => "invalid_claims",
+            Self::TooLarge => "token_too_large",
+            Self::Malformed => "token_malformed",
+            Self::WrongAlgorithm => "token_wrong_algorithm",
+            Self::UnknownKey => "token_unknown_key",
+            Self::BadSignature => "token_bad_signature",
+            Self::Expired => "token_expired",
+            Self::NotYetValid => "token_not_yet_valid",
+            Self::WrongIssuer => "token_wrong_issuer",
+            Self::WrongAudience => "token_wrong_audience",
+            Self::InvalidClaims => "token_invalid_claims",
         }
     }
 }
