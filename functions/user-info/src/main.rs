@@ -3,7 +3,7 @@
 
 use lambda_http::{Error, service_fn};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     auth::telemetry::init();
     auth::telemetry::metrics::enable_stdout();
