@@ -37,6 +37,47 @@ async fn timed<T>(operation: &'static str, call: impl std::future::Future<Output
     result
 }
 
+/// The item with `key` = `value` in `table`, read with strong consistency.
+async fn get_consistent(
+    client: &Client,
+    table: &str,
+    key: &str,
+    value: &str,
+) -> Result<Option<Item>, StoreError> {
+    let out = timed(
+        "GetItem",
+        client
+            .get_item()
+            .table_name(table)
+            .key(key, AttributeValue::S(value.to_owned()))
+            .consistent_read(true)
+            .send(),
+    )
+    .await
+    .map_err(classify)?;
+    Ok(out.item)
+}
+
+/// Writes `item` into `table` unless an item with its `key` exists
+/// ([`StoreError::AlreadyExists`]): a conditional write, never read-then-write.
+async fn put_new(client: &Client, table: &str, key: &str, item: Item) -> Result<(), StoreError> {
+    let result = timed(
+        "PutItem",
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression(format!("attribute_not_exists({key})"))
+            .send(),
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_conditional_check_failed(&e) => Err(StoreError::AlreadyExists),
+        Err(e) => Err(classify(e)),
+    }
+}
+
 /// Error codes DynamoDB answers when it is overloaded or throttling: worth a retry later.
 const TRANSIENT_CODES: &[&str] = &[
     "ProvisionedThroughputExceededException",
@@ -116,44 +157,33 @@ impl DynamoUsers {
 
 impl CreateUser for DynamoUsers {
     async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        let result = timed(
-            "PutItem",
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("username", AttributeValue::S(user.username.to_string()))
-                .item("user_id", AttributeValue::S(user.user_id.to_string()))
-                .item(
-                    "password_hash",
-                    AttributeValue::S(user.password_hash.clone()),
-                )
-                .item("created_at", AttributeValue::N(user.created_at.to_string()))
-                .condition_expression("attribute_not_exists(username)")
-                .send(),
-        )
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_check_failed(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(classify(e)),
-        }
+        let item = HashMap::from([
+            (
+                "username".to_owned(),
+                AttributeValue::S(user.username.to_string()),
+            ),
+            (
+                "user_id".to_owned(),
+                AttributeValue::S(user.user_id.to_string()),
+            ),
+            (
+                "password_hash".to_owned(),
+                AttributeValue::S(user.password_hash.clone()),
+            ),
+            (
+                "created_at".to_owned(),
+                AttributeValue::N(user.created_at.to_string()),
+            ),
+        ]);
+        put_new(&self.client, &self.table, "username", item).await
     }
 }
 
 impl FindUser for DynamoUsers {
     async fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
-        let out = timed(
-            "GetItem",
-            self.client
-                .get_item()
-                .table_name(&self.table)
-                .key("username", AttributeValue::S(username.to_string()))
-                .consistent_read(true)
-                .send(),
-        )
-        .await
-        .map_err(classify)?;
-        let Some(item) = out.item else {
+        let Some(item) =
+            get_consistent(&self.client, &self.table, "username", username.as_str()).await?
+        else {
             return Ok(None);
         };
         Ok(Some(UserRecord {
@@ -184,31 +214,29 @@ impl DynamoSessions {
 
 impl PutSession for DynamoSessions {
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let result = timed(
-            "PutItem",
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("jti", AttributeValue::S(session.session_id.to_string()))
-                .item("user_id", AttributeValue::S(session.user_id.to_string()))
-                .item("username", AttributeValue::S(session.username.to_string()))
-                .item(
-                    "issued_at",
-                    AttributeValue::N(session.issued_at.to_string()),
-                )
-                .item(
-                    "expires_at",
-                    AttributeValue::N(session.expires_at.to_string()),
-                )
-                .condition_expression("attribute_not_exists(jti)")
-                .send(),
-        )
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_check_failed(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(classify(e)),
-        }
+        let item = HashMap::from([
+            (
+                "jti".to_owned(),
+                AttributeValue::S(session.session_id.to_string()),
+            ),
+            (
+                "user_id".to_owned(),
+                AttributeValue::S(session.user_id.to_string()),
+            ),
+            (
+                "username".to_owned(),
+                AttributeValue::S(session.username.to_string()),
+            ),
+            (
+                "issued_at".to_owned(),
+                AttributeValue::N(session.issued_at.to_string()),
+            ),
+            (
+                "expires_at".to_owned(),
+                AttributeValue::N(session.expires_at.to_string()),
+            ),
+        ]);
+        put_new(&self.client, &self.table, "jti", item).await
     }
 }
 
@@ -218,18 +246,8 @@ impl GetSession for DynamoSessions {
         id: &SessionId,
         now: i64,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let out = timed(
-            "GetItem",
-            self.client
-                .get_item()
-                .table_name(&self.table)
-                .key("jti", AttributeValue::S(id.to_string()))
-                .consistent_read(true)
-                .send(),
-        )
-        .await
-        .map_err(classify)?;
-        let Some(item) = out.item else {
+        let Some(item) = get_consistent(&self.client, &self.table, "jti", id.as_str()).await?
+        else {
             return Ok(None);
         };
         let record = SessionRecord {
@@ -287,18 +305,9 @@ impl LoginAttempts for DynamoAttempts {
         username: &Username,
         now: i64,
     ) -> Result<Option<Attempts>, StoreError> {
-        let out = timed(
-            "GetItem",
-            self.client
-                .get_item()
-                .table_name(&self.table)
-                .key("username", AttributeValue::S(username.to_string()))
-                .consistent_read(true)
-                .send(),
-        )
-        .await
-        .map_err(classify)?;
-        let Some(item) = out.item else {
+        let Some(item) =
+            get_consistent(&self.client, &self.table, "username", username.as_str()).await?
+        else {
             return Ok(None);
         };
         if n(&item, "expires_at")? <= now {
