@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
-use auth::testing::{TEST_SECRET, TestTables, test_config, unique_name, unique_username};
+use auth::testing::{TEST_SECRET, test_config, unique_name, unique_username};
 use base64::Engine as _;
 use common::{call, spawn};
 use reqwest::Method;
@@ -45,6 +45,19 @@ fn raw(header: &Value, claims: &Value, signature: &str) -> String {
         "{}.{}.{signature}",
         b64(header.to_string().as_bytes()),
         b64(claims.to_string().as_bytes())
+    )
+}
+
+/// A genuinely signed, unexpired token whose session was never on the whitelist.
+fn unlisted_token() -> String {
+    let now = auth::clock::now();
+    sign(
+        jsonwebtoken::Algorithm::HS256,
+        Some(&kid()),
+        &json!({"sub": auth::UserId::generate().as_str(), "username": "someone", "iat": now,
+                "nbf": now, "exp": now + 60, "jti": auth::SessionId::generate().as_str(),
+                "iss": "https://auth.test", "aud": "test-api"}),
+        TEST_SECRET.as_bytes(),
     )
 }
 
@@ -83,15 +96,7 @@ async fn login(server: &common::TestServer, name: &str) -> (String, Value) {
 #[tokio::test]
 async fn every_bad_token_is_a_403() {
     use jsonwebtoken::Algorithm::{HS256, HS384, HS512};
-    let tables = TestTables::create().await;
-    let gateway = local_api::app::gateway(
-        tables.users(),
-        tables.sessions(),
-        tables.attempts(),
-        &test_config(),
-    )
-    .await
-    .unwrap();
+    let gateway = common::dynamo_gateway().await;
     let server = spawn(gateway).await;
     let (token, claims) = login(&server, &unique_username("victim")).await;
     let (other_token, other_claims) = login(&server, &unique_username("other")).await;
@@ -486,14 +491,7 @@ async fn slow_store_times_out_into_503_and_deny() {
         "{:?}",
         started.elapsed()
     );
-    let token = sign(
-        jsonwebtoken::Algorithm::HS256,
-        Some(&kid()),
-        &json!({"sub": auth::UserId::generate().as_str(), "username": "someone", "iat": auth::clock::now(),
-                "nbf": auth::clock::now(), "exp": auth::clock::now() + 60, "jti": auth::SessionId::generate().as_str(),
-                "iss": "https://auth.test", "aud": "test-api"}),
-        TEST_SECRET.as_bytes(),
-    );
+    let token = unlisted_token();
     let (status, _, _) = call(&http, Method::GET, &server.url("/me"), Some(&token), None).await;
     assert_eq!(status, 403);
 }
@@ -545,14 +543,7 @@ async fn throttling_is_503_and_deny() {
         );
         assert_eq!(headers["retry-after"], "1");
     }
-    let token = sign(
-        jsonwebtoken::Algorithm::HS256,
-        Some(&kid()),
-        &json!({"sub": auth::UserId::generate().as_str(), "username": "someone", "iat": auth::clock::now(),
-                "nbf": auth::clock::now(), "exp": auth::clock::now() + 60, "jti": auth::SessionId::generate().as_str(),
-                "iss": "https://auth.test", "aud": "test-api"}),
-        TEST_SECRET.as_bytes(),
-    );
+    let token = unlisted_token();
     let (status, _, _) = call(&http, Method::GET, &server.url("/me"), Some(&token), None).await;
     assert_eq!(status, 403, "a throttled whitelist read is a deny");
     assert!(get.num_calls() >= 2);
@@ -562,15 +553,7 @@ async fn throttling_is_503_and_deny() {
 /// refused after; no whitelist item is lost or left behind.
 #[tokio::test]
 async fn two_hundred_sessions_in_and_out_at_once() {
-    let tables = TestTables::create().await;
-    let gateway = local_api::app::gateway(
-        tables.users(),
-        tables.sessions(),
-        tables.attempts(),
-        &test_config(),
-    )
-    .await
-    .unwrap();
+    let (gateway, tables) = common::dynamo_gateway_and_tables().await;
     let server = std::sync::Arc::new(spawn(gateway).await);
     let http = reqwest::Client::new();
     let names: Vec<String> = (0..20).map(|_| unique_username("crowd")).collect();

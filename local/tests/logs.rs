@@ -2,11 +2,13 @@
 //! level in JSON: passwords, tokens, `Authorization` headers and the signing key never reach the
 //! logs; every request logs its route, request id and outcome; the EMF metrics are written.
 
+mod common;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use auth::testing::{TEST_SECRET, TestTables, test_config, unique_username};
+use auth::testing::{TEST_SECRET, unique_username};
 use lambda_http::http;
 use serde_json::{Value, json};
 use tracing::level_filters::LevelFilter;
@@ -65,15 +67,7 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         sink.lock().unwrap().push(line.to_owned())
     })));
 
-    let tables = TestTables::create().await;
-    let gateway = local_api::app::gateway(
-        tables.users(),
-        tables.sessions(),
-        tables.attempts(),
-        &test_config(),
-    )
-    .await
-    .unwrap();
+    let gateway = common::dynamo_gateway().await;
     let name = unique_username("logs");
     let password = "Sup3r-Secret-Passw0rd!";
     let wrong = "Wr0ng-Secret-Passw0rd?";

@@ -65,15 +65,21 @@ pub async fn memory_gateway() -> Gateway {
 
 /// The gateway over fresh DynamoDB tables.
 pub async fn dynamo_gateway() -> Gateway {
+    dynamo_gateway_and_tables().await.0
+}
+
+/// The gateway over fresh DynamoDB tables, and the tables.
+pub async fn dynamo_gateway_and_tables() -> (Gateway, TestTables) {
     let tables = TestTables::create().await;
-    local_api::app::gateway(
+    let gateway = local_api::app::gateway(
         tables.users(),
         tables.sessions(),
         tables.attempts(),
         &test_config(),
     )
     .await
-    .unwrap()
+    .unwrap();
+    (gateway, tables)
 }
 
 /// A YAML file of the repository, as JSON (tags such as `!Ref` dropped, their values kept).
