@@ -9,7 +9,7 @@
 //! 4. allows only if the item exists, has not passed its `expires_at`, and belongs to the
 //!    token's `sub`.
 //!
-//! An allow carries the context `{"user_id", "username", "jti"}`, which API Gateway passes to the
+//! An allow carries the context `{"user_id", "username", "jti", "sid"}`, which API Gateway passes to the
 //! protected function in `requestContext.authorizer.lambda`. Every failure — no header, a bad
 //! token, no item, a store error or timeout — is a deny (`isAuthorized: false`, 403 at the
 //! gateway), never an error (which the gateway would answer with 500) and never an allow. The
@@ -66,8 +66,10 @@ pub struct AllowContext {
     pub user_id: String,
     /// The account's username.
     pub username: String,
-    /// The token's `jti` (the session id).
+    /// The token's `jti` (its own id).
     pub jti: String,
+    /// The token's `sid` (the session id).
+    pub sid: String,
 }
 
 /// Why a request was denied; [`Deny::reason`] is a stable label for logs and metrics.
@@ -210,7 +212,8 @@ impl<S: GetSession + Sync> Handler<S> {
         Ok(AllowContext {
             user_id: session.user_id.to_string(),
             username: session.username.to_string(),
-            jti: session.session_id.to_string(),
+            jti: verified.token_id.to_string(),
+            sid: session.session_id.to_string(),
         })
     }
 }

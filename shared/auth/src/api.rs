@@ -244,7 +244,7 @@ pub struct Caller {
     pub user_id: UserId,
     /// `username` from the context.
     pub username: Username,
-    /// `jti` from the context: the session the call is made with.
+    /// `sid` from the context: the session the call is made with.
     pub session_id: SessionId,
 }
 
@@ -266,6 +266,6 @@ pub fn caller(req: &Request) -> Result<Caller, AuthError> {
     Ok(Caller {
         user_id: UserId::parse(get("user_id")?).map_err(bad)?,
         username: Username::parse(get("username")?).map_err(bad)?,
-        session_id: SessionId::parse(get("jti")?).map_err(bad)?,
+        session_id: SessionId::parse(get("sid")?).map_err(bad)?,
     })
 }

@@ -228,10 +228,16 @@ random_id!(
     "user_id"
 );
 random_id!(
-    /// The identifier of a session: the `jti` of the access token login issued, and the key of
-    /// the session's whitelist item.
+    /// The identifier of a session (the `sid` claim of its access tokens, the key of its
+    /// whitelist item). One session lives from login until logout, revocation or the end of its
+    /// refresh token's lifetime; every access token refreshed within it carries the same `sid`.
     SessionId,
     "session_id"
+);
+random_id!(
+    /// The identifier of one access token (its `jti`), fresh for every token issued.
+    TokenId,
+    "jti"
 );
 
 /// `N` random bytes from the operating system, as lower-case hex.

@@ -3,8 +3,10 @@
 //! ([`Ed25519PrivateKey`] for login, [`Ed25519PublicKey`]s for the authorizer, which then cannot
 //! mint tokens at all).
 //!
-//! Issued tokens carry `sub` (user id), `username`, `iat`, `nbf`, `exp`, `jti` (the session id,
-//! 128-bit random), `iss` and `aud`, and a `kid` header naming the key that signed them.
+//! Issued tokens carry `sub` (user id), `username`, `iat`, `nbf`, `exp`, `jti` (the token's own
+//! id, 128-bit random, fresh for every token), `sid` (the session id: the key of the session's
+//! whitelist item, shared by every token refreshed within the session), `iss` and `aud`, and a
+//! `kid` header naming the key that signed them.
 //!
 //! [`TokenVerifier::verify`] accepts a token only if all of these hold:
 //! - it is at most [`MAX_TOKEN_BYTES`] long and has exactly three non-empty base64url segments;
@@ -13,7 +15,7 @@
 //!   extensions;
 //! - the signature verifies under that key;
 //! - `iss` and `aud` are the configured ones; `exp`, `nbf`, `iat`, `sub`, `jti` and `username`
-//!   are present and well formed; `exp` and `nbf` hold with the configured leeway, and `iat` is
+//!   are present and well formed, and so is `sid`; `exp` and `nbf` hold with the configured leeway, and `iat` is
 //!   not in the future beyond it.
 
 use std::collections::HashMap;
@@ -22,7 +24,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{SessionId, UserId, Username, hex};
+use crate::domain::{SessionId, TokenId, UserId, Username, hex};
 use crate::error::BoxError;
 
 /// The default algorithm.
@@ -44,8 +46,10 @@ pub struct Claims {
     pub nbf: i64,
     /// Expires at (epoch seconds).
     pub exp: i64,
-    /// The token's id: the session id, key of the whitelist item.
+    /// The token's own id, fresh for every token.
     pub jti: String,
+    /// The session id, key of the whitelist item.
+    pub sid: String,
     /// Issuer.
     pub iss: String,
     /// Audience.
@@ -62,6 +66,7 @@ struct IncomingClaims {
     iat: Option<i64>,
     exp: Option<i64>,
     jti: Option<String>,
+    sid: Option<String>,
 }
 
 /// An HMAC key with its id.
@@ -283,7 +288,8 @@ impl TokenSigner {
             iat: now,
             nbf: now,
             exp: now + self.settings.ttl_seconds,
-            jti: session_id.to_string(),
+            jti: TokenId::generate().to_string(),
+            sid: session_id.to_string(),
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
         };
@@ -355,8 +361,10 @@ pub struct VerifiedToken {
     pub user_id: UserId,
     /// `username`.
     pub username: Username,
-    /// `jti`.
+    /// `sid`: the session, key of its whitelist item.
     pub session_id: SessionId,
+    /// `jti`: this token's own id.
+    pub token_id: TokenId,
     /// `iat`.
     pub issued_at: i64,
     /// `exp`.
@@ -471,8 +479,8 @@ impl TokenVerifier {
                 }
             })?;
         let c = data.claims;
-        let (Some(sub), Some(username), Some(iat), Some(exp), Some(jti)) =
-            (c.sub, c.username, c.iat, c.exp, c.jti)
+        let (Some(sub), Some(username), Some(iat), Some(exp), Some(jti), Some(sid)) =
+            (c.sub, c.username, c.iat, c.exp, c.jti, c.sid)
         else {
             return Err(TokenError::InvalidClaims);
         };
@@ -482,7 +490,8 @@ impl TokenVerifier {
         Ok(VerifiedToken {
             user_id: UserId::parse(&sub).map_err(|_| TokenError::InvalidClaims)?,
             username: Username::parse(&username).map_err(|_| TokenError::InvalidClaims)?,
-            session_id: SessionId::parse(&jti).map_err(|_| TokenError::InvalidClaims)?,
+            session_id: SessionId::parse(&sid).map_err(|_| TokenError::InvalidClaims)?,
+            token_id: TokenId::parse(&jti).map_err(|_| TokenError::InvalidClaims)?,
             issued_at: iat,
             expires_at: exp,
         })
@@ -546,7 +555,8 @@ mod tests {
     fn good_claims(now: i64) -> serde_json::Value {
         serde_json::json!({
             "sub": UserId::generate().as_str(), "username": "alice", "iat": now, "nbf": now,
-            "exp": now + 60, "jti": SessionId::generate().as_str(), "iss": "iss-test", "aud": "aud-test"
+            "exp": now + 60, "jti": TokenId::generate().as_str(), "sid": SessionId::generate().as_str(),
+            "iss": "iss-test", "aud": "aud-test"
         })
     }
 
@@ -560,8 +570,13 @@ mod tests {
         assert_eq!(header.kid.as_deref(), Some(key.kid()));
         assert_eq!(header.alg, Algorithm::HS256);
         let v = verifier.verify(&t.token, now).unwrap();
-        assert_eq!((v.user_id, v.username, v.session_id), (uid, name, sid));
+        assert_eq!((v.user_id, v.username, v.session_id), (uid.clone(), name.clone(), sid.clone()));
         assert_eq!(v.expires_at, now + 3600);
+        assert_eq!(v.token_id.as_str(), t.claims.jti);
+        // Every token of a session has its own id.
+        let again = signer.issue(&uid, &name, &sid, now).unwrap();
+        assert_ne!(again.claims.jti, t.claims.jti);
+        assert_eq!(again.claims.sid, t.claims.sid);
     }
 
     #[test]
@@ -622,6 +637,7 @@ mod tests {
             ("no sub", without("sub"), TokenError::InvalidClaims),
             ("no exp", without("exp"), TokenError::InvalidClaims),
             ("no jti", without("jti"), TokenError::InvalidClaims),
+            ("no sid", without("sid"), TokenError::InvalidClaims),
             ("no iat", without("iat"), TokenError::InvalidClaims),
             (
                 "no username",
@@ -636,6 +652,11 @@ mod tests {
             (
                 "bad jti",
                 with("jti", "x".into()),
+                TokenError::InvalidClaims,
+            ),
+            (
+                "bad sid",
+                with("sid", "../x".into()),
                 TokenError::InvalidClaims,
             ),
             (
