@@ -240,6 +240,90 @@ random_id!(
     "jti"
 );
 
+/// A refresh token: 256 bits from the operating system's random generator, written as 43
+/// base64url characters (no padding). Opaque to clients; a secret like a password (no
+/// `Display`, a redacted `Debug`, zeroed on drop). The store keeps only its SHA-256
+/// ([`RefreshToken::hash`]), so a read of the table yields nothing that can be presented.
+pub struct RefreshToken(Zeroizing<String>);
+
+impl RefreshToken {
+    /// Length of a refresh token, in characters.
+    pub const LEN: usize = 43;
+
+    /// A new token.
+    pub fn generate() -> Self {
+        use base64::Engine as _;
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        aws_lc_rs::rand::fill(bytes.as_mut())
+            .expect("the operating system's random generator failed");
+        Self(Zeroizing::new(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()),
+        ))
+    }
+
+    /// Parses a token as a client presents it: exactly [`RefreshToken::LEN`] base64url
+    /// characters that encode 32 bytes (canonically). Anything else cannot have been issued.
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        use base64::Engine as _;
+        let canonical = input.len() == Self::LEN
+            && base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(input)
+                .is_ok_and(|bytes| bytes.len() == 32);
+        if canonical {
+            Ok(Self(Zeroizing::new(input.to_owned())))
+        } else {
+            Err(InvalidValue::new(
+                "refresh_token",
+                "not a refresh token this service issued",
+            ))
+        }
+    }
+
+    /// The token itself, for the response that hands it to the client.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps: the token's SHA-256.
+    pub fn hash(&self) -> RefreshHash {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, self.0.as_bytes());
+        RefreshHash(hex(digest.as_ref()))
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken(<redacted>)")
+    }
+}
+
+/// The SHA-256 of a [`RefreshToken`], as 64 lower-case hex digits: the key of its item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RefreshHash(String);
+
+impl RefreshHash {
+    /// Parses 64 lower-case hex digits (as the store holds them).
+    pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        if input.len() == 64
+            && input
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(InvalidValue::new(
+                "refresh_hash",
+                "must be 64 lower-case hex digits",
+            ))
+        }
+    }
+
+    /// The hash as hex.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// `N` random bytes from the operating system, as lower-case hex.
 pub fn random_hex<const N: usize>() -> String {
     let mut bytes = [0u8; N];
@@ -261,6 +345,31 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refresh_tokens_round_trip_and_refuse_look_alikes() {
+        let token = RefreshToken::generate();
+        assert_eq!(token.expose_secret().len(), RefreshToken::LEN);
+        let again = RefreshToken::parse(token.expose_secret()).unwrap();
+        assert_eq!(again.hash(), token.hash());
+        assert_eq!(token.hash().as_str().len(), 64);
+        assert_ne!(RefreshToken::generate().hash(), token.hash());
+        assert_eq!(format!("{token:?}"), "RefreshToken(<redacted>)");
+        let secret = token.expose_secret();
+        for bad in [
+            String::new(),
+            secret[..42].to_owned(),
+            format!("{secret}="),
+            format!("{secret}A"),
+            secret.replace(|c: char| c.is_ascii_alphabetic(), "+"),
+            // 43 characters whose last one carries non-zero unused bits: not canonical.
+            format!("{}B", &"A".repeat(42)),
+            "é".repeat(21),
+        ] {
+            assert!(RefreshToken::parse(&bad).is_err(), "{bad:?}");
+        }
+        assert!(RefreshToken::parse(&"A".repeat(43)).is_ok());
+    }
 
     #[test]
     fn usernames_fold_ascii_case() {

@@ -72,6 +72,10 @@ pub enum StoreError {
     /// A conditional create found the key taken.
     #[error("an item with this key already exists")]
     AlreadyExists,
+    /// A concurrent change got in first (a condition on another item failed); read again and
+    /// retry.
+    #[error("a concurrent change got in first")]
+    Conflict,
     /// Transient: timeout, connection failure, throttling, a 5xx from the service.
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),

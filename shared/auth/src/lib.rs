@@ -36,7 +36,7 @@ pub mod token;
 pub mod testing;
 
 pub use config::{Config, ConfigError};
-pub use domain::{Password, SessionId, TokenId, UserId, Username};
+pub use domain::{Password, RefreshHash, RefreshToken, SessionId, TokenId, UserId, Username};
 pub use error::{AuthError, StoreError};
 
 /// Ed25519 key pairs as PEM, for tests and the local server.

@@ -144,10 +144,11 @@ pub fn with_caller(
     mut event: serde_json::Value,
     user_id: &str,
     username: &str,
-    jti: &str,
+    sid: &str,
 ) -> serde_json::Value {
     event["requestContext"]["authorizer"] = serde_json::json!({
-        "lambda": {"user_id": user_id, "username": username, "jti": jti}
+        "lambda": {"user_id": user_id, "username": username,
+                   "jti": crate::TokenId::generate().as_str(), "sid": sid}
     });
     event
 }
@@ -212,8 +213,10 @@ pub const SAMPLE_EVENTS_SECRET: &str = "local-sample-secret-for-events-only-0123
 pub const SAMPLE_USER_ID: &str = "5f1c0d3e9a8b47c6b2e1f0a9d8c7b6a5";
 /// The username of the sample identity in `events/`.
 pub const SAMPLE_USERNAME: &str = "sample-user";
-/// The session id (`jti`) of the sample token in `events/`.
-pub const SAMPLE_JTI: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+/// The session id (`sid`) of the sample token in `events/`.
+pub const SAMPLE_SID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+/// The token id (`jti`) of the sample token in `events/`.
+pub const SAMPLE_JTI: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 
 /// A verifier for the sample tokens in `events/`.
 pub fn sample_verifier() -> crate::token::TokenVerifier {
@@ -231,13 +234,45 @@ pub fn sample_verifier() -> crate::token::TokenVerifier {
     config.verifier.verifier_for(&[key])
 }
 
-/// The whitelist item of the sample token in `events/`.
+/// The session of the sample token in `events/`.
 pub fn sample_session() -> crate::store::SessionRecord {
     crate::store::SessionRecord {
-        session_id: crate::SessionId::parse(SAMPLE_JTI).expect("sample jti"),
+        session_id: crate::SessionId::parse(SAMPLE_SID).expect("sample sid"),
         user_id: crate::UserId::parse(SAMPLE_USER_ID).expect("sample user id"),
         username: crate::Username::parse(SAMPLE_USERNAME).expect("sample username"),
-        issued_at: 1_764_374_400,
+        created_at: 1_764_374_400,
+        last_used_at: 1_764_374_400,
         expires_at: 4_102_444_800,
+        generation: 0,
+        user_agent: "curl/8.5.0".into(),
+        source_ip: "203.0.113.7".into(),
     }
+}
+
+/// A refresh token record for `session` (its current one), with the token.
+pub fn refresh_for(
+    session: &crate::store::SessionRecord,
+) -> (crate::RefreshToken, crate::store::RefreshRecord) {
+    let token = crate::RefreshToken::generate();
+    let record = crate::store::RefreshRecord {
+        hash: token.hash(),
+        session_id: session.session_id.clone(),
+        user_id: session.user_id.clone(),
+        expires_at: session.expires_at,
+        rotated_at_ms: None,
+    };
+    (token, record)
+}
+
+/// Stores `session` with a fresh refresh token, as login would (test set-up); returns the token.
+pub async fn put_session(
+    sessions: &impl crate::store::StartSession,
+    session: &crate::store::SessionRecord,
+) -> crate::RefreshToken {
+    let (token, record) = refresh_for(session);
+    sessions
+        .start_session(session, &record)
+        .await
+        .expect("storing a test session");
+    token
 }

@@ -570,7 +570,10 @@ mod tests {
         assert_eq!(header.kid.as_deref(), Some(key.kid()));
         assert_eq!(header.alg, Algorithm::HS256);
         let v = verifier.verify(&t.token, now).unwrap();
-        assert_eq!((v.user_id, v.username, v.session_id), (uid.clone(), name.clone(), sid.clone()));
+        assert_eq!(
+            (v.user_id, v.username, v.session_id),
+            (uid.clone(), name.clone(), sid.clone())
+        );
         assert_eq!(v.expires_at, now + 3600);
         assert_eq!(v.token_id.as_str(), t.claims.jti);
         // Every token of a session has its own id.

@@ -10,16 +10,19 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 
 use super::{
-    Attempts, CreateUser, DeleteSession, FindUser, GetSession, LoginAttempts, PutSession,
-    SessionRecord, UserRecord,
+    Attempts, CreateUser, DeleteSession, FindUser, GetSession, ListSessions, LoginAttempts,
+    RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation, SessionLookup, SessionRecord,
+    SessionUse, StartSession, UserRecord,
 };
-use crate::domain::{SessionId, UserId, Username};
+use crate::domain::{RefreshHash, SessionId, UserId, Username};
 use crate::error::StoreError;
 
 type Item = HashMap<String, AttributeValue>;
@@ -195,11 +198,181 @@ impl FindUser for DynamoUsers {
     }
 }
 
-/// The sessions table (the whitelist).
+/// The sessions table: sessions (the whitelist), revocation markers and refresh tokens.
 #[derive(Debug, Clone)]
 pub struct DynamoSessions {
     client: Client,
     table: String,
+}
+
+/// The name of the sessions table's per-user index.
+pub const BY_USER_INDEX: &str = "by-user";
+
+fn marker_key(owner: &UserId) -> String {
+    format!("user#{owner}")
+}
+
+fn refresh_key(hash: &RefreshHash) -> String {
+    format!("refresh#{}", hash.as_str())
+}
+
+fn key(pk: String) -> Item {
+    HashMap::from([("pk".to_owned(), AttributeValue::S(pk))])
+}
+
+fn num(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn session_item(session: &SessionRecord) -> Item {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(session.session_id.to_string()),
+        ),
+        (
+            "user_id".to_owned(),
+            AttributeValue::S(session.user_id.to_string()),
+        ),
+        (
+            "username".to_owned(),
+            AttributeValue::S(session.username.to_string()),
+        ),
+        ("created_at".to_owned(), num(session.created_at)),
+        ("last_used_at".to_owned(), num(session.last_used_at)),
+        ("expires_at".to_owned(), num(session.expires_at)),
+        ("generation".to_owned(), num(session.generation)),
+        (
+            "user_agent".to_owned(),
+            AttributeValue::S(session.user_agent.clone()),
+        ),
+        (
+            "source_ip".to_owned(),
+            AttributeValue::S(session.source_ip.clone()),
+        ),
+    ])
+}
+
+fn session_record(item: &Item) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        session_id: SessionId::parse(&s(item, "pk")?).map_err(malformed("pk"))?,
+        user_id: UserId::parse(&s(item, "user_id")?).map_err(malformed("user_id"))?,
+        username: Username::parse(&s(item, "username")?).map_err(malformed("username"))?,
+        created_at: n(item, "created_at")?,
+        last_used_at: n(item, "last_used_at")?,
+        expires_at: n(item, "expires_at")?,
+        generation: generation(item)?,
+        user_agent: s(item, "user_agent")?,
+        source_ip: s(item, "source_ip")?,
+    })
+}
+
+fn generation(item: &Item) -> Result<u64, StoreError> {
+    u64::try_from(n(item, "generation")?)
+        .map_err(|_| StoreError::Malformed("attribute generation out of range".into()))
+}
+
+fn refresh_item(refresh: &RefreshRecord) -> Item {
+    let mut item = HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(refresh_key(&refresh.hash)),
+        ),
+        (
+            "sid".to_owned(),
+            AttributeValue::S(refresh.session_id.to_string()),
+        ),
+        (
+            "owner".to_owned(),
+            AttributeValue::S(refresh.user_id.to_string()),
+        ),
+        ("expires_at".to_owned(), num(refresh.expires_at)),
+    ]);
+    if let Some(ms) = refresh.rotated_at_ms {
+        item.insert("rotated_at_ms".to_owned(), num(ms));
+    }
+    item
+}
+
+/// The update that records a refresh on its session, only if the session item exists.
+fn record_use(table: &str, used: &SessionUse) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(used.session_id.to_string())))
+        .condition_expression("attribute_exists(pk)")
+        .update_expression(
+            "SET last_used_at = :at, expires_at = :exp, user_agent = :ua, source_ip = :ip",
+        )
+        .expression_attribute_values(":at", num(used.at))
+        .expression_attribute_values(":exp", num(used.expires_at))
+        .expression_attribute_values(":ua", AttributeValue::S(used.user_agent.clone()))
+        .expression_attribute_values(":ip", AttributeValue::S(used.source_ip.clone()))
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+/// How a transaction ended.
+enum Transaction {
+    Committed,
+    /// Cancelled because the conditions at these positions failed.
+    ConditionsFailed(Vec<usize>),
+}
+
+/// Runs a transaction. A cancellation for failed conditions is [`Transaction::ConditionsFailed`];
+/// one for a conflict with a concurrent transaction on the same items is
+/// [`StoreError::Conflict`]; anything else is classified as usual.
+async fn transact(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+) -> Result<Transaction, StoreError> {
+    let result = timed(
+        "TransactWriteItems",
+        client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send(),
+    )
+    .await;
+    let err = match result {
+        Ok(_) => return Ok(Transaction::Committed),
+        Err(e) => e,
+    };
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    {
+        let reasons = cancelled.cancellation_reasons();
+        let failed: Vec<usize> = reasons
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+            .map(|(i, _)| i)
+            .collect();
+        if !failed.is_empty() {
+            return Ok(Transaction::ConditionsFailed(failed));
+        }
+        if reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            return Err(StoreError::Conflict);
+        }
+    }
+    Err(classify(err))
 }
 
 impl DynamoSessions {
@@ -210,33 +383,130 @@ impl DynamoSessions {
             table: table.into(),
         }
     }
+
+    /// Strongly consistent reads of up to 100 items by `pk`, retrying keys DynamoDB leaves
+    /// unprocessed (under throttling) a few times.
+    async fn batch_get(&self, pks: Vec<String>) -> Result<Vec<Item>, StoreError> {
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(pks.into_iter().map(key).collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(build_error)?;
+        let mut items = Vec::new();
+        for _ in 0..4 {
+            let out = timed(
+                "BatchGetItem",
+                self.client
+                    .batch_get_item()
+                    .request_items(&self.table, pending)
+                    .send(),
+            )
+            .await
+            .map_err(classify)?;
+            if let Some(mut responses) = out.responses {
+                items.extend(responses.remove(&self.table).unwrap_or_default());
+            }
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => pending = rest,
+                _ => return Ok(items),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "DynamoDB left keys of a batch read unprocessed".into(),
+        ))
+    }
+
+    /// The ids of `owner`'s session items, from the per-user index (eventually consistent).
+    async fn session_ids(&self, owner: &UserId) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = timed(
+                "Query",
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(BY_USER_INDEX)
+                    .key_condition_expression("user_id = :owner")
+                    .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .await
+            .map_err(classify)?;
+            for item in out.items() {
+                ids.push(s(item, "pk")?);
+            }
+            match out.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    async fn marker_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
+        match get_consistent(&self.client, &self.table, "pk", &marker_key(owner)).await? {
+            Some(item) => generation(&item),
+            None => Ok(0),
+        }
+    }
 }
 
-impl PutSession for DynamoSessions {
-    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let item = HashMap::from([
-            (
-                "jti".to_owned(),
-                AttributeValue::S(session.session_id.to_string()),
-            ),
-            (
-                "user_id".to_owned(),
-                AttributeValue::S(session.user_id.to_string()),
-            ),
-            (
-                "username".to_owned(),
-                AttributeValue::S(session.username.to_string()),
-            ),
-            (
-                "issued_at".to_owned(),
-                AttributeValue::N(session.issued_at.to_string()),
-            ),
-            (
-                "expires_at".to_owned(),
-                AttributeValue::N(session.expires_at.to_string()),
-            ),
-        ]);
-        put_new(&self.client, &self.table, "jti", item).await
+/// Judges a session item against its owner's marker generation.
+fn judge(
+    item: Option<&Item>,
+    owner: &UserId,
+    marker: u64,
+    now: i64,
+) -> Result<SessionLookup, StoreError> {
+    let Some(item) = item else {
+        return Ok(SessionLookup::Absent);
+    };
+    let record = session_record(item)?;
+    Ok(if !record.is_live(now) {
+        SessionLookup::Absent
+    } else if &record.user_id != owner {
+        SessionLookup::WrongOwner
+    } else if record.generation < marker {
+        SessionLookup::Revoked
+    } else {
+        SessionLookup::Live(record)
+    })
+}
+
+impl StartSession for DynamoSessions {
+    async fn revocation_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
+        self.marker_generation(owner).await
+    }
+
+    async fn start_session(
+        &self,
+        session: &SessionRecord,
+        refresh: &RefreshRecord,
+    ) -> Result<(), StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(marker_key(&session.user_id))))
+            .condition_expression(if session.generation == 0 {
+                "attribute_not_exists(pk) OR generation = :g"
+            } else {
+                "generation = :g"
+            })
+            .expression_attribute_values(":g", num(session.generation))
+            .build()
+            .map_err(build_error)?;
+        let items = vec![
+            put_if_absent(&self.table, session_item(session))?,
+            put_if_absent(&self.table, refresh_item(refresh))?,
+            TransactWriteItem::builder().condition_check(check).build(),
+        ];
+        match transact(&self.client, items).await? {
+            Transaction::Committed => Ok(()),
+            Transaction::ConditionsFailed(failed) if failed.contains(&2) => {
+                Err(StoreError::Conflict)
+            }
+            Transaction::ConditionsFailed(_) => Err(StoreError::AlreadyExists),
+        }
     }
 }
 
@@ -244,33 +514,112 @@ impl GetSession for DynamoSessions {
     async fn get_session(
         &self,
         id: &SessionId,
+        owner: &UserId,
         now: i64,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        let Some(item) = get_consistent(&self.client, &self.table, "jti", id.as_str()).await?
+    ) -> Result<SessionLookup, StoreError> {
+        let marker_pk = marker_key(owner);
+        let items = self
+            .batch_get(vec![id.to_string(), marker_pk.clone()])
+            .await?;
+        let find = |pk: &str| {
+            items
+                .iter()
+                .find(|item| matches!(item.get("pk"), Some(AttributeValue::S(v)) if v == pk))
+        };
+        let marker = find(&marker_pk).map(generation).transpose()?.unwrap_or(0);
+        judge(find(id.as_str()), owner, marker, now)
+    }
+}
+
+impl RefreshTokens for DynamoSessions {
+    async fn find_refresh(
+        &self,
+        hash: &RefreshHash,
+        now: i64,
+    ) -> Result<Option<RefreshRecord>, StoreError> {
+        let Some(item) =
+            get_consistent(&self.client, &self.table, "pk", &refresh_key(hash)).await?
         else {
             return Ok(None);
         };
-        let record = SessionRecord {
-            session_id: SessionId::parse(&s(&item, "jti")?).map_err(malformed("jti"))?,
-            user_id: UserId::parse(&s(&item, "user_id")?).map_err(malformed("user_id"))?,
-            username: Username::parse(&s(&item, "username")?).map_err(malformed("username"))?,
-            issued_at: n(&item, "issued_at")?,
+        let record = RefreshRecord {
+            hash: hash.clone(),
+            session_id: SessionId::parse(&s(&item, "sid")?).map_err(malformed("sid"))?,
+            user_id: UserId::parse(&s(&item, "owner")?).map_err(malformed("owner"))?,
             expires_at: n(&item, "expires_at")?,
+            rotated_at_ms: item
+                .contains_key("rotated_at_ms")
+                .then(|| n(&item, "rotated_at_ms"))
+                .transpose()?,
         };
-        Ok(record.is_live(now).then_some(record))
+        Ok((now < record.expires_at).then_some(record))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: &RefreshHash,
+        rotated_at_ms: i64,
+        new: &RefreshRecord,
+        used: &SessionUse,
+    ) -> Result<Rotation, StoreError> {
+        let retire = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(refresh_key(old))))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(rotated_at_ms)")
+            .update_expression("SET rotated_at_ms = :ms")
+            .expression_attribute_values(":ms", num(rotated_at_ms))
+            .build()
+            .map_err(build_error)?;
+        let items = vec![
+            TransactWriteItem::builder().update(retire).build(),
+            put_if_absent(&self.table, refresh_item(new))?,
+            record_use(&self.table, used)?,
+        ];
+        match transact(&self.client, items).await? {
+            Transaction::Committed => Ok(Rotation::Rotated),
+            Transaction::ConditionsFailed(failed) if failed.contains(&2) => {
+                Ok(Rotation::SessionGone)
+            }
+            Transaction::ConditionsFailed(failed) if failed.contains(&0) => {
+                Ok(Rotation::AlreadyRotated)
+            }
+            Transaction::ConditionsFailed(_) => Err(StoreError::AlreadyExists),
+        }
+    }
+
+    async fn add_refresh(
+        &self,
+        new: &RefreshRecord,
+        used: &SessionUse,
+    ) -> Result<bool, StoreError> {
+        let items = vec![
+            put_if_absent(&self.table, refresh_item(new))?,
+            record_use(&self.table, used)?,
+        ];
+        match transact(&self.client, items).await? {
+            Transaction::Committed => Ok(true),
+            Transaction::ConditionsFailed(failed) if failed.contains(&1) => Ok(false),
+            Transaction::ConditionsFailed(_) => Err(StoreError::AlreadyExists),
+        }
     }
 }
 
 impl DeleteSession for DynamoSessions {
-    async fn delete_session(&self, id: &SessionId, owner: &UserId) -> Result<bool, StoreError> {
+    async fn delete_session(
+        &self,
+        id: &SessionId,
+        owner: &UserId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let result = timed(
             "DeleteItem",
             self.client
                 .delete_item()
                 .table_name(&self.table)
-                .key("jti", AttributeValue::S(id.to_string()))
-                .condition_expression("user_id = :owner")
+                .key("pk", AttributeValue::S(id.to_string()))
+                .condition_expression("user_id = :owner AND expires_at > :now")
                 .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
+                .expression_attribute_values(":now", num(now))
                 .send(),
         )
         .await;
@@ -279,6 +628,74 @@ impl DeleteSession for DynamoSessions {
             Err(e) if is_conditional_check_failed(&e) => Ok(false),
             Err(e) => Err(classify(e)),
         }
+    }
+}
+
+impl ListSessions for DynamoSessions {
+    async fn list_sessions(
+        &self,
+        owner: &UserId,
+        now: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let ids = self.session_ids(owner).await?;
+        let marker = self.marker_generation(owner).await?;
+        let mut live = Vec::new();
+        for chunk in ids.chunks(100) {
+            for item in self.batch_get(chunk.to_vec()).await? {
+                if let SessionLookup::Live(record) = judge(Some(&item), owner, marker, now)? {
+                    live.push(record);
+                }
+            }
+        }
+        super::memory::sort_newest_first(&mut live);
+        Ok(live)
+    }
+}
+
+impl RevokeAllSessions for DynamoSessions {
+    async fn bump_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
+        let out = timed(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(marker_key(owner)))
+                .update_expression("ADD generation :one")
+                .expression_attribute_values(":one", num(1))
+                .return_values(ReturnValue::UpdatedNew)
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
+        generation(&out.attributes.unwrap_or_default())
+    }
+
+    async fn delete_sessions_before(
+        &self,
+        owner: &UserId,
+        generation: u64,
+    ) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        for id in self.session_ids(owner).await? {
+            let result = timed(
+                "DeleteItem",
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("pk", AttributeValue::S(id))
+                    .condition_expression("user_id = :owner AND generation < :g")
+                    .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
+                    .expression_attribute_values(":g", num(generation))
+                    .send(),
+            )
+            .await;
+            match result {
+                Ok(_) => deleted += 1,
+                Err(e) if is_conditional_check_failed(&e) => {}
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(deleted)
     }
 }
 
@@ -381,17 +798,23 @@ fn attempts(item: &Item) -> Result<Attempts, StoreError> {
 }
 
 /// Creates the users, sessions and login attempts tables if they do not exist (on-demand
-/// billing, TTL on `expires_at` where items expire), for local servers and tests. Deployed
-/// stacks get their tables from `template.yaml`.
+/// billing, TTL on `expires_at` where items expire, the sessions table's [`BY_USER_INDEX`]),
+/// for local servers and tests. Deployed stacks get their tables from `template.yaml`.
 pub async fn create_tables(
     client: &Client,
     users_table: &str,
     sessions_table: &str,
     attempts_table: &str,
 ) -> Result<(), StoreError> {
-    create_table(client, users_table, "username").await?;
-    create_table(client, sessions_table, "jti").await?;
-    create_table(client, attempts_table, "username").await?;
+    create_table(client, users_table, "username", None).await?;
+    create_table(
+        client,
+        sessions_table,
+        "pk",
+        Some((BY_USER_INDEX, "user_id")),
+    )
+    .await?;
+    create_table(client, attempts_table, "username", None).await?;
     enable_ttl(client, sessions_table).await?;
     enable_ttl(client, attempts_table).await
 }
@@ -405,7 +828,7 @@ async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
                 .enabled(true)
                 .attribute_name("expires_at")
                 .build()
-                .map_err(|e| StoreError::Backend(Box::new(e)))?,
+                .map_err(build_error)?,
         )
         .send()
         .await;
@@ -422,29 +845,53 @@ async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
     }
 }
 
-async fn create_table(client: &Client, table: &str, key: &str) -> Result<(), StoreError> {
-    let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(Box::new(e));
-    let result = client
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(build_error)
+}
+
+fn hash_key(name: &str) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(build_error)
+}
+
+/// Creates `table` with string partition key `key` and, if given, a keys-only global secondary
+/// index `(name, partition key)`.
+async fn create_table(
+    client: &Client,
+    table: &str,
+    key: &str,
+    index: Option<(&str, &str)>,
+) -> Result<(), StoreError> {
+    let mut create = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(build)?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(key)
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(build)?,
-        )
-        .send()
-        .await;
-    match result {
+        .attribute_definitions(string_attribute(key)?)
+        .key_schema(hash_key(key)?);
+    if let Some((name, partition)) = index {
+        create = create
+            .attribute_definitions(string_attribute(partition)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(name)
+                    .key_schema(hash_key(partition)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::KeysOnly)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(build_error)?,
+            );
+    }
+    match create.send().await {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some("ResourceInUseException") => Ok(()),
         Err(e) => Err(classify(e)),

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    Attempts, CreateUser, DeleteSession, FindUser, GetSession, LoginAttempts, PutSession,
-    SessionRecord, UserRecord,
+    Attempts, CreateUser, DeleteSession, FindUser, GetSession, ListSessions, LoginAttempts,
+    RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation, SessionLookup, SessionRecord,
+    SessionUse, StartSession, UserRecord,
 };
-use crate::domain::{SessionId, UserId, Username};
+use crate::domain::{RefreshHash, SessionId, UserId, Username};
 use crate::error::StoreError;
 
 /// Users, in memory.
@@ -42,10 +43,47 @@ impl FindUser for MemoryUsers {
     }
 }
 
-/// Sessions (the whitelist), in memory.
+/// Sessions, their refresh tokens and the users' revocation generations, in memory (one lock,
+/// so every operation is atomic as its DynamoDB transaction is).
 #[derive(Debug, Clone, Default)]
 pub struct MemorySessions {
-    sessions: Arc<Mutex<HashMap<SessionId, SessionRecord>>>,
+    state: Arc<Mutex<SessionState>>,
+}
+
+#[derive(Debug, Default)]
+struct SessionState {
+    sessions: HashMap<SessionId, SessionRecord>,
+    refresh: HashMap<RefreshHash, RefreshRecord>,
+    generations: HashMap<UserId, u64>,
+}
+
+impl SessionState {
+    fn generation(&self, owner: &UserId) -> u64 {
+        self.generations.get(owner).copied().unwrap_or(0)
+    }
+
+    fn lookup(&self, id: &SessionId, owner: &UserId, now: i64) -> SessionLookup {
+        match self.sessions.get(id) {
+            Some(s) if !s.is_live(now) => SessionLookup::Absent,
+            Some(s) if &s.user_id != owner => SessionLookup::WrongOwner,
+            Some(s) if s.generation < self.generation(owner) => SessionLookup::Revoked,
+            Some(s) => SessionLookup::Live(s.clone()),
+            None => SessionLookup::Absent,
+        }
+    }
+
+    fn record_use(&mut self, used: &SessionUse) -> bool {
+        match self.sessions.get_mut(&used.session_id) {
+            Some(s) => {
+                s.last_used_at = used.at;
+                s.expires_at = used.expires_at;
+                s.user_agent.clone_from(&used.user_agent);
+                s.source_ip.clone_from(&used.source_ip);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl MemorySessions {
@@ -53,15 +91,35 @@ impl MemorySessions {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SessionState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
-impl PutSession for MemorySessions {
-    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        if sessions.contains_key(&session.session_id) {
+impl StartSession for MemorySessions {
+    async fn revocation_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
+        Ok(self.state().generation(owner))
+    }
+
+    async fn start_session(
+        &self,
+        session: &SessionRecord,
+        refresh: &RefreshRecord,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.sessions.contains_key(&session.session_id)
+            || state.refresh.contains_key(&refresh.hash)
+        {
             return Err(StoreError::AlreadyExists);
         }
-        sessions.insert(session.session_id.clone(), session.clone());
+        if state.generation(&session.user_id) != session.generation {
+            return Err(StoreError::Conflict);
+        }
+        state
+            .sessions
+            .insert(session.session_id.clone(), session.clone());
+        state.refresh.insert(refresh.hash.clone(), refresh.clone());
         Ok(())
     }
 }
@@ -70,23 +128,138 @@ impl GetSession for MemorySessions {
     async fn get_session(
         &self,
         id: &SessionId,
+        owner: &UserId,
         now: i64,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(sessions.get(id).filter(|s| s.is_live(now)).cloned())
+    ) -> Result<SessionLookup, StoreError> {
+        Ok(self.state().lookup(id, owner, now))
+    }
+}
+
+impl RefreshTokens for MemorySessions {
+    async fn find_refresh(
+        &self,
+        hash: &RefreshHash,
+        now: i64,
+    ) -> Result<Option<RefreshRecord>, StoreError> {
+        Ok(self
+            .state()
+            .refresh
+            .get(hash)
+            .filter(|r| now < r.expires_at)
+            .cloned())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: &RefreshHash,
+        rotated_at_ms: i64,
+        new: &RefreshRecord,
+        used: &SessionUse,
+    ) -> Result<Rotation, StoreError> {
+        let mut state = self.state();
+        if !state.sessions.contains_key(&used.session_id) {
+            return Ok(Rotation::SessionGone);
+        }
+        match state.refresh.get(old) {
+            Some(r) if r.rotated_at_ms.is_none() => {}
+            _ => return Ok(Rotation::AlreadyRotated),
+        }
+        if state.refresh.contains_key(&new.hash) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if let Some(r) = state.refresh.get_mut(old) {
+            r.rotated_at_ms = Some(rotated_at_ms);
+        }
+        state.refresh.insert(new.hash.clone(), new.clone());
+        state.record_use(used);
+        Ok(Rotation::Rotated)
+    }
+
+    async fn add_refresh(
+        &self,
+        new: &RefreshRecord,
+        used: &SessionUse,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if !state.sessions.contains_key(&used.session_id) {
+            return Ok(false);
+        }
+        if state.refresh.contains_key(&new.hash) {
+            return Err(StoreError::AlreadyExists);
+        }
+        state.refresh.insert(new.hash.clone(), new.clone());
+        state.record_use(used);
+        Ok(true)
     }
 }
 
 impl DeleteSession for MemorySessions {
-    async fn delete_session(&self, id: &SessionId, owner: &UserId) -> Result<bool, StoreError> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        match sessions.get(id) {
-            Some(s) if &s.user_id == owner => {
-                sessions.remove(id);
+    async fn delete_session(
+        &self,
+        id: &SessionId,
+        owner: &UserId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.sessions.get(id) {
+            Some(s) if &s.user_id == owner && s.is_live(now) => {
+                state.sessions.remove(id);
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl ListSessions for MemorySessions {
+    async fn list_sessions(
+        &self,
+        owner: &UserId,
+        now: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let state = self.state();
+        let mut live: Vec<SessionRecord> = state
+            .sessions
+            .values()
+            .filter(|s| &s.user_id == owner)
+            .filter_map(|s| match state.lookup(&s.session_id, owner, now) {
+                SessionLookup::Live(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        sort_newest_first(&mut live);
+        Ok(live)
+    }
+}
+
+/// Newest login first; ties by id, so the order is stable.
+pub(crate) fn sort_newest_first(sessions: &mut [SessionRecord]) {
+    sessions.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.session_id.cmp(&b.session_id))
+    });
+}
+
+impl RevokeAllSessions for MemorySessions {
+    async fn bump_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let generation = state.generation(owner) + 1;
+        state.generations.insert(owner.clone(), generation);
+        Ok(generation)
+    }
+
+    async fn delete_sessions_before(
+        &self,
+        owner: &UserId,
+        generation: u64,
+    ) -> Result<usize, StoreError> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state
+            .sessions
+            .retain(|_, s| &s.user_id != owner || s.generation >= generation);
+        Ok(before - state.sessions.len())
     }
 }
 

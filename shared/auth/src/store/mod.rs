@@ -5,30 +5,53 @@
 //! |---|---|---|
 //! | [`CreateUser`] | conditional create, never read-then-write | register |
 //! | [`FindUser`] | get by username (strongly consistent) | login, user-info |
-//! | [`PutSession`] | write a whitelist item | login |
-//! | [`GetSession`] | strongly consistent get; expired items count as absent | authorizer |
-//! | [`DeleteSession`] | delete one of the caller's sessions | logout |
+//! | [`StartSession`] | read the owner's revocation generation; write a session and its first refresh token atomically | login |
+//! | [`GetSession`] | one strongly consistent read of a session and its owner's revocation marker | authorizer, refresh |
+//! | [`RefreshTokens`] | find a refresh token by hash; rotate it (atomically with the session's last use) | refresh |
+//! | [`DeleteSession`] | delete one of the caller's live sessions | logout, sessions, refresh (theft) |
+//! | [`ListSessions`] | the caller's live sessions | sessions |
+//! | [`RevokeAllSessions`] | bump the caller's revocation generation; clean up the sessions it ended | logout-all |
 //! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear) | login |
 //!
 //! Two implementations: [`dynamo`] (DynamoDB through `aws-sdk-dynamodb`) and [`memory`] (the
 //! embedded default for local runs). Both pass the same conformance suite
 //! (`shared/auth/tests/store_conformance.rs`).
 //!
+//! ## How sessions end
+//! A session is live while its item exists, its `expires_at` has not passed (DynamoDB deletes
+//! expired items up to days late, so every read compares `expires_at` with the clock itself) and
+//! its `generation` is not below its owner's **revocation generation**. Logout and
+//! `DELETE /sessions/{id}` delete the item; log-out-everywhere increments the owner's generation
+//! in one write, which ends every session that began before it at once — including one whose
+//! item a concurrent login is writing at that moment: a session is written only together with a
+//! check that the generation it carries is still current (one transaction), so it either
+//! belongs to the old generation (and is ended) or began after the increment. Deleting the
+//! ended items afterwards is housekeeping only.
+//!
 //! ## Item layout
 //! - Users table, partition key `username` (S): `user_id` (S), `password_hash` (S, PHC string),
 //!   `created_at` (N, epoch seconds).
-//! - Sessions table (the whitelist), partition key `jti` (S): `user_id` (S), `username` (S),
-//!   `issued_at` (N), `expires_at` (N, epoch seconds; the table's TTL attribute). DynamoDB deletes
-//!   expired items up to days late, so every read compares `expires_at` with the clock itself.
-//!   The `user_id` attribute is what a per-user index can later be built on without rewriting
-//!   items.
+//! - Sessions table, partition key `pk` (S), three kinds of item:
+//!   - a session (the whitelist item), `pk` = the session id (32 hex digits): `user_id` (S),
+//!     `username` (S), `created_at`, `last_used_at`, `expires_at` (N, epoch seconds; `expires_at`
+//!     is the table's TTL attribute and the end of the newest refresh token's life),
+//!     `generation` (N), `user_agent` (S), `source_ip` (S);
+//!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0);
+//!   - a refresh token, `pk` = `refresh#<SHA-256 of the token, hex>`: `sid` (S), `owner` (S),
+//!     `expires_at` (N, TTL), and `rotated_at_ms` (N) once it has been rotated. Rotated tokens
+//!     are kept until they expire, so that presenting one again is recognised as reuse.
+//!
+//!   A global secondary index `by-user` (partition key `user_id`, keys only) lists a user's
+//!   session items (markers and refresh tokens carry no `user_id`, so they are not in it). It is
+//!   eventually consistent and used only to find candidates for listing and clean-up; what a
+//!   listing shows is re-read with strong consistency, and no access decision ever reads it.
 //! - Login attempts table, partition key `username` (S, the lower-cased name as typed, whether
 //!   or not an account has it): `failures` (N, consecutive), `last_failure` (N),
 //!   `expires_at` (N, the TTL attribute; a counter is forgotten a day after its last failure).
 
 use std::future::Future;
 
-use crate::domain::{SessionId, UserId, Username};
+use crate::domain::{RefreshHash, SessionId, UserId, Username};
 use crate::error::StoreError;
 
 pub mod dynamo;
@@ -47,26 +70,95 @@ pub struct UserRecord {
     pub created_at: i64,
 }
 
-/// A whitelist item: one live session.
+/// A session: the whitelist item its access tokens are checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
-    /// The session id (the access token's `jti`).
+    /// The session id (the `sid` claim of its access tokens).
     pub session_id: SessionId,
     /// Owner.
     pub user_id: UserId,
     /// Owner's username.
     pub username: Username,
-    /// Creation time, epoch seconds.
-    pub issued_at: i64,
-    /// End of life, epoch seconds: from then on the item counts as absent.
+    /// Login time, epoch seconds.
+    pub created_at: i64,
+    /// Time of the login or of the last refresh, epoch seconds.
+    pub last_used_at: i64,
+    /// End of life, epoch seconds (the expiry of its newest refresh token): from then on the
+    /// item counts as absent.
     pub expires_at: i64,
+    /// The owner's revocation generation when the session began.
+    pub generation: u64,
+    /// `User-Agent` of the login or last refresh (at most [`MAX_USER_AGENT_BYTES`]; empty if
+    /// none was sent).
+    pub user_agent: String,
+    /// Source IP of the login or last refresh, as API Gateway saw it.
+    pub source_ip: String,
 }
 
+/// Longest `User-Agent` kept on a session, in bytes; longer ones are cut at a character
+/// boundary.
+pub const MAX_USER_AGENT_BYTES: usize = 512;
+
 impl SessionRecord {
-    /// Whether the session is still live at `now`.
+    /// Whether the session has not reached its end of life at `now` (revocation by generation
+    /// is checked against the owner's marker, see [`GetSession`]).
     pub fn is_live(&self, now: i64) -> bool {
         now < self.expires_at
     }
+}
+
+/// What a refresh records on its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUse {
+    /// The session used.
+    pub session_id: SessionId,
+    /// When, epoch seconds.
+    pub at: i64,
+    /// The new end of life (the expiry of the new refresh token).
+    pub expires_at: i64,
+    /// `User-Agent` of the refresh.
+    pub user_agent: String,
+    /// Source IP of the refresh.
+    pub source_ip: String,
+}
+
+/// A refresh token as stored: only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// SHA-256 of the token.
+    pub hash: RefreshHash,
+    /// The session it belongs to.
+    pub session_id: SessionId,
+    /// The session's owner.
+    pub user_id: UserId,
+    /// End of life, epoch seconds.
+    pub expires_at: i64,
+    /// When it was rotated (epoch milliseconds); `None` while it is the session's current one.
+    pub rotated_at_ms: Option<i64>,
+}
+
+/// What a strongly consistent read of a session found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionLookup {
+    /// The session is live and belongs to the owner asked about.
+    Live(SessionRecord),
+    /// No item, or one past its `expires_at`.
+    Absent,
+    /// The item belongs to another user.
+    WrongOwner,
+    /// Ended by log-out-everywhere (its generation is below its owner's).
+    Revoked,
+}
+
+/// The result of [`RefreshTokens::rotate_refresh`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token is now rotated, the new one stored and the session's use recorded.
+    Rotated,
+    /// The old token had already been rotated (by a concurrent refresh); nothing was written.
+    AlreadyRotated,
+    /// The session's item is gone (logged out or revoked); nothing was written.
+    SessionGone,
 }
 
 /// Consecutive failed logins for one username.
@@ -124,33 +216,110 @@ pub trait FindUser {
     ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
 }
 
-/// Writes whitelist items.
-pub trait PutSession {
-    /// Stores a new session; [`StoreError::AlreadyExists`] if its id is taken.
-    fn put_session(
+/// Starts sessions (login).
+pub trait StartSession {
+    /// The owner's current revocation generation (0 if it never logged out everywhere), read
+    /// with strong consistency.
+    fn revocation_generation(
+        &self,
+        owner: &UserId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Writes `session` and its first refresh token in one transaction, which also checks that
+    /// the owner's revocation generation is still `session.generation`:
+    /// [`StoreError::Conflict`] if it changed since it was read (log-out-everywhere ran in
+    /// between; read it again and retry), [`StoreError::AlreadyExists`] if an id is taken.
+    fn start_session(
         &self,
         session: &SessionRecord,
+        refresh: &RefreshRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Reads whitelist items.
+/// Reads sessions to decide access.
 pub trait GetSession {
-    /// The session `id` if it exists and is live at `now`, read with strong consistency. An item
-    /// whose `expires_at` has passed is `None` even while the store still holds it.
+    /// Session `id` as seen by a call made for `owner` at `now`: one strongly consistent read
+    /// of the session item and the owner's revocation marker. Only a session that exists, is
+    /// before its `expires_at`, belongs to `owner` and is not below the owner's revocation
+    /// generation is [`SessionLookup::Live`].
     fn get_session(
         &self,
         id: &SessionId,
+        owner: &UserId,
         now: i64,
-    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<SessionLookup, StoreError>> + Send;
 }
 
-/// Deletes whitelist items.
+/// Refresh tokens (stored as hashes).
+pub trait RefreshTokens {
+    /// The refresh token with `hash`, if one is stored and before its `expires_at` at `now`,
+    /// read with strong consistency — rotated ones included (their reuse must be recognised).
+    fn find_refresh(
+        &self,
+        hash: &RefreshHash,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<RefreshRecord>, StoreError>> + Send;
+
+    /// In one transaction: marks `old` rotated at `rotated_at_ms` if it is still current,
+    /// stores `new` (current) and records `used` on the session, if the session item still
+    /// exists. See [`Rotation`] for what happens otherwise (nothing).
+    fn rotate_refresh(
+        &self,
+        old: &RefreshHash,
+        rotated_at_ms: i64,
+        new: &RefreshRecord,
+        used: &SessionUse,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+
+    /// Stores `new` beside the session's current token and records `used` on the session, in
+    /// one transaction, if the session item still exists (returns whether it did). For a
+    /// refresh within the grace window after a concurrent one rotated the same token.
+    fn add_refresh(
+        &self,
+        new: &RefreshRecord,
+        used: &SessionUse,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Deletes sessions one at a time.
 pub trait DeleteSession {
-    /// Deletes session `id` if it belongs to `owner`. Returns whether an item was deleted;
-    /// a missing item or one of another user is `false` and left as it is.
+    /// Deletes session `id` if it belongs to `owner` and is before its `expires_at` at `now`.
+    /// Returns whether an item was deleted; a missing or expired item, or one of another user,
+    /// is `false` and left as it is. Its access and refresh tokens stop working at once.
     fn delete_session(
         &self,
         id: &SessionId,
         owner: &UserId,
+        now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Lists a user's sessions.
+pub trait ListSessions {
+    /// `owner`'s live sessions at `now` (as [`GetSession`] would judge each), newest first.
+    /// Candidates come from the per-user index; each is re-read with strong consistency.
+    fn list_sessions(
+        &self,
+        owner: &UserId,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<SessionRecord>, StoreError>> + Send;
+}
+
+/// Ends all of a user's sessions.
+pub trait RevokeAllSessions {
+    /// Increments `owner`'s revocation generation in one write and returns the new value:
+    /// from then on every session that began before is denied and cannot be refreshed.
+    fn bump_generation(
+        &self,
+        owner: &UserId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes `owner`'s session items whose generation is below `generation` (housekeeping
+    /// after [`RevokeAllSessions::bump_generation`]; they are already denied). Returns how many
+    /// were deleted.
+    fn delete_sessions_before(
+        &self,
+        owner: &UserId,
+        generation: u64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
