@@ -50,6 +50,7 @@ async fn main() {
         MemoryAttempts::new(),
         hasher,
         config.signer.signer(None).await.unwrap(),
+        config.refresh_ttl_seconds,
     );
     let login = |name: String| {
         let body =

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use auth::Config;
 use auth::config::KeyLoadError;
-use auth::store::{CreateUser, DeleteSession, FindUser, GetSession, LoginAttempts, PutSession};
+use auth::store::{
+    CreateUser, DeleteSession, FindUser, GetSession, ListSessions, LoginAttempts, RefreshTokens,
+    RevokeAllSessions, StartSession,
+};
 
 use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 
@@ -19,7 +22,16 @@ pub async fn gateway<U, S, A>(
 ) -> Result<Gateway, KeyLoadError>
 where
     U: CreateUser + FindUser + Clone + Send + Sync + 'static,
-    S: PutSession + GetSession + DeleteSession + Clone + Send + Sync + 'static,
+    S: StartSession
+        + GetSession
+        + RefreshTokens
+        + DeleteSession
+        + ListSessions
+        + RevokeAllSessions
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     A: LoginAttempts + Send + Sync + 'static,
 {
     let hasher = config.password.hasher();
@@ -30,9 +42,18 @@ where
         attempts,
         hasher,
         config.signer.signer(None).await?,
+        config.refresh_ttl_seconds,
     ));
     let user_info = Arc::new(user_info::Handler::new(users));
     let logout = Arc::new(logout::Handler::new(sessions.clone()));
+    let refresh = Arc::new(refresh::Handler::new(
+        sessions.clone(),
+        config.signer.signer(None).await?,
+        config.refresh_ttl_seconds,
+        config.reuse_grace_seconds,
+    ));
+    let sessions_fn = Arc::new(sessions::Handler::new(sessions.clone()));
+    let logout_all = Arc::new(logout_all::Handler::new(sessions.clone()));
     let authorizer = Arc::new(authorizer::Handler::new(
         sessions,
         config.verifier.verifier(None).await?,
@@ -64,6 +85,27 @@ where
         "logout",
         Arc::new(move |req| {
             let h = logout.clone();
+            Box::pin(async move { h.handle(req).await })
+        }),
+    );
+    functions.insert(
+        "refresh",
+        Arc::new(move |req| {
+            let h = refresh.clone();
+            Box::pin(async move { h.handle(req).await })
+        }),
+    );
+    functions.insert(
+        "sessions",
+        Arc::new(move |req| {
+            let h = sessions_fn.clone();
+            Box::pin(async move { h.handle(req).await })
+        }),
+    );
+    functions.insert(
+        "logout-all",
+        Arc::new(move |req| {
+            let h = logout_all.clone();
             Box::pin(async move { h.handle(req).await })
         }),
     );

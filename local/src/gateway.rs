@@ -2,7 +2,8 @@
 //! responses).
 //!
 //! For each request [`Gateway::handle`]:
-//! 1. matches the route ([`crate::routes`]); none → 404 `{"message":"Not Found"}`;
+//! 1. matches the route ([`crate::routes`], with its path parameters); none → 404
+//!    `{"message":"Not Found"}`;
 //! 2. for a protected route: no (or an empty) `Authorization` header → 401
 //!    `{"message":"Unauthorized"}` without calling the authorizer; otherwise builds the
 //!    authorizer's v2 `REQUEST` event and calls it. `isAuthorized: false` → 403
@@ -10,7 +11,7 @@
 //!    `{"message":"Internal Server Error"}`; an allow puts its `context` into
 //!    `requestContext.authorizer.lambda`;
 //! 3. builds the payload-2.0 event (lower-case headers with repeated ones joined by commas,
-//!    cookies apart, query parameters, `requestContext.http`, `sourceIp`, a request id, the body
+//!    cookies apart, query and path parameters, `requestContext.http`, `sourceIp`, a request id, the body
 //!    base64-encoded unless it is text) and hands it to the function through
 //!    `lambda_http::request::from_str`, the parser the Lambda runtime uses;
 //! 4. turns the function's response into HTTP, with API Gateway's `apigw-requestid` header; a
@@ -108,10 +109,17 @@ impl Gateway {
         peer: SocketAddr,
         request_id: &str,
     ) -> http::Response<Vec<u8>> {
-        let Some(route) = routes::find(req.method().as_str(), req.uri().path()) else {
+        let Some((route, params)) = routes::find(req.method().as_str(), req.uri().path()) else {
             return gateway_error(StatusCode::NOT_FOUND, "Not Found");
         };
         let mut event = http_event(&req, peer, route, request_id);
+        if !params.is_empty() {
+            event["pathParameters"] = params
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), Value::String(value)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
 
         if route.protected {
             let has_credentials = req
@@ -370,7 +378,8 @@ pub fn authorizer_event(http_event: &Value, route: &Route) -> Value {
         "type": "REQUEST",
         "routeArn": format!(
             "arn:aws:execute-api:us-east-1:000000000000:local/$default/{}{}",
-            route.method, route.path
+            route.method,
+            http_event["rawPath"].as_str().unwrap_or(route.path)
         ),
         "identitySource": [http_event["headers"]["authorization"].clone()],
         "routeKey": http_event["routeKey"],
@@ -379,7 +388,7 @@ pub fn authorizer_event(http_event: &Value, route: &Route) -> Value {
         "headers": http_event["headers"],
         "requestContext": http_event["requestContext"],
     });
-    for optional in ["cookies", "queryStringParameters"] {
+    for optional in ["cookies", "queryStringParameters", "pathParameters"] {
         if let Some(v) = http_event.get(optional) {
             event[optional] = v.clone();
         }

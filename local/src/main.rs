@@ -56,9 +56,15 @@ struct Args {
     /// Token audience (`aud`).
     #[arg(long, env = "JWT_AUDIENCE")]
     jwt_audience: Option<String>,
-    /// Access token lifetime in seconds (default 3600).
+    /// Access token lifetime in seconds (default 900).
     #[arg(long, env = "TOKEN_TTL_SECONDS")]
     token_ttl_seconds: Option<String>,
+    /// Refresh token (and idle session) lifetime in seconds (default 2592000, 30 days).
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECONDS")]
+    refresh_token_ttl_seconds: Option<String>,
+    /// Grace window in seconds for a concurrent refresh with a just-rotated token (default 5).
+    #[arg(long, env = "REFRESH_REUSE_GRACE_SECONDS")]
+    refresh_reuse_grace_seconds: Option<String>,
     /// Clock leeway for token times in seconds (default 5).
     #[arg(long, env = "JWT_LEEWAY_SECONDS")]
     jwt_leeway_seconds: Option<String>,
@@ -91,6 +97,11 @@ impl Args {
             ("JWT_ISSUER", &self.jwt_issuer),
             ("JWT_AUDIENCE", &self.jwt_audience),
             ("TOKEN_TTL_SECONDS", &self.token_ttl_seconds),
+            ("REFRESH_TOKEN_TTL_SECONDS", &self.refresh_token_ttl_seconds),
+            (
+                "REFRESH_REUSE_GRACE_SECONDS",
+                &self.refresh_reuse_grace_seconds,
+            ),
             ("JWT_LEEWAY_SECONDS", &self.jwt_leeway_seconds),
             ("ARGON2_MEMORY_KIB", &self.argon2_memory_kib),
             ("ARGON2_ITERATIONS", &self.argon2_iterations),

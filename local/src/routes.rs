@@ -5,7 +5,7 @@
 pub struct Route {
     /// HTTP method.
     pub method: &'static str,
-    /// Exact path (HTTP API routes here have no parameters).
+    /// Path; a segment `{name}` is a path parameter (it matches one non-empty segment).
     pub path: &'static str,
     /// The package under `functions/` that serves it.
     pub function: &'static str,
@@ -46,10 +46,81 @@ pub const ROUTES: &[Route] = &[
         function: "logout",
         protected: true,
     },
+    Route {
+        method: "POST",
+        path: "/refresh",
+        function: "refresh",
+        protected: false,
+    },
+    Route {
+        method: "GET",
+        path: "/sessions",
+        function: "sessions",
+        protected: true,
+    },
+    Route {
+        method: "DELETE",
+        path: "/sessions/{id}",
+        function: "sessions",
+        protected: true,
+    },
+    Route {
+        method: "POST",
+        path: "/logout-all",
+        function: "logout-all",
+        protected: true,
+    },
 ];
 
-/// The route for `method` and `path`, matched exactly as API Gateway HTTP APIs match routes
-/// without parameters (no trailing-slash or case folding).
-pub fn find(method: &str, path: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.method == method && r.path == path)
+/// Path parameters of a matched route, by name, as they appeared in the path.
+pub type PathParameters = Vec<(&'static str, String)>;
+
+/// The route for `method` and `path` with its path parameters, matched as API Gateway HTTP APIs
+/// match routes: literal segments exactly (no trailing-slash or case folding), a `{name}`
+/// segment against one non-empty path segment.
+pub fn find(method: &str, path: &str) -> Option<(&'static Route, PathParameters)> {
+    ROUTES
+        .iter()
+        .filter(|r| r.method == method)
+        .find_map(|r| Some((r, matches(r.path, path)?)))
+}
+
+fn matches(pattern: &'static str, path: &str) -> Option<PathParameters> {
+    let mut wanted = pattern.split('/');
+    let mut got = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (wanted.next(), got.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
+                if g.is_empty() {
+                    return None;
+                }
+                params.push((&w[1..w.len() - 1], g.to_owned()));
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find;
+
+    #[test]
+    fn matching() {
+        assert_eq!(find("POST", "/login").unwrap().0.function, "login");
+        assert!(find("GET", "/login").is_none());
+        assert!(find("POST", "/login/").is_none());
+        assert!(find("POST", "/Login").is_none());
+        let (route, params) = find("DELETE", "/sessions/abc").unwrap();
+        assert_eq!(route.path, "/sessions/{id}");
+        assert_eq!(params, vec![("id", "abc".to_owned())]);
+        assert!(find("DELETE", "/sessions/").is_none());
+        assert!(find("DELETE", "/sessions").is_none());
+        assert!(find("DELETE", "/sessions/a/b").is_none());
+        assert_eq!(find("GET", "/sessions").unwrap().0.function, "sessions");
+        assert!(find("GET", "/sessions/abc").is_none());
+    }
 }

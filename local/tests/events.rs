@@ -4,10 +4,10 @@
 
 use auth::Password;
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
-use auth::store::{CreateUser, PutSession, UserRecord};
+use auth::store::{CreateUser, StartSession, UserRecord};
 use auth::testing::{
     SAMPLE_EVENTS_SECRET, SAMPLE_USER_ID, SAMPLE_USERNAME, event, events_dir, hasher, request,
-    response_json, sample_session, sample_verifier, test_env,
+    response_json, sample_refresh, sample_session, sample_verifier, test_env,
 };
 use auth::{UserId, Username};
 
@@ -23,6 +23,10 @@ fn expected(file: &str) -> Expect {
         "login.json" => Expect::Status(200),
         "me.json" => Expect::Status(200),
         "logout.json" => Expect::Status(204),
+        "refresh.json" => Expect::Status(200),
+        "sessions.json" => Expect::Status(200),
+        "session-delete.json" => Expect::Status(204),
+        "logout-all.json" => Expect::Status(204),
         "authorizer-valid.json" => Expect::Authorized(true),
         "authorizer-missing-token.json" | "authorizer-garbage-token.json" => {
             Expect::Authorized(false)
@@ -45,7 +49,10 @@ async fn seeded() -> (MemoryUsers, MemorySessions) {
         })
         .await
         .unwrap();
-    sessions.put_session(&sample_session()).await.unwrap();
+    sessions
+        .start_session(&sample_session(), &sample_refresh())
+        .await
+        .unwrap();
     (users, sessions)
 }
 
@@ -62,7 +69,7 @@ async fn every_sample_event_gets_its_answer() {
         .filter(|n| n.ends_with(".json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 8, "{files:?}");
+    assert!(files.len() >= 12, "{files:?}");
 
     for file in files {
         let (users, sessions) = seeded().await;
@@ -105,12 +112,27 @@ async fn every_sample_event_gets_its_answer() {
                             MemoryAttempts::new(),
                             hasher(),
                             signer.clone(),
+                            config.refresh_ttl_seconds,
                         )
                         .handle(req)
                         .await
                     }
                     "GET /me" => user_info::Handler::new(users).handle(req).await,
                     "POST /logout" => logout::Handler::new(sessions).handle(req).await,
+                    "POST /refresh" => {
+                        refresh::Handler::new(
+                            sessions,
+                            signer.clone(),
+                            config.refresh_ttl_seconds,
+                            config.reuse_grace_seconds,
+                        )
+                        .handle(req)
+                        .await
+                    }
+                    "GET /sessions" | "DELETE /sessions/{id}" => {
+                        sessions::Handler::new(sessions).handle(req).await
+                    }
+                    "POST /logout-all" => logout_all::Handler::new(sessions).handle(req).await,
                     other => panic!("{file}: unknown route {other}"),
                 };
                 let (status, body) = response_json(&response);

@@ -27,7 +27,14 @@ impl Functions {
         let t = TestTables::create().await;
         Self {
             register: register::Handler::new(t.users(), hasher()),
-            login: login::Handler::new(t.users(), t.sessions(), t.attempts(), hasher(), signer()),
+            login: login::Handler::new(
+                t.users(),
+                t.sessions(),
+                t.attempts(),
+                hasher(),
+                signer(),
+                30 * 24 * 3600,
+            ),
             user_info: user_info::Handler::new(t.users()),
             logout: logout::Handler::new(t.sessions()),
             authorizer: authorizer::Handler::new(t.sessions(), verifier()),

@@ -55,7 +55,8 @@ fn unlisted_token() -> String {
         jsonwebtoken::Algorithm::HS256,
         Some(&kid()),
         &json!({"sub": auth::UserId::generate().as_str(), "username": "someone", "iat": now,
-                "nbf": now, "exp": now + 60, "jti": auth::SessionId::generate().as_str(),
+                "nbf": now, "exp": now + 60, "jti": auth::TokenId::generate().as_str(),
+                "sid": auth::SessionId::generate().as_str(),
                 "iss": "https://auth.test", "aud": "test-api"}),
         TEST_SECRET.as_bytes(),
     )
@@ -206,15 +207,17 @@ async fn every_bad_token_is_a_403() {
         ),
         ("missing sub", without("sub")),
         ("missing jti", without("jti")),
+        ("missing sid", without("sid")),
         ("missing exp", without("exp")),
         (
-            "jti not on the whitelist",
-            with("jti", auth::SessionId::generate().as_str().into()),
+            "sid not on the whitelist",
+            with("sid", auth::SessionId::generate().as_str().into()),
         ),
         (
-            "jti of another user",
-            with("jti", other_claims["jti"].clone()),
+            "sid of another user",
+            with("sid", other_claims["sid"].clone()),
         ),
+        ("sid not an id", with("sid", "../other".into())),
         (
             "sub of another user",
             with("sub", other_claims["sub"].clone()),
@@ -520,7 +523,12 @@ async fn throttling_is_503_and_deny() {
         .http_status(400, body())
         .repeatedly()
         .build();
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put]);
+    let batch = mock!(aws_sdk_dynamodb::Client::batch_get_item)
+        .sequence()
+        .http_status(400, body())
+        .repeatedly()
+        .build();
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put, &batch]);
 
     let gateway = local_api::app::gateway(
         DynamoUsers::new(client.clone(), "users"),
@@ -543,10 +551,26 @@ async fn throttling_is_503_and_deny() {
         );
         assert_eq!(headers["retry-after"], "1");
     }
+    let refresh = json!({"refresh_token": auth::RefreshToken::generate().expose_secret()});
+    let (status, headers, body) = call(
+        &http,
+        Method::POST,
+        &server.url("/refresh"),
+        None,
+        Some(&refresh),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (503, &json!("service_unavailable")),
+        "{body}"
+    );
+    assert_eq!(headers["retry-after"], "1");
     let token = unlisted_token();
     let (status, _, _) = call(&http, Method::GET, &server.url("/me"), Some(&token), None).await;
     assert_eq!(status, 403, "a throttled whitelist read is a deny");
     assert!(get.num_calls() >= 2);
+    assert!(batch.num_calls() >= 1);
 }
 
 /// 200 sessions (20 users × 10) log in at once; each token works until its own logout and is
@@ -627,11 +651,13 @@ async fn two_hundred_sessions_in_and_out_at_once() {
     assert_eq!(tokens.len(), 200);
     let distinct: std::collections::HashSet<_> = tokens.iter().collect();
     assert_eq!(distinct.len(), 200);
-    // Nothing left behind in the whitelist.
+    // No session left behind in the whitelist (the rotated-out refresh token items stay until
+    // their TTL; without a session they are refused).
     let left = tables
         .client
         .scan()
         .table_name(&tables.sessions_table)
+        .filter_expression("attribute_exists(user_id)")
         .consistent_read(true)
         .send()
         .await

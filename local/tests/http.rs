@@ -223,11 +223,10 @@ fn gateway_with(authorizer: AuthorizerFunction) -> Gateway {
     let ok: HttpFunction = Arc::new(|_req| {
         Box::pin(async { auth::api::json_response(lambda_http::http::StatusCode::OK, &json!({})) })
     });
-    let functions: HashMap<&'static str, HttpFunction> =
-        ["register", "login", "user-info", "logout"]
-            .into_iter()
-            .map(|f| (f, ok.clone()))
-            .collect();
+    let functions: HashMap<&'static str, HttpFunction> = local_api::routes::ROUTES
+        .iter()
+        .map(|r| (r.function, ok.clone()))
+        .collect();
     Gateway::new(functions, authorizer)
 }
 

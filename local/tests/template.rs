@@ -163,7 +163,12 @@ fn tables_as_the_design_needs_them() {
         "username"
     );
     let sessions = &resources["SessionsTable"]["Properties"];
-    assert_eq!(sessions["KeySchema"][0]["AttributeName"], "jti");
+    assert_eq!(sessions["KeySchema"][0]["AttributeName"], "pk");
+    // The per-user index exists for listing, keys only.
+    let index = &sessions["GlobalSecondaryIndexes"][0];
+    assert_eq!(index["IndexName"], auth::store::dynamo::BY_USER_INDEX);
+    assert_eq!(index["KeySchema"][0]["AttributeName"], "user_id");
+    assert_eq!(index["Projection"]["ProjectionType"], "KEYS_ONLY");
     assert_eq!(
         sessions["TimeToLiveSpecification"]["AttributeName"],
         "expires_at"
@@ -186,6 +191,7 @@ fn iam_is_least_privilege() {
             "login",
             &[
                 ("dynamodb:GetItem", "UsersTable"),
+                ("dynamodb:GetItem", "SessionsTable"),
                 ("dynamodb:PutItem", "SessionsTable"),
                 ("dynamodb:GetItem", "LoginAttemptsTable"),
                 ("dynamodb:PutItem", "LoginAttemptsTable"),
@@ -198,8 +204,36 @@ fn iam_is_least_privilege() {
         (
             "authorizer",
             &[
-                ("dynamodb:GetItem", "SessionsTable"),
+                ("dynamodb:BatchGetItem", "SessionsTable"),
                 ("secretsmanager:GetSecretValue", "SigningKeySecret"),
+            ],
+        ),
+        (
+            "refresh",
+            &[
+                ("dynamodb:GetItem", "SessionsTable"),
+                ("dynamodb:BatchGetItem", "SessionsTable"),
+                ("dynamodb:PutItem", "SessionsTable"),
+                ("dynamodb:UpdateItem", "SessionsTable"),
+                ("dynamodb:DeleteItem", "SessionsTable"),
+                ("secretsmanager:GetSecretValue", "SigningKeySecret"),
+            ],
+        ),
+        (
+            "sessions",
+            &[
+                ("dynamodb:Query", "${SessionsTable.Arn}/index/by-user"),
+                ("dynamodb:GetItem", "SessionsTable"),
+                ("dynamodb:BatchGetItem", "SessionsTable"),
+                ("dynamodb:DeleteItem", "SessionsTable"),
+            ],
+        ),
+        (
+            "logout-all",
+            &[
+                ("dynamodb:UpdateItem", "SessionsTable"),
+                ("dynamodb:DeleteItem", "SessionsTable"),
+                ("dynamodb:Query", "${SessionsTable.Arn}/index/by-user"),
             ],
         ),
     ];
@@ -280,6 +314,15 @@ fn environment_variables_are_exactly_what_each_function_reads() {
         ("logout", |env| logout::Config::from_lookup(env).map(|_| ())),
         ("authorizer", |env| {
             authorizer::Config::from_lookup(env).map(|_| ())
+        }),
+        ("refresh", |env| {
+            refresh::Config::from_lookup(env).map(|_| ())
+        }),
+        ("sessions", |env| {
+            sessions::Config::from_lookup(env).map(|_| ())
+        }),
+        ("logout-all", |env| {
+            logout_all::Config::from_lookup(env).map(|_| ())
         }),
     ];
     for (binary, from_lookup) in functions {

@@ -5,9 +5,11 @@
 //! 1. reads `Authorization: Bearer <jwt>` (see [`bearer_token`] for how strict);
 //! 2. verifies the JWT ([`auth::token::TokenVerifier`]: pinned HS256, known `kid`, `iss`, `aud`,
 //!    `exp`, `nbf`, `iat`, required claims);
-//! 3. reads the session's whitelist item by `jti` with a strongly consistent read;
-//! 4. allows only if the item exists, has not passed its `expires_at`, and belongs to the
-//!    token's `sub`.
+//! 3. reads, in one strongly consistent `BatchGetItem`, the session's whitelist item (by the
+//!    token's `sid`) and the revocation marker of the token's `sub`;
+//! 4. allows only if the item exists, has not passed its `expires_at`, belongs to the token's
+//!    `sub`, and began in the user's current revocation generation (no `POST /logout-all`
+//!    since).
 //!
 //! An allow carries the context `{"user_id", "username", "jti", "sid"}`, which API Gateway passes to the
 //! protected function in `requestContext.authorizer.lambda`. Every failure — no header, a bad
@@ -16,8 +18,8 @@
 //! reason is logged; the token never is.
 
 use auth::config::{self, ConfigError, KeyLoadError, Lookup, StoreConfig, VerifierConfig};
-use auth::store::GetSession;
 use auth::store::dynamo::DynamoSessions;
+use auth::store::{GetSession, SessionLookup};
 use auth::telemetry::metrics;
 use auth::token::TokenVerifier;
 use auth::{api, clock};
@@ -81,10 +83,12 @@ pub enum Deny {
     BadScheme,
     /// The token failed verification.
     Token(auth::token::TokenError),
-    /// No live whitelist item for the `jti` (logged out, expired or never issued).
+    /// No live whitelist item for the `sid` (logged out, revoked, expired or never issued).
     NoSession,
     /// The item belongs to another user than the token's `sub`.
     WrongOwner,
+    /// The session began before the user's last log-out-everywhere.
+    Revoked,
     /// The store failed or timed out.
     StoreError,
 }
@@ -98,6 +102,7 @@ impl Deny {
             Self::Token(e) => e.reason(),
             Self::NoSession => "no_session",
             Self::WrongOwner => "wrong_owner",
+            Self::Revoked => "session_revoked",
             Self::StoreError => "store_error",
         }
     }
@@ -197,18 +202,20 @@ impl<S: GetSession + Sync> Handler<S> {
         let token = bearer_token(&header).ok_or(Deny::BadScheme)?;
         let now = clock::now();
         let verified = self.verifier.verify(token, now).map_err(Deny::Token)?;
-        let session = self
+        let lookup = self
             .sessions
-            .get_session(&verified.session_id, now)
+            .get_session(&verified.session_id, &verified.user_id, now)
             .await
             .map_err(|e| {
                 tracing::error!(error = %api::chain(&e), "session lookup failed");
                 Deny::StoreError
-            })?
-            .ok_or(Deny::NoSession)?;
-        if session.user_id != verified.user_id {
-            return Err(Deny::WrongOwner);
-        }
+            })?;
+        let session = match lookup {
+            SessionLookup::Live(session) => session,
+            SessionLookup::Absent => return Err(Deny::NoSession),
+            SessionLookup::WrongOwner => return Err(Deny::WrongOwner),
+            SessionLookup::Revoked => return Err(Deny::Revoked),
+        };
         Ok(AllowContext {
             user_id: session.user_id.to_string(),
             username: session.username.to_string(),

@@ -1,12 +1,14 @@
 //! The authorizer, fed with `events/authorizer-*.json`, on the in-memory store and on DynamoDB.
 
+use auth::UserId;
 use auth::clock;
 use auth::store::dynamo::DynamoSessions;
 use auth::store::memory::MemorySessions;
-use auth::store::{DeleteSession, GetSession, PutSession, SessionRecord};
-use auth::testing::{TestTables, event, signer, unreachable_client, verifier};
+use auth::store::{DeleteSession, GetSession, RevokeAllSessions, SessionRecord, StartSession};
+use auth::testing::{
+    TestTables, event, new_session, put_session, signer, unreachable_client, verifier,
+};
 use auth::token::TokenError;
-use auth::{SessionId, UserId, Username};
 use authorizer::{AuthorizerRequest, Deny, Handler};
 use serde_json::{Value, json};
 
@@ -19,27 +21,30 @@ fn authorizer_event(name: &str, authorization: Option<&str>) -> AuthorizerReques
     serde_json::from_value(e).expect("a valid authorizer event")
 }
 
-/// A token with its whitelist item in `sessions`.
-async fn live_token(sessions: &impl PutSession) -> (String, SessionRecord) {
-    let now = clock::now();
-    let user_id = UserId::generate();
-    let username = Username::parse("alice").unwrap();
-    let session_id = SessionId::generate();
-    let issued = signer()
-        .issue(&user_id, &username, &session_id, now)
-        .unwrap();
-    let record = SessionRecord {
-        session_id,
-        user_id,
-        username,
-        issued_at: now,
-        expires_at: issued.claims.exp,
-    };
-    sessions.put_session(&record).await.unwrap();
-    (issued.token, record)
+/// A token with its session in `sessions`.
+async fn live_token(sessions: &impl StartSession) -> (String, SessionRecord) {
+    let record = new_session(&UserId::generate(), "alice", clock::now() + 3600);
+    put_session(sessions, &record).await;
+    (token_for(&record), record)
 }
 
-async fn decides<S: PutSession + GetSession + DeleteSession + Sync + Clone>(sessions: S) {
+/// A new access token of `session`.
+fn token_for(session: &SessionRecord) -> String {
+    signer()
+        .issue(
+            &session.user_id,
+            &session.username,
+            &session.session_id,
+            clock::now(),
+        )
+        .unwrap()
+        .token
+}
+
+async fn decides<S>(sessions: S)
+where
+    S: StartSession + GetSession + DeleteSession + RevokeAllSessions + Sync + Clone,
+{
     let handler = Handler::new(sessions.clone(), verifier());
     let (token, record) = live_token(&sessions).await;
     let bearer = format!("Bearer {token}");
@@ -48,28 +53,59 @@ async fn decides<S: PutSession + GetSession + DeleteSession + Sync + Clone>(sess
         .handle(authorizer_event("authorizer-valid.json", Some(&bearer)))
         .await;
     assert!(allow.is_authorized);
+    let jti = verifier().verify(&token, clock::now()).unwrap().token_id;
     assert_eq!(
         allow.context,
         json!({
             "user_id": record.user_id.as_str(),
             "username": "alice",
-            "jti": record.session_id.as_str(),
+            "jti": jti.as_str(),
+            "sid": record.session_id.as_str(),
         })
     );
+    // Another access token of the same session (as a refresh issues) is allowed too.
+    let sibling = format!("Bearer {}", token_for(&record));
+    let req = authorizer_event("authorizer-valid.json", Some(&sibling));
+    assert!(handler.decide(&req).await.is_ok());
     // The serialised response is the simple format API Gateway expects.
     let wire = serde_json::to_value(&allow).unwrap();
     assert_eq!(wire["isAuthorized"], true);
 
-    // Logged out: the same token is denied at once.
+    // Logged out: the same token, and every other token of the session, is denied at once.
     sessions
-        .delete_session(&record.session_id, &record.user_id)
+        .delete_session(&record.session_id, &record.user_id, clock::now())
         .await
         .unwrap();
-    let req = authorizer_event("authorizer-valid.json", Some(&bearer));
-    assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::NoSession);
-    let deny = handler.handle(req).await;
-    assert!(!deny.is_authorized);
-    assert_eq!(deny.context, json!({}));
+    for bearer in [&bearer, &sibling] {
+        let req = authorizer_event("authorizer-valid.json", Some(bearer));
+        assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::NoSession);
+        let deny = handler.handle(req).await;
+        assert!(!deny.is_authorized);
+        assert_eq!(deny.context, json!({}));
+    }
+
+    // Log-out-everywhere: every earlier session of that user is denied, others are not.
+    let (mine, _) = live_token(&sessions).await;
+    let (theirs, _) = live_token(&sessions).await;
+    let owner = verifier().verify(&mine, clock::now()).unwrap().user_id;
+    let mut second = new_session(&owner, "alice", clock::now() + 3600);
+    put_session(&sessions, &second).await;
+    sessions.bump_generation(&owner).await.unwrap();
+    for token in [mine, token_for(&second)] {
+        let req = authorizer_event("authorizer-valid.json", Some(&format!("Bearer {token}")));
+        assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::Revoked);
+    }
+    let req = authorizer_event("authorizer-valid.json", Some(&format!("Bearer {theirs}")));
+    assert!(handler.decide(&req).await.is_ok());
+    // A session that began after it is allowed.
+    second = new_session(&owner, "alice", clock::now() + 3600);
+    second.generation = 1;
+    put_session(&sessions, &second).await;
+    let req = authorizer_event(
+        "authorizer-valid.json",
+        Some(&format!("Bearer {}", token_for(&second))),
+    );
+    assert!(handler.decide(&req).await.is_ok());
 }
 
 #[tokio::test]
@@ -110,13 +146,20 @@ async fn the_valid_token_sample_is_allowed_while_its_session_lives() {
     let req = || authorizer_event("authorizer-valid.json", None);
     assert_eq!(handler.decide(&req()).await.unwrap_err(), Deny::NoSession);
     let session = auth::testing::sample_session();
-    sessions.put_session(&session).await.unwrap();
+    put_session(&sessions, &session).await;
     let allow = handler.handle(req()).await;
     assert!(allow.is_authorized);
     assert_eq!(allow.context["user_id"], auth::testing::SAMPLE_USER_ID);
     assert_eq!(allow.context["jti"], auth::testing::SAMPLE_JTI);
+    assert_eq!(allow.context["sid"], auth::testing::SAMPLE_SID);
     // The downstream samples carry exactly the context this allow produces.
-    for downstream in ["me.json", "logout.json"] {
+    for downstream in [
+        "me.json",
+        "logout.json",
+        "sessions.json",
+        "session-delete.json",
+        "logout-all.json",
+    ] {
         assert_eq!(
             event(downstream)["requestContext"]["authorizer"]["lambda"],
             allow.context,
@@ -124,7 +167,7 @@ async fn the_valid_token_sample_is_allowed_while_its_session_lives() {
         );
     }
     sessions
-        .delete_session(&session.session_id, &session.user_id)
+        .delete_session(&session.session_id, &session.user_id, clock::now())
         .await
         .unwrap();
     assert!(!handler.handle(req()).await.is_authorized);
@@ -135,27 +178,12 @@ async fn expired_item_still_in_the_table_is_denied() {
     let tables = TestTables::create().await;
     let sessions = tables.sessions();
     let handler = Handler::new(sessions.clone(), verifier());
-    let now = clock::now();
-    let user_id = UserId::generate();
-    let username = Username::parse("alice").unwrap();
-    let session_id = SessionId::generate();
     // The token is valid for an hour, but its whitelist item already ended.
-    let issued = signer()
-        .issue(&user_id, &username, &session_id, now)
-        .unwrap();
-    sessions
-        .put_session(&SessionRecord {
-            session_id,
-            user_id,
-            username,
-            issued_at: now - 100,
-            expires_at: now - 1,
-        })
-        .await
-        .unwrap();
+    let ended = new_session(&UserId::generate(), "alice", clock::now() - 1);
+    put_session(&sessions, &ended).await;
     let req = authorizer_event(
         "authorizer-valid.json",
-        Some(&format!("Bearer {}", issued.token)),
+        Some(&format!("Bearer {}", token_for(&ended))),
     );
     assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::NoSession);
 }

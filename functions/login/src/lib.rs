@@ -1,7 +1,15 @@
 //! `POST /login`: checks a username and password and starts a session.
 //!
-//! Body `{"username", "password"}`. On success the session's whitelist item is written first,
-//! then the token returned: 200 `{"access_token", "token_type": "Bearer", "expires_in"}`.
+//! Body `{"username", "password"}`. On success a session starts: its whitelist item and its first
+//! refresh token (stored as a SHA-256 hash only) are written in one transaction, then the tokens
+//! are returned: 200 `{"access_token", "token_type": "Bearer", "expires_in", "refresh_token",
+//! "refresh_expires_in"}`. The access token lives `TOKEN_TTL_SECONDS` (default 15 minutes), the
+//! refresh token and the session `REFRESH_TOKEN_TTL_SECONDS` (default 30 days). The session
+//! records the login's `User-Agent` and source IP for `GET /sessions`.
+//!
+//! The session carries the user's revocation generation as read just before it is written, so a
+//! login racing `POST /logout-all` either ends up before it (and is ended by it, even if its item
+//! lands a moment later) or after it; never a session that escapes it.
 //!
 //! An unknown username, a username or password that cannot exist (breaks the format rules) and a
 //! wrong password all get the same 401 `invalid_credentials` body, and each runs one Argon2
@@ -19,14 +27,16 @@ use auth::config::{
 };
 use auth::password::PasswordHasher;
 use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers};
-use auth::store::{FindUser, LoginAttempts, PutSession, SessionRecord, UserRecord};
+use auth::store::{
+    FindUser, LoginAttempts, RefreshRecord, SessionRecord, StartSession, UserRecord,
+};
 use auth::telemetry::metrics;
 use auth::throttle;
 use auth::token::TokenSigner;
-use auth::{AuthError, Password, SessionId, Username, clock};
+use auth::{AuthError, Password, RefreshToken, SessionId, Username, clock};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tracing::Instrument as _;
 
 /// What login reads from the environment.
@@ -40,6 +50,8 @@ pub struct Config {
     pub attempts_table: String,
     /// Token key, issuer, audience, lifetime.
     pub signer: SignerConfig,
+    /// `REFRESH_TOKEN_TTL_SECONDS`.
+    pub refresh_ttl_seconds: i64,
     /// Argon2 cost.
     pub password: PasswordConfig,
     /// DynamoDB endpoint and timeout.
@@ -54,11 +66,13 @@ impl Config {
 
     /// Reads `env`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let signer = SignerConfig::from_lookup(env)?;
         Ok(Self {
             users_table: config::users_table(env)?,
             sessions_table: config::sessions_table(env)?,
             attempts_table: config::attempts_table(env)?,
-            signer: SignerConfig::from_lookup(env)?,
+            refresh_ttl_seconds: config::refresh_ttl_seconds(env, signer.ttl_seconds())?,
+            signer,
             password: PasswordConfig::from_lookup(env)?,
             store: StoreConfig::from_lookup(env)?,
         })
@@ -73,15 +87,7 @@ struct LoginRequest {
 }
 
 /// The 200 body.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LoggedIn {
-    /// The JWT.
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: String,
-    /// Seconds until the token expires.
-    pub expires_in: i64,
-}
+pub type LoggedIn = api::TokenResponse;
 
 /// The login handler over a users store, a sessions store and the failed-login counters.
 #[derive(Debug, Clone)]
@@ -91,6 +97,7 @@ pub struct Handler<U, S, A> {
     attempts: A,
     hasher: PasswordHasher,
     signer: TokenSigner,
+    refresh_ttl_seconds: i64,
 }
 
 impl Handler<DynamoUsers, DynamoSessions, DynamoAttempts> {
@@ -105,18 +112,20 @@ impl Handler<DynamoUsers, DynamoSessions, DynamoAttempts> {
             DynamoAttempts::new(client, &config.attempts_table),
             config.password.hasher(),
             config.signer.signer(Some(&sdk)).await?,
+            config.refresh_ttl_seconds,
         ))
     }
 }
 
-impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<U, S, A> {
-    /// A handler over the given stores.
+impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handler<U, S, A> {
+    /// A handler over the given stores; refresh tokens live `refresh_ttl_seconds`.
     pub fn new(
         users: U,
         sessions: S,
         attempts: A,
         hasher: PasswordHasher,
         signer: TokenSigner,
+        refresh_ttl_seconds: i64,
     ) -> Self {
         Self {
             users,
@@ -124,6 +133,7 @@ impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<
             attempts,
             hasher,
             signer,
+            refresh_ttl_seconds,
         }
     }
 
@@ -141,6 +151,7 @@ impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<
 
     async fn login(&self, req: Request) -> Result<Response<Body>, AuthError> {
         let body: LoginRequest = parse_json(&req)?;
+        let (user_agent, source_ip) = api::client_of(&req);
         let now = clock::now();
         // A name that breaks the format rules cannot have an account (the rules are public), so
         // it is neither looked up nor counted; it still costs one verification.
@@ -188,20 +199,13 @@ impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<
             tracing::error!(error = %api::chain(&e), "could not clear the failed-login counter");
         }
 
-        let session_id = SessionId::generate();
+        let (session_id, refresh) = self
+            .start_session(&user, now, user_agent, source_ip)
+            .await?;
         let issued = self
             .signer
             .issue(&user.user_id, &user.username, &session_id, now)
             .map_err(AuthError::Internal)?;
-        self.sessions
-            .put_session(&SessionRecord {
-                session_id,
-                user_id: user.user_id.clone(),
-                username: user.username.clone(),
-                issued_at: now,
-                expires_at: issued.claims.exp,
-            })
-            .await?;
         tracing::Span::current().record("user_id", user.user_id.as_str());
         tracing::info!(outcome = "success", "logged in");
         Ok(api::json_response(
@@ -210,8 +214,42 @@ impl<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync> Handler<
                 access_token: issued.token,
                 token_type: "Bearer".into(),
                 expires_in: self.signer.ttl_seconds(),
+                refresh_token: refresh.expose_secret().to_owned(),
+                refresh_expires_in: self.refresh_ttl_seconds,
             },
         ))
+    }
+
+    /// Writes a new session and its first refresh token, under the user's current revocation
+    /// generation.
+    async fn start_session(
+        &self,
+        user: &UserRecord,
+        now: i64,
+        user_agent: String,
+        source_ip: String,
+    ) -> Result<(SessionId, RefreshToken), AuthError> {
+        let session = SessionRecord {
+            session_id: SessionId::generate(),
+            user_id: user.user_id.clone(),
+            username: user.username.clone(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.refresh_ttl_seconds,
+            generation: self.sessions.revocation_generation(&user.user_id).await?,
+            user_agent,
+            source_ip,
+        };
+        let token = RefreshToken::generate();
+        let refresh = RefreshRecord {
+            hash: token.hash(),
+            session_id: session.session_id.clone(),
+            user_id: user.user_id.clone(),
+            expires_at: session.expires_at,
+            rotated_at_ms: None,
+        };
+        self.sessions.start_session(&session, &refresh).await?;
+        Ok((session.session_id, token))
     }
 
     /// Counts a failure for a username that had none when the attempt began, re-reading the

@@ -3,13 +3,18 @@
 use auth::clock;
 use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers};
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
-use auth::store::{CreateUser, FindUser, GetSession, LoginAttempts, PutSession, UserRecord};
+use auth::store::{
+    CreateUser, FindUser, GetSession, LoginAttempts, RefreshTokens, SessionLookup, StartSession,
+    UserRecord,
+};
 use auth::testing::{
     TestTables, event, hasher, request, response_json, signer, unique_username, unreachable_client,
     verifier, with_body,
 };
 use auth::{Password, UserId, Username};
 use login::Handler;
+
+const REFRESH_TTL: i64 = 30 * 24 * 3600;
 use serde_json::{Value, json};
 
 async fn add_user(users: &impl CreateUser, name: &str, password: &str) -> UserRecord {
@@ -32,7 +37,7 @@ fn login_event(username: &str, password: &str) -> Value {
     )
 }
 
-async fn call<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync>(
+async fn call<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync>(
     handler: &Handler<U, S, A>,
     event: Value,
 ) -> (u16, Value) {
@@ -42,12 +47,19 @@ async fn call<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync>
 async fn logs_in<U, S, A>(users: U, sessions: S, attempts: A)
 where
     U: CreateUser + FindUser + Sync + Clone,
-    S: PutSession + GetSession + Sync + Clone,
+    S: StartSession + GetSession + RefreshTokens + Sync + Clone,
     A: LoginAttempts + Sync,
 {
     let name = unique_username("login");
     let user = add_user(&users, &name, "correct horse battery").await;
-    let handler = Handler::new(users, sessions.clone(), attempts, hasher(), signer());
+    let handler = Handler::new(
+        users,
+        sessions.clone(),
+        attempts,
+        hasher(),
+        signer(),
+        REFRESH_TTL,
+    );
 
     let (status, body) = call(
         &handler,
@@ -56,20 +68,40 @@ where
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(body["refresh_expires_in"], REFRESH_TTL);
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let refresh_hash = auth::RefreshToken::parse(refresh)
+        .expect("a refresh token")
+        .hash();
     let token = body["access_token"].as_str().unwrap();
     let now = clock::now();
     let verified = verifier().verify(token, now).expect("a valid token");
     assert_eq!(verified.user_id, user.user_id);
     assert_eq!(verified.username, user.username);
-    // The whitelist item was written before the token was returned.
-    let session = sessions
-        .get_session(&verified.session_id, now)
+    // The whitelist item and the refresh token's hash were written before the tokens were
+    // returned; the session lives as long as its refresh token, and records the client.
+    let SessionLookup::Live(session) = sessions
+        .get_session(&verified.session_id, &user.user_id, now)
         .await
         .unwrap()
-        .expect("whitelist item");
+    else {
+        panic!("no whitelist item");
+    };
     assert_eq!(session.user_id, user.user_id);
-    assert_eq!(session.expires_at, verified.expires_at);
+    assert!(session.expires_at >= now + REFRESH_TTL && session.expires_at <= now + REFRESH_TTL + 5);
+    assert_eq!(verified.expires_at, session.created_at + 900);
+    assert_eq!(
+        (session.user_agent.as_str(), session.source_ip.as_str()),
+        ("curl/8.5.0", "203.0.113.7")
+    );
+    let stored = sessions
+        .find_refresh(&refresh_hash, now)
+        .await
+        .unwrap()
+        .expect("refresh item");
+    assert_eq!(stored.session_id, session.session_id);
+    assert_eq!(stored.rotated_at_ms, None);
 
     // A second login is a second, independent session.
     let (_, again) = call(&handler, login_event(&name, "correct horse battery")).await;
@@ -120,6 +152,7 @@ async fn sample_event_logs_in() {
         MemoryAttempts::new(),
         hasher(),
         signer(),
+        REFRESH_TTL,
     );
     let (status, body) = call(&handler, event("login.json")).await;
     assert_eq!(status, 200, "{body}");
@@ -133,6 +166,7 @@ async fn bad_input_is_400() {
         MemoryAttempts::new(),
         hasher(),
         signer(),
+        REFRESH_TTL,
     );
     for body in [
         "",
@@ -159,6 +193,7 @@ async fn unavailable_store_is_503() {
         DynamoAttempts::new(client, "attempts"),
         hasher(),
         signer(),
+        REFRESH_TTL,
     );
     let (status, body) = call(&handler, event("login.json")).await;
     assert_eq!(
@@ -177,6 +212,7 @@ async fn session_store_down_after_password_check_is_503_and_no_token() {
         MemoryAttempts::new(),
         hasher(),
         signer(),
+        REFRESH_TTL,
     );
     let (status, body) = call(&handler, event("login.json")).await;
     assert_eq!(status, 503);
@@ -184,7 +220,7 @@ async fn session_store_down_after_password_check_is_503_and_no_token() {
 }
 
 /// Status, `Retry-After` and body of a login.
-async fn attempt<U: FindUser + Sync, S: PutSession + Sync, A: LoginAttempts + Sync>(
+async fn attempt<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync>(
     handler: &Handler<U, S, A>,
     username: &str,
     password: &str,
@@ -214,6 +250,7 @@ where
         attempts.clone(),
         hasher(),
         signer(),
+        REFRESH_TTL,
     );
 
     // Known and unknown usernames are limited alike, so the limiter reveals nothing.
@@ -260,6 +297,7 @@ async fn back_off_and_reset<A: LoginAttempts + Sync + Clone>(attempts: A) {
         attempts.clone(),
         hasher(),
         signer(),
+        REFRESH_TTL,
     );
     let long_ago = clock::now() - 10_000;
     // Six failures an hour apart, long ago: the last one locked the name for 30 s, long over.
@@ -289,6 +327,7 @@ async fn back_off_and_reset<A: LoginAttempts + Sync + Clone>(attempts: A) {
         attempts.clone(),
         hasher(),
         signer(),
+        REFRESH_TTL,
     );
     let other_name = Username::parse(&other).unwrap();
     for i in 0..4 {
@@ -360,6 +399,7 @@ async fn parallel_guesses_are_counted<A: LoginAttempts + Sync + Send + Clone + '
         attempts,
         hasher(),
         signer(),
+        REFRESH_TTL,
     ));
     assert_eq!(attempt(&handler, &name, "first wrong guess").await.0, 401);
     let mut tasks = tokio::task::JoinSet::new();

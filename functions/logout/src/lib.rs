@@ -1,17 +1,18 @@
 //! `POST /logout` (behind the authorizer): ends the session the call is made with.
 //!
-//! Deletes the whitelist item of the caller's `jti` (only if it belongs to the caller); from the
-//! next request on, the authorizer denies that token. Idempotent: 204 whether or not the item
-//! was still there. No body is read.
+//! Deletes the whitelist item of the caller's session (`sid`, only if it belongs to the caller);
+//! from the next request on, the authorizer denies every access token of the session, and its
+//! refresh token is refused. Idempotent: 204 whether or not the item was still there. No body is
+//! read.
 //!
 //! - 204; 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable.
 
-use auth::AuthError;
 use auth::api::{self, caller};
 use auth::config::{self, ConfigError, Lookup, StoreConfig};
 use auth::store::DeleteSession;
 use auth::store::dynamo::DynamoSessions;
 use auth::telemetry::metrics;
+use auth::{AuthError, clock};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument as _;
@@ -83,7 +84,7 @@ impl<S: DeleteSession + Sync> Handler<S> {
         tracing::Span::current().record("user_id", caller.user_id.as_str());
         let deleted = self
             .sessions
-            .delete_session(&caller.session_id, &caller.user_id)
+            .delete_session(&caller.session_id, &caller.user_id, clock::now())
             .await?;
         let outcome = if deleted {
             "logged_out"

@@ -1,11 +1,14 @@
 //! The logout handler, fed with `events/logout.json`.
 
+use auth::UserId;
 use auth::clock;
 use auth::store::dynamo::DynamoSessions;
 use auth::store::memory::MemorySessions;
-use auth::store::{DeleteSession, GetSession, PutSession, SessionRecord};
-use auth::testing::{TestTables, event, request, response_json, unreachable_client, with_caller};
-use auth::{SessionId, UserId, Username};
+use auth::store::{DeleteSession, GetSession, SessionLookup, SessionRecord, StartSession};
+use auth::testing::{
+    TestTables, event, new_session, put_session, request, response_json, unreachable_client,
+    with_caller,
+};
 use logout::Handler;
 use serde_json::Value;
 
@@ -14,13 +17,7 @@ async fn call<S: DeleteSession + Sync>(handler: &Handler<S>, event: Value) -> (u
 }
 
 fn session() -> SessionRecord {
-    SessionRecord {
-        session_id: SessionId::generate(),
-        user_id: UserId::generate(),
-        username: Username::parse("alice").unwrap(),
-        issued_at: clock::now(),
-        expires_at: clock::now() + 3600,
-    }
+    new_session(&UserId::generate(), "alice", clock::now() + 3600)
 }
 
 fn logout_event(s: &SessionRecord, user_id: &UserId) -> Value {
@@ -32,37 +29,37 @@ fn logout_event(s: &SessionRecord, user_id: &UserId) -> Value {
     )
 }
 
-async fn ends_the_session<S: PutSession + GetSession + DeleteSession + Sync + Clone>(sessions: S) {
+async fn lookup(sessions: &impl GetSession, s: &SessionRecord) -> SessionLookup {
+    sessions
+        .get_session(&s.session_id, &s.user_id, clock::now())
+        .await
+        .unwrap()
+}
+
+async fn ends_the_session<S: StartSession + GetSession + DeleteSession + Sync + Clone>(
+    sessions: S,
+) {
     let handler = Handler::new(sessions.clone());
     let mine = session();
     let other = session();
-    sessions.put_session(&mine).await.unwrap();
-    sessions.put_session(&other).await.unwrap();
+    put_session(&sessions, &mine).await;
+    put_session(&sessions, &other).await;
 
-    // Naming someone else's jti with my identity changes nothing.
+    // Naming someone else's session with my identity changes nothing.
     assert_eq!(
         call(&handler, logout_event(&other, &mine.user_id)).await.0,
         204
     );
-    assert!(
-        sessions
-            .get_session(&other.session_id, clock::now())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(matches!(
+        lookup(&sessions, &other).await,
+        SessionLookup::Live(_)
+    ));
 
     assert_eq!(
         call(&handler, logout_event(&mine, &mine.user_id)).await,
         (204, Value::Null)
     );
-    assert!(
-        sessions
-            .get_session(&mine.session_id, clock::now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(lookup(&sessions, &mine).await, SessionLookup::Absent);
     // Idempotent.
     assert_eq!(
         call(&handler, logout_event(&mine, &mine.user_id)).await.0,

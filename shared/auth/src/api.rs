@@ -9,7 +9,9 @@
 //! |---|---|---|
 //! | 400 | `invalid_request` | malformed JSON, wrong types, missing or unknown fields, a field breaking its rules |
 //! | 401 | `invalid_credentials` | unknown username or wrong password (one answer for both) |
+//! | 401 | `invalid_refresh_token` | refresh with a token that is unknown, expired, revoked or reused |
 //! | 401 | `unauthorized` | no identity from the authorizer on a protected route |
+//! | 404 | `session_not_found` | `DELETE /sessions/{id}` for an id that is not one of the caller's live sessions |
 //! | 409 | `username_taken` | register with a taken username |
 //! | 429 | `too_many_requests` | login for a username with too many recent failures (`Retry-After`) |
 //! | 413 | `payload_too_large` | body over [`MAX_BODY_BYTES`] |
@@ -80,6 +82,8 @@ pub fn status_and_code(err: &AuthError) -> (StatusCode, &'static str) {
         }
         AuthError::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
         AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+        AuthError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
+        AuthError::SessionNotFound => (StatusCode::NOT_FOUND, "session_not_found"),
         AuthError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         AuthError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         AuthError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
@@ -133,6 +137,45 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
         );
     }
     response
+}
+
+/// The 200 body of login and refresh: a new access token and a new refresh token.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    /// The JWT.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The refresh token (opaque; send it to `POST /refresh`).
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: i64,
+}
+
+/// Who is calling, as far as a session records it: the `User-Agent` header (cut to
+/// [`crate::store::MAX_USER_AGENT_BYTES`] at a character boundary; empty if absent or not
+/// text) and the source IP API Gateway saw (empty if unknown).
+pub fn client_of(req: &Request) -> (String, String) {
+    let mut agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if agent.len() > crate::store::MAX_USER_AGENT_BYTES {
+        let mut end = crate::store::MAX_USER_AGENT_BYTES;
+        while !agent.is_char_boundary(end) {
+            end -= 1;
+        }
+        agent.truncate(end);
+    }
+    let ip = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    (agent, ip.unwrap_or_default())
 }
 
 /// The span of one API request, with API Gateway's route key and request id; handlers record

@@ -10,6 +10,14 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// Formats epoch seconds as an RFC 3339 UTC timestamp, e.g. `2026-11-29T07:00:00Z`.
 pub fn rfc3339(epoch_seconds: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(epoch_seconds)

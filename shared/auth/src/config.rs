@@ -18,17 +18,19 @@
 //! | variable | default | read by |
 //! |---|---|---|
 //! | `USERS_TABLE` | required | register, login, user-info |
-//! | `SESSIONS_TABLE` | required | login, logout, authorizer |
+//! | `SESSIONS_TABLE` | required | login, logout, authorizer, refresh, sessions, logout-all |
 //! | `ATTEMPTS_TABLE` | required | login |
-//! | `JWT_ALGORITHM` | `HS256` (or `EdDSA`) | login, authorizer |
-//! | `JWT_SECRET` | HS256: one of these two is required | login, authorizer |
-//! | `JWT_SECRET_ARN` | | login, authorizer |
-//! | `JWT_PRIVATE_KEY` | EdDSA: one of these two is required | login |
-//! | `JWT_PRIVATE_KEY_ARN` | | login |
+//! | `JWT_ALGORITHM` | `HS256` (or `EdDSA`) | login, refresh, authorizer |
+//! | `JWT_SECRET` | HS256: one of these two is required | login, refresh, authorizer |
+//! | `JWT_SECRET_ARN` | | login, refresh, authorizer |
+//! | `JWT_PRIVATE_KEY` | EdDSA: one of these two is required | login, refresh |
+//! | `JWT_PRIVATE_KEY_ARN` | | login, refresh |
 //! | `JWT_PUBLIC_KEYS` | EdDSA: required (PEM, current and previous) | authorizer |
-//! | `JWT_ISSUER` | `jwt-session-service` | login, authorizer |
-//! | `JWT_AUDIENCE` | `jwt-session-service` | login, authorizer |
-//! | `TOKEN_TTL_SECONDS` | `3600` (60 – 86400) | login |
+//! | `JWT_ISSUER` | `jwt-session-service` | login, refresh, authorizer |
+//! | `JWT_AUDIENCE` | `jwt-session-service` | login, refresh, authorizer |
+//! | `TOKEN_TTL_SECONDS` | `900` (60 – 86400): access tokens | login, refresh |
+//! | `REFRESH_TOKEN_TTL_SECONDS` | `2592000` (30 days; 3600 – 31536000, at least `TOKEN_TTL_SECONDS`) | login, refresh |
+//! | `REFRESH_REUSE_GRACE_SECONDS` | `5` (0 – 60) | refresh |
 //! | `JWT_LEEWAY_SECONDS` | `5` (0 – 300) | authorizer |
 //! | `ARGON2_MEMORY_KIB` | `19456` | register, login |
 //! | `ARGON2_ITERATIONS` | `2` | register, login |
@@ -380,7 +382,43 @@ async fn secret_string(
     }
 }
 
-/// What login needs to issue tokens.
+/// Default lifetime of an access token: 15 minutes.
+pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
+/// Default lifetime of a refresh token: 30 days.
+pub const DEFAULT_REFRESH_TTL_SECONDS: i64 = 30 * 24 * 3600;
+/// Default grace window for a concurrent refresh with a just-rotated token: 5 seconds.
+pub const DEFAULT_REUSE_GRACE_SECONDS: i64 = 5;
+
+/// `REFRESH_TOKEN_TTL_SECONDS`: the lifetime of a refresh token, and so of a session nobody
+/// refreshes; at least `access_ttl_seconds` (an access token never outlives its session).
+pub fn refresh_ttl_seconds(env: Lookup<'_>, access_ttl_seconds: i64) -> Result<i64, ConfigError> {
+    let ttl = number(
+        env,
+        "REFRESH_TOKEN_TTL_SECONDS",
+        DEFAULT_REFRESH_TTL_SECONDS,
+        3600..=365 * 24 * 3600,
+    )?;
+    if ttl < access_ttl_seconds {
+        return Err(ConfigError {
+            name: "REFRESH_TOKEN_TTL_SECONDS",
+            problem: format!("{ttl} is shorter than TOKEN_TTL_SECONDS ({access_ttl_seconds})"),
+        });
+    }
+    Ok(ttl)
+}
+
+/// `REFRESH_REUSE_GRACE_SECONDS`: how long after a refresh token was rotated presenting it again
+/// counts as a concurrent refresh from the same client rather than as reuse (theft).
+pub fn reuse_grace_seconds(env: Lookup<'_>) -> Result<i64, ConfigError> {
+    number(
+        env,
+        "REFRESH_REUSE_GRACE_SECONDS",
+        DEFAULT_REUSE_GRACE_SECONDS,
+        0..=60,
+    )
+}
+
+/// What login and refresh need to issue tokens.
 #[derive(Debug, Clone)]
 pub struct SignerConfig {
     /// Where the key comes from.
@@ -389,6 +427,11 @@ pub struct SignerConfig {
 }
 
 impl SignerConfig {
+    /// `TOKEN_TTL_SECONDS`: the lifetime of an access token.
+    pub fn ttl_seconds(&self) -> i64 {
+        self.settings.ttl_seconds
+    }
+
     /// Reads `JWT_ALGORITHM`; then `JWT_SECRET` or `JWT_SECRET_ARN` (HS256), or
     /// `JWT_PRIVATE_KEY` or `JWT_PRIVATE_KEY_ARN` (EdDSA); `JWT_ISSUER`, `JWT_AUDIENCE`,
     /// `TOKEN_TTL_SECONDS`.
@@ -427,7 +470,12 @@ impl SignerConfig {
             _ => SigningKeySource::Hmac(KeySource::from_lookup(env)?),
         };
         let (issuer, audience) = issuer_audience(env);
-        let ttl_seconds = number(env, "TOKEN_TTL_SECONDS", 3600i64, 60..=86_400)?;
+        let ttl_seconds = number(
+            env,
+            "TOKEN_TTL_SECONDS",
+            DEFAULT_ACCESS_TTL_SECONDS,
+            60..=86_400,
+        )?;
         Ok(Self {
             key,
             settings: TokenSettings {
@@ -596,6 +644,10 @@ pub struct Config {
     pub password: PasswordConfig,
     /// DynamoDB.
     pub store: StoreConfig,
+    /// `REFRESH_TOKEN_TTL_SECONDS`.
+    pub refresh_ttl_seconds: i64,
+    /// `REFRESH_REUSE_GRACE_SECONDS`.
+    pub reuse_grace_seconds: i64,
 }
 
 impl Config {
@@ -606,11 +658,14 @@ impl Config {
 
     /// Reads every variable in the [module table](self) from `env`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let signer = SignerConfig::from_lookup(env)?;
         Ok(Self {
             users_table: users_table(env)?,
             sessions_table: sessions_table(env)?,
             attempts_table: attempts_table(env)?,
-            signer: SignerConfig::from_lookup(env)?,
+            refresh_ttl_seconds: refresh_ttl_seconds(env, signer.ttl_seconds())?,
+            reuse_grace_seconds: reuse_grace_seconds(env)?,
+            signer,
             verifier: VerifierConfig::from_lookup(env)?,
             password: PasswordConfig::from_lookup(env)?,
             store: StoreConfig::from_lookup(env)?,
@@ -641,7 +696,9 @@ mod tests {
     #[test]
     fn defaults() {
         let c = Config::from_lookup(&env(BASE)).unwrap();
-        assert_eq!(c.signer.settings.ttl_seconds, 3600);
+        assert_eq!(c.signer.settings.ttl_seconds, 900);
+        assert_eq!(c.refresh_ttl_seconds, 30 * 24 * 3600);
+        assert_eq!(c.reuse_grace_seconds, 5);
         assert!(c.signer.key.hmac_inline().is_some());
         assert_eq!(c.verifier.settings.leeway_seconds, 5);
         assert_eq!(c.password.cost, HashCost::OWASP_MINIMUM);
@@ -656,6 +713,16 @@ mod tests {
             ("TOKEN_TTL_SECONDS", "soon", "TOKEN_TTL_SECONDS"),
             ("TOKEN_TTL_SECONDS", "10", "TOKEN_TTL_SECONDS"),
             ("JWT_LEEWAY_SECONDS", "-1", "JWT_LEEWAY_SECONDS"),
+            (
+                "REFRESH_TOKEN_TTL_SECONDS",
+                "60",
+                "REFRESH_TOKEN_TTL_SECONDS",
+            ),
+            (
+                "REFRESH_REUSE_GRACE_SECONDS",
+                "61",
+                "REFRESH_REUSE_GRACE_SECONDS",
+            ),
             ("ARGON2_ITERATIONS", "1", "ARGON2_MEMORY_KIB"),
             (
                 "DYNAMODB_ENDPOINT_URL",
@@ -672,6 +739,14 @@ mod tests {
             assert_eq!(err.name, *named, "{name}={value}: {err}");
             assert!(err.to_string().contains(named));
         }
+        // A refresh token that would die before the access tokens it mints.
+        let mut short = BASE.to_vec();
+        short.push(("TOKEN_TTL_SECONDS", "86400"));
+        short.push(("REFRESH_TOKEN_TTL_SECONDS", "3600"));
+        assert_eq!(
+            Config::from_lookup(&env(&short)).unwrap_err().name,
+            "REFRESH_TOKEN_TTL_SECONDS"
+        );
         let mut both = BASE.to_vec();
         both.push((
             "JWT_SECRET_ARN",

@@ -39,6 +39,12 @@ pub enum AuthError {
         /// Seconds until the next attempt is accepted.
         retry_after: u64,
     },
+    /// A refresh token that is unknown, expired, revoked or already used.
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidRefreshToken,
+    /// No session with this id among the caller's live sessions.
+    #[error("no such session")]
+    SessionNotFound,
     /// No valid identity for a route that needs one.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),

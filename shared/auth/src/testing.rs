@@ -218,6 +218,23 @@ pub const SAMPLE_SID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 /// The token id (`jti`) of the sample token in `events/`.
 pub const SAMPLE_JTI: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 
+/// The refresh token in `events/refresh.json` (the sample session's current one).
+pub const SAMPLE_REFRESH_TOKEN: &str = "c2FtcGxlLXJlZnJlc2gtdG9rZW4tZm9yLWV2ZW50cyE";
+
+/// The stored record of [`SAMPLE_REFRESH_TOKEN`].
+pub fn sample_refresh() -> crate::store::RefreshRecord {
+    let session = sample_session();
+    crate::store::RefreshRecord {
+        hash: crate::RefreshToken::parse(SAMPLE_REFRESH_TOKEN)
+            .expect("sample refresh token")
+            .hash(),
+        session_id: session.session_id,
+        user_id: session.user_id,
+        expires_at: session.expires_at,
+        rotated_at_ms: None,
+    }
+}
+
 /// A verifier for the sample tokens in `events/`.
 pub fn sample_verifier() -> crate::token::TokenVerifier {
     let mut env = test_env();
@@ -275,4 +292,25 @@ pub async fn put_session(
         .await
         .expect("storing a test session");
     token
+}
+
+/// A live session of `user_id` / `username` that began now and ends at `expires_at`, in
+/// revocation generation 0 (test set-up).
+pub fn new_session(
+    user_id: &crate::UserId,
+    username: &str,
+    expires_at: i64,
+) -> crate::store::SessionRecord {
+    let now = crate::clock::now();
+    crate::store::SessionRecord {
+        session_id: crate::SessionId::generate(),
+        user_id: user_id.clone(),
+        username: crate::Username::parse(username).expect("a valid test username"),
+        created_at: now,
+        last_used_at: now,
+        expires_at,
+        generation: 0,
+        user_agent: "test-agent/1.0".into(),
+        source_ip: "192.0.2.10".into(),
+    }
 }

@@ -12,9 +12,9 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
 
 use super::{
@@ -484,27 +484,12 @@ impl StartSession for DynamoSessions {
         session: &SessionRecord,
         refresh: &RefreshRecord,
     ) -> Result<(), StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(marker_key(&session.user_id))))
-            .condition_expression(if session.generation == 0 {
-                "attribute_not_exists(pk) OR generation = :g"
-            } else {
-                "generation = :g"
-            })
-            .expression_attribute_values(":g", num(session.generation))
-            .build()
-            .map_err(build_error)?;
         let items = vec![
             put_if_absent(&self.table, session_item(session))?,
             put_if_absent(&self.table, refresh_item(refresh))?,
-            TransactWriteItem::builder().condition_check(check).build(),
         ];
         match transact(&self.client, items).await? {
             Transaction::Committed => Ok(()),
-            Transaction::ConditionsFailed(failed) if failed.contains(&2) => {
-                Err(StoreError::Conflict)
-            }
             Transaction::ConditionsFailed(_) => Err(StoreError::AlreadyExists),
         }
     }

@@ -113,9 +113,6 @@ impl StartSession for MemorySessions {
         {
             return Err(StoreError::AlreadyExists);
         }
-        if state.generation(&session.user_id) != session.generation {
-            return Err(StoreError::Conflict);
-        }
         state
             .sessions
             .insert(session.session_id.clone(), session.clone());

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | [`CreateUser`] | conditional create, never read-then-write | register |
 //! | [`FindUser`] | get by username (strongly consistent) | login, user-info |
-//! | [`StartSession`] | read the owner's revocation generation; write a session and its first refresh token atomically | login |
+//! | [`StartSession`] | read the owner's revocation generation; write a session and its first refresh token in one transaction | login |
 //! | [`GetSession`] | one strongly consistent read of a session and its owner's revocation marker | authorizer, refresh |
 //! | [`RefreshTokens`] | find a refresh token by hash; rotate it (atomically with the session's last use) | refresh |
 //! | [`DeleteSession`] | delete one of the caller's live sessions | logout, sessions, refresh (theft) |
@@ -23,10 +23,12 @@
 //! its `generation` is not below its owner's **revocation generation**. Logout and
 //! `DELETE /sessions/{id}` delete the item; log-out-everywhere increments the owner's generation
 //! in one write, which ends every session that began before it at once — including one whose
-//! item a concurrent login is writing at that moment: a session is written only together with a
-//! check that the generation it carries is still current (one transaction), so it either
-//! belongs to the old generation (and is ended) or began after the increment. Deleting the
-//! ended items afterwards is housekeeping only.
+//! item a concurrent login is writing at that moment: login reads the generation before it
+//! writes the session, so a session either carries the old generation (and is ended, even if
+//! its item lands after the increment) or was started after the increment. Deleting the ended
+//! items afterwards is housekeeping only. (The generation is deliberately not re-checked inside
+//! the login's write: a condition on the shared marker item would make concurrent logins of one
+//! user conflict with each other in DynamoDB transactions.)
 //!
 //! ## Item layout
 //! - Users table, partition key `username` (S): `user_id` (S), `password_hash` (S, PHC string),
@@ -225,10 +227,10 @@ pub trait StartSession {
         owner: &UserId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Writes `session` and its first refresh token in one transaction, which also checks that
-    /// the owner's revocation generation is still `session.generation`:
-    /// [`StoreError::Conflict`] if it changed since it was read (log-out-everywhere ran in
-    /// between; read it again and retry), [`StoreError::AlreadyExists`] if an id is taken.
+    /// Writes `session` and its first refresh token in one transaction (both or neither);
+    /// [`StoreError::AlreadyExists`] if an id is taken. `session.generation` is the owner's
+    /// revocation generation as read before: if log-out-everywhere incremented it since, the
+    /// session is written all the same and is ended from the start.
     fn start_session(
         &self,
         session: &SessionRecord,

@@ -1,0 +1,100 @@
+//! `POST /logout-all` (behind the authorizer): ends every session of the caller at once,
+//! including the one the call is made with and one a concurrent login is starting.
+//!
+//! One write increments the caller's revocation generation; from the next request on the
+//! authorizer denies every access token of a session that began before, and refresh refuses
+//! their refresh tokens (both read the generation with the session, strongly consistent). Then
+//! the ended session items are deleted — housekeeping only: if it fails the sessions are ended
+//! all the same, and the answer is still 204. No body is read.
+//!
+//! - 204; 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable
+//!   (nothing was ended then; retry).
+
+use auth::AuthError;
+use auth::api::{self, caller};
+use auth::config::{self, ConfigError, Lookup, StoreConfig};
+use auth::store::RevokeAllSessions;
+use auth::store::dynamo::DynamoSessions;
+use auth::telemetry::metrics;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use tracing::Instrument as _;
+
+/// What logout-all reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// DynamoDB endpoint and timeout.
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&config::process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            sessions_table: config::sessions_table(env)?,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+}
+
+/// The logout-all handler over the sessions table.
+#[derive(Debug, Clone)]
+pub struct Handler<S> {
+    sessions: S,
+}
+
+impl Handler<DynamoSessions> {
+    /// The handler on DynamoDB, as the Lambda runs it.
+    pub async fn from_config(config: &Config) -> Self {
+        let client = config.store.client().await;
+        Self::new(DynamoSessions::new(client, &config.sessions_table))
+    }
+}
+
+impl<S: RevokeAllSessions + Sync> Handler<S> {
+    /// A handler over `sessions`.
+    pub fn new(sessions: S) -> Self {
+        Self { sessions }
+    }
+
+    /// Handles one request; errors become responses here.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let span = api::request_span(&req);
+        async move {
+            let result = self.logout_all(req).await;
+            metrics::count(
+                "LogoutAlls",
+                &[("Outcome", api::outcome(&result, "success"))],
+            );
+            api::respond(result)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn logout_all(&self, req: Request) -> Result<Response<Body>, AuthError> {
+        let caller = caller(&req)?;
+        tracing::Span::current().record("user_id", caller.user_id.as_str());
+        let generation = self.sessions.bump_generation(&caller.user_id).await?;
+        match self
+            .sessions
+            .delete_sessions_before(&caller.user_id, generation)
+            .await
+        {
+            Ok(deleted) => tracing::info!(outcome = "logged_out_everywhere", deleted, "logout-all"),
+            Err(e) => tracing::warn!(
+                outcome = "logged_out_everywhere",
+                error = %api::chain(&e),
+                "sessions ended; deleting their items failed (they stay denied)"
+            ),
+        }
+        Ok(api::empty_response(StatusCode::NO_CONTENT))
+    }
+}

@@ -1,0 +1,268 @@
+//! `POST /refresh`: trades a refresh token for a new access token and a new refresh token
+//! (rotation). Not behind the authorizer: the access token may have expired already.
+//!
+//! Body `{"refresh_token"}`. 200 `{"access_token", "token_type": "Bearer", "expires_in",
+//! "refresh_token", "refresh_expires_in"}`, as login answers; the session keeps its id, so every
+//! access token it ever issued stops working together when it ends. The new refresh token lives
+//! `REFRESH_TOKEN_TTL_SECONDS` from now, and so does the session (a sliding lifetime); the
+//! session records the time, `User-Agent` and source IP of the refresh.
+//!
+//! 401 `invalid_refresh_token` for a token that is unknown, expired, or whose session has ended
+//! (logout, `DELETE /sessions/{id}`, `POST /logout-all`). Theft detection: a token is good for
+//! one refresh. Presenting it again more than `REFRESH_REUSE_GRACE_SECONDS` (default 5) after it
+//! was rotated means two parties hold it, so the whole session is revoked at once — its access
+//! tokens and every refresh token it issued — and the answer is 401. Within the grace window
+//! (the same client refreshing twice concurrently, e.g. from two tabs) the refresh succeeds with
+//! its own new pair, and the session lives on.
+//!
+//! - 400 `invalid_request` for a body without a string `refresh_token`; 503 when the store is
+//!   unavailable.
+
+use auth::api::{self, TokenResponse, parse_json};
+use auth::config::{self, ConfigError, KeyLoadError, Lookup, SignerConfig, StoreConfig};
+use auth::store::dynamo::DynamoSessions;
+use auth::store::{
+    DeleteSession, GetSession, RefreshRecord, RefreshTokens, Rotation, SessionLookup,
+    SessionRecord, SessionUse,
+};
+use auth::telemetry::metrics;
+use auth::token::TokenSigner;
+use auth::{AuthError, RefreshToken, StoreError, clock};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use tracing::Instrument as _;
+
+/// What refresh reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// Token key, issuer, audience, access token lifetime.
+    pub signer: SignerConfig,
+    /// `REFRESH_TOKEN_TTL_SECONDS`.
+    pub refresh_ttl_seconds: i64,
+    /// `REFRESH_REUSE_GRACE_SECONDS`.
+    pub reuse_grace_seconds: i64,
+    /// DynamoDB endpoint and timeout.
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&config::process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let signer = SignerConfig::from_lookup(env)?;
+        Ok(Self {
+            sessions_table: config::sessions_table(env)?,
+            refresh_ttl_seconds: config::refresh_ttl_seconds(env, signer.ttl_seconds())?,
+            reuse_grace_seconds: config::reuse_grace_seconds(env)?,
+            signer,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// How a refresh ended, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The token was current and is now rotated.
+    Rotated,
+    /// A concurrent refresh rotated it within the grace window; a sibling pair was issued.
+    Concurrent,
+}
+
+/// The refresh handler over the sessions table.
+#[derive(Debug, Clone)]
+pub struct Handler<S> {
+    sessions: S,
+    signer: TokenSigner,
+    refresh_ttl_seconds: i64,
+    reuse_grace_ms: i64,
+}
+
+impl Handler<DynamoSessions> {
+    /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client and loads the
+    /// signing key (once per cold start).
+    pub async fn from_config(config: &Config) -> Result<Self, KeyLoadError> {
+        let sdk = config.store.sdk_config().await;
+        let client = config.store.dynamo_client(&sdk);
+        Ok(Self::new(
+            DynamoSessions::new(client, &config.sessions_table),
+            config.signer.signer(Some(&sdk)).await?,
+            config.refresh_ttl_seconds,
+            config.reuse_grace_seconds,
+        ))
+    }
+}
+
+impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
+    /// A handler over `sessions`: new refresh tokens live `refresh_ttl_seconds`; a rotated one
+    /// presented again within `reuse_grace_seconds` counts as a concurrent refresh.
+    pub fn new(
+        sessions: S,
+        signer: TokenSigner,
+        refresh_ttl_seconds: i64,
+        reuse_grace_seconds: i64,
+    ) -> Self {
+        Self {
+            sessions,
+            signer,
+            refresh_ttl_seconds,
+            reuse_grace_ms: reuse_grace_seconds * 1000,
+        }
+    }
+
+    /// Handles one request; errors become responses here.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let span = api::request_span(&req);
+        async move {
+            let result = self.refresh(req).await;
+            let outcome = match &result {
+                Ok((_, Outcome::Rotated)) => "rotated",
+                Ok((_, Outcome::Concurrent)) => "concurrent",
+                Err(e) => api::status_and_code(e).1,
+            };
+            metrics::count("Refreshes", &[("Outcome", outcome)]);
+            api::respond(result.map(|(response, _)| response))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn refresh(&self, req: Request) -> Result<(Response<Body>, Outcome), AuthError> {
+        let body: RefreshRequest = parse_json(&req)?;
+        // A string that is not shaped like an issued token cannot be one: the same 401.
+        let presented =
+            RefreshToken::parse(&body.refresh_token).map_err(|_| AuthError::InvalidRefreshToken)?;
+        let (user_agent, source_ip) = api::client_of(&req);
+        let now = clock::now();
+        let old = presented.hash();
+
+        let next = RefreshToken::generate();
+        let mut outcome = None;
+        let mut session = None;
+        // A few rounds at most: a round repeats only when a concurrent refresh got in between
+        // the read and the write.
+        for _ in 0..3 {
+            let record = self
+                .sessions
+                .find_refresh(&old, now)
+                .await?
+                .ok_or(AuthError::InvalidRefreshToken)?;
+            let live = self.live_session(&record, now).await?;
+            let new = RefreshRecord {
+                hash: next.hash(),
+                session_id: record.session_id.clone(),
+                user_id: record.user_id.clone(),
+                expires_at: now + self.refresh_ttl_seconds,
+                rotated_at_ms: None,
+            };
+            let used = SessionUse {
+                session_id: record.session_id.clone(),
+                at: now,
+                expires_at: new.expires_at,
+                user_agent: user_agent.clone(),
+                source_ip: source_ip.clone(),
+            };
+            tracing::Span::current().record("user_id", record.user_id.as_str());
+            match record.rotated_at_ms {
+                None => match self
+                    .sessions
+                    .rotate_refresh(&old, clock::now_ms(), &new, &used)
+                    .await
+                {
+                    Ok(Rotation::Rotated) => outcome = Some(Outcome::Rotated),
+                    Ok(Rotation::SessionGone) => return Err(AuthError::InvalidRefreshToken),
+                    // Someone rotated it between the read and the write: read it again.
+                    Ok(Rotation::AlreadyRotated) | Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                },
+                Some(rotated_at_ms) if clock::now_ms() - rotated_at_ms <= self.reuse_grace_ms => {
+                    match self.sessions.add_refresh(&new, &used).await {
+                        Ok(true) => outcome = Some(Outcome::Concurrent),
+                        Ok(false) => return Err(AuthError::InvalidRefreshToken),
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Some(_) => {
+                    self.revoke_family(&record, now).await?;
+                    return Err(AuthError::InvalidRefreshToken);
+                }
+            }
+            session = Some(live);
+            break;
+        }
+        let (Some(outcome), Some(session)) = (outcome, session) else {
+            return Err(AuthError::Unavailable(StoreError::Conflict));
+        };
+
+        let issued = self
+            .signer
+            .issue(
+                &session.user_id,
+                &session.username,
+                &session.session_id,
+                now,
+            )
+            .map_err(AuthError::Internal)?;
+        tracing::info!(outcome = ?outcome, "refreshed");
+        let response = api::json_response(
+            StatusCode::OK,
+            &TokenResponse {
+                access_token: issued.token,
+                token_type: "Bearer".into(),
+                expires_in: self.signer.ttl_seconds(),
+                refresh_token: next.expose_secret().to_owned(),
+                refresh_expires_in: self.refresh_ttl_seconds,
+            },
+        );
+        Ok((response, outcome))
+    }
+
+    /// The token's session, if it is still live (one strongly consistent read, as the
+    /// authorizer makes); anything else is the refresh token's 401.
+    async fn live_session(
+        &self,
+        record: &RefreshRecord,
+        now: i64,
+    ) -> Result<SessionRecord, AuthError> {
+        match self
+            .sessions
+            .get_session(&record.session_id, &record.user_id, now)
+            .await?
+        {
+            SessionLookup::Live(session) => Ok(session),
+            SessionLookup::Absent | SessionLookup::Revoked | SessionLookup::WrongOwner => {
+                Err(AuthError::InvalidRefreshToken)
+            }
+        }
+    }
+
+    /// A rotated token presented after the grace window: it has leaked (or the client is
+    /// broken), so the session ends — every access and refresh token it issued.
+    async fn revoke_family(&self, record: &RefreshRecord, now: i64) -> Result<(), AuthError> {
+        let revoked = self
+            .sessions
+            .delete_session(&record.session_id, &record.user_id, now)
+            .await?;
+        tracing::warn!(
+            outcome = "reuse_detected",
+            session_revoked = revoked,
+            "a rotated refresh token was presented again; session revoked"
+        );
+        metrics::count("RefreshTokenReuse", &[("Action", "session_revoked")]);
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! The refresh Lambda: configuration, the DynamoDB client and the signing key once per cold start, then the
+//! handler from the library for every request.
+
+use lambda_http::{Error, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    auth::telemetry::init();
+    auth::telemetry::metrics::enable_stdout();
+    let config = refresh::Config::from_env()?;
+    let handler = refresh::Handler::from_config(&config).await?;
+    let handler = &handler;
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, std::convert::Infallible>(handler.handle(req).await)
+    }))
+    .await
+}
