@@ -153,8 +153,11 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
         let mut outcome = None;
         let mut session = None;
         // A few rounds at most: a round repeats only when a concurrent refresh got in between
-        // the read and the write.
-        for _ in 0..3 {
+        // the read and the write (after a short pause, so that the two do not collide again).
+        for round in 0..4u64 {
+            if round > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * round)).await;
+            }
             let record = self
                 .sessions
                 .find_refresh(&old, now)
