@@ -218,7 +218,7 @@ fn print_banner(base: &str, store: &str) {
         r#"
 JWT session service: local API on {base}
 store: {store}
-routes: POST /register, POST /login, GET /me (authorizer), POST /logout (authorizer)
+routes: {routes}
 
 Try it:
   curl -i -w '\n' -X POST {base}/register -H 'content-type: application/json' \
@@ -230,8 +230,18 @@ Try it:
   curl -i -w '\n' -X POST {base}/logout -H "authorization: Bearer $TOKEN"
   curl -i -w '\n' {base}/me -H "authorization: Bearer $TOKEN"   # 403: logged out
 
+Sessions (refresh, list, revoke one, log out everywhere): see the README's walk-through.
 Ctrl-C stops the server.
-"#
+"#,
+        routes = local_api::routes::ROUTES
+            .iter()
+            .map(|r| if r.protected {
+                format!("{} (authorizer)", r.key())
+            } else {
+                r.key()
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 

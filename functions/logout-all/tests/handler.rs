@@ -43,7 +43,13 @@ where
             "{lookup:?}"
         );
     }
-    assert!(sessions.list_sessions(&me, now).await.unwrap().is_empty());
+    assert!(
+        sessions
+            .list_sessions(&me, None, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         sessions
             .get_session(&theirs.session_id, &theirs.user_id, now)

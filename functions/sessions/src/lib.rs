@@ -129,7 +129,7 @@ impl<S: ListSessions + DeleteSession + Sync> Handler<S> {
         tracing::Span::current().record("user_id", caller.user_id.as_str());
         let sessions = self
             .sessions
-            .list_sessions(&caller.user_id, clock::now())
+            .list_sessions(&caller.user_id, Some(&caller.session_id), clock::now())
             .await?;
         let body = SessionList {
             sessions: sessions

@@ -197,7 +197,7 @@ async fn expired_but_present_is_absent(sessions: &impl Sessions) {
     );
     assert!(
         sessions
-            .list_sessions(&owner.user_id, now)
+            .list_sessions(&owner.user_id, None, now)
             .await
             .unwrap()
             .is_empty()
@@ -275,16 +275,38 @@ async fn listing_shows_only_the_owners_live_sessions(sessions: &impl Sessions) {
             .unwrap()
     );
     assert_eq!(
-        sessions.list_sessions(&owner.user_id, now).await.unwrap(),
-        vec![newer, older]
+        sessions
+            .list_sessions(&owner.user_id, None, now)
+            .await
+            .unwrap(),
+        vec![newer.clone(), older.clone()]
     );
+    // Naming the caller's own session changes nothing when it is listed already; naming
+    // another user's, an ended one or an unknown one adds nothing.
+    for also in [
+        &newer.session_id,
+        &others.session_id,
+        &gone.session_id,
+        &SessionId::generate(),
+    ] {
+        assert_eq!(
+            sessions
+                .list_sessions(&owner.user_id, Some(also), now)
+                .await
+                .unwrap(),
+            vec![newer.clone(), older.clone()]
+        );
+    }
     assert_eq!(
-        sessions.list_sessions(&other.user_id, now).await.unwrap(),
+        sessions
+            .list_sessions(&other.user_id, None, now)
+            .await
+            .unwrap(),
         vec![others]
     );
     assert!(
         sessions
-            .list_sessions(&UserId::generate(), now)
+            .list_sessions(&UserId::generate(), None, now)
             .await
             .unwrap()
             .is_empty()
@@ -325,7 +347,7 @@ async fn revoking_all_ends_every_earlier_session(sessions: &impl Sessions) {
     }
     assert!(
         sessions
-            .list_sessions(&owner.user_id, now)
+            .list_sessions(&owner.user_id, None, now)
             .await
             .unwrap()
             .is_empty()
@@ -385,7 +407,10 @@ async fn revoking_all_ends_every_earlier_session(sessions: &impl Sessions) {
         0
     );
     assert_eq!(
-        sessions.list_sessions(&owner.user_id, now).await.unwrap(),
+        sessions
+            .list_sessions(&owner.user_id, None, now)
+            .await
+            .unwrap(),
         vec![after.clone()]
     );
     assert_eq!(sessions.bump_generation(&owner.user_id).await.unwrap(), 2);

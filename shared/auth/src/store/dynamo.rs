@@ -620,9 +620,13 @@ impl ListSessions for DynamoSessions {
     async fn list_sessions(
         &self,
         owner: &UserId,
+        also: Option<&SessionId>,
         now: i64,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let ids = self.session_ids(owner).await?;
+        let mut ids = self.session_ids(owner).await?;
+        if let Some(id) = also.filter(|id| !ids.iter().any(|i| i == id.as_str())) {
+            ids.push(id.to_string());
+        }
         let marker = self.marker_generation(owner).await?;
         let mut live = Vec::new();
         for chunk in ids.chunks(100) {
@@ -660,27 +664,34 @@ impl RevokeAllSessions for DynamoSessions {
         owner: &UserId,
         generation: u64,
     ) -> Result<usize, StoreError> {
+        // Conditional deletes (a session that began after the increment stays), up to 16 at a
+        // time: a user with hundreds of sessions is cleaned up in a few round trips' time.
+        const IN_FLIGHT: usize = 16;
+        let mut ids = self.session_ids(owner).await?.into_iter();
+        let mut running = tokio::task::JoinSet::new();
         let mut deleted = 0;
-        for id in self.session_ids(owner).await? {
-            let result = timed(
-                "DeleteItem",
-                self.client
+        loop {
+            while running.len() < IN_FLIGHT {
+                let Some(id) = ids.next() else { break };
+                let delete = self
+                    .client
                     .delete_item()
                     .table_name(&self.table)
                     .key("pk", AttributeValue::S(id))
                     .condition_expression("user_id = :owner AND generation < :g")
                     .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
-                    .expression_attribute_values(":g", num(generation))
-                    .send(),
-            )
-            .await;
-            match result {
+                    .expression_attribute_values(":g", num(generation));
+                running.spawn(async move { timed("DeleteItem", delete.send()).await });
+            }
+            let Some(joined) = running.join_next().await else {
+                return Ok(deleted);
+            };
+            match joined.map_err(|e| StoreError::Backend(Box::new(e)))? {
                 Ok(_) => deleted += 1,
                 Err(e) if is_conditional_check_failed(&e) => {}
                 Err(e) => return Err(classify(e)),
             }
         }
-        Ok(deleted)
     }
 }
 

@@ -212,6 +212,7 @@ impl ListSessions for MemorySessions {
     async fn list_sessions(
         &self,
         owner: &UserId,
+        _also: Option<&SessionId>,
         now: i64,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let state = self.state();

@@ -299,10 +299,13 @@ pub trait DeleteSession {
 /// Lists a user's sessions.
 pub trait ListSessions {
     /// `owner`'s live sessions at `now` (as [`GetSession`] would judge each), newest first.
-    /// Candidates come from the per-user index; each is re-read with strong consistency.
+    /// Candidates come from the per-user index, which is eventually consistent and may lag a
+    /// login by a moment, plus `also` (the caller's own session, so that it is never missing);
+    /// each is re-read with strong consistency.
     fn list_sessions(
         &self,
         owner: &UserId,
+        also: Option<&SessionId>,
         now: i64,
     ) -> impl Future<Output = Result<Vec<SessionRecord>, StoreError>> + Send;
 }
