@@ -95,6 +95,32 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
     assert_eq!(status, 200);
     let token = login["access_token"].as_str().unwrap().to_owned();
     let bearer = format!("Bearer {token}");
+    let first_refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    let body = json!({ "refresh_token": first_refresh }).to_string();
+    let (status, refreshed) = send(&gateway, "POST", "/refresh", None, Some(body)).await;
+    assert_eq!(status, 200, "{refreshed}");
+    let second_refresh = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed_token = refreshed["access_token"].as_str().unwrap().to_owned();
+    let unknown = json!({ "refresh_token": auth::RefreshToken::generate().expose_secret() });
+    let unknown_refresh = unknown["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        send(
+            &gateway,
+            "POST",
+            "/refresh",
+            None,
+            Some(unknown.to_string())
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        send(&gateway, "GET", "/sessions", Some(&bearer), None)
+            .await
+            .0,
+        200
+    );
     assert_eq!(
         send(&gateway, "GET", "/me", Some(&bearer), None).await.0,
         200
@@ -108,6 +134,28 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
     assert_eq!(
         send(&gateway, "GET", "/me", Some(&bearer), None).await.0,
         403
+    );
+    let refreshed_bearer = format!("Bearer {refreshed_token}");
+    assert_eq!(
+        send(
+            &gateway,
+            "POST",
+            "/logout-all",
+            Some(&refreshed_bearer),
+            None
+        )
+        .await
+        .0,
+        403,
+        "logout ended the session of both tokens"
+    );
+    let (_, again) = send(&gateway, "POST", "/login", None, Some(creds.clone())).await;
+    let again = format!("Bearer {}", again["access_token"].as_str().unwrap());
+    assert_eq!(
+        send(&gateway, "POST", "/logout-all", Some(&again), None)
+            .await
+            .0,
+        204
     );
     let tampered = format!("Bearer {token}x");
     assert_eq!(
@@ -129,6 +177,10 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         &token,
         parts[1],
         parts[2],
+        &refreshed_token,
+        &first_refresh,
+        &second_refresh,
+        &unknown_refresh,
         TEST_SECRET,
         "dXNlcjpzZWNyZXQ=",
         "Bearer",
