@@ -72,7 +72,7 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// Path parameters of a matched route, by name, as they appeared in the path.
+/// Path parameters of a matched route, by name, percent-decoded (as API Gateway passes them).
 pub type PathParameters = Vec<(&'static str, String)>;
 
 /// The route for `method` and `path` with its path parameters, matched as API Gateway HTTP APIs
@@ -96,7 +96,8 @@ fn matches(pattern: &'static str, path: &str) -> Option<PathParameters> {
                 if g.is_empty() {
                     return None;
                 }
-                params.push((&w[1..w.len() - 1], g.to_owned()));
+                let value = percent_encoding::percent_decode_str(g).decode_utf8_lossy();
+                params.push((&w[1..w.len() - 1], value.into_owned()));
             }
             (Some(w), Some(g)) if w == g => {}
             _ => return None,
@@ -118,6 +119,8 @@ mod tests {
         assert_eq!(route.path, "/sessions/{id}");
         assert_eq!(params, vec![("id", "abc".to_owned())]);
         assert!(find("DELETE", "/sessions/").is_none());
+        let (_, params) = find("DELETE", "/sessions/%66%30a%2Fb").unwrap();
+        assert_eq!(params, vec![("id", "f0a/b".to_owned())]);
         assert!(find("DELETE", "/sessions").is_none());
         assert!(find("DELETE", "/sessions/a/b").is_none());
         assert_eq!(find("GET", "/sessions").unwrap().0.function, "sessions");

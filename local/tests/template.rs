@@ -193,6 +193,7 @@ fn iam_is_least_privilege() {
                 ("dynamodb:GetItem", "UsersTable"),
                 ("dynamodb:GetItem", "SessionsTable"),
                 ("dynamodb:PutItem", "SessionsTable"),
+                ("dynamodb:DeleteItem", "SessionsTable"),
                 ("dynamodb:GetItem", "LoginAttemptsTable"),
                 ("dynamodb:PutItem", "LoginAttemptsTable"),
                 ("dynamodb:DeleteItem", "LoginAttemptsTable"),

@@ -1,7 +1,7 @@
 //! `POST /login`: checks a username and password and starts a session.
 //!
 //! Body `{"username", "password"}`. On success a session starts: its whitelist item and its first
-//! refresh token (stored as a SHA-256 hash only) are written in one transaction, then the tokens
+//! refresh token (stored as a SHA-256 hash only) are written (the token's item first), then the tokens
 //! are returned: 200 `{"access_token", "token_type": "Bearer", "expires_in", "refresh_token",
 //! "refresh_expires_in"}`. The access token lives `TOKEN_TTL_SECONDS` (default 15 minutes), the
 //! refresh token and the session `REFRESH_TOKEN_TTL_SECONDS` (default 30 days). The session
@@ -233,7 +233,7 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             session_id: SessionId::generate(),
             user_id: user.user_id.clone(),
             username: user.username.clone(),
-            created_at: now,
+            created_at_ms: clock::now_ms(),
             last_used_at: now,
             expires_at: now + self.refresh_ttl_seconds,
             generation: self.sessions.revocation_generation(&user.user_id).await?,

@@ -90,7 +90,7 @@ where
     };
     assert_eq!(session.user_id, user.user_id);
     assert!(session.expires_at >= now + REFRESH_TTL && session.expires_at <= now + REFRESH_TTL + 5);
-    assert_eq!(verified.expires_at, session.created_at + 900);
+    assert_eq!(verified.expires_at, session.created_at_ms / 1000 + 900);
     assert_eq!(
         (session.user_agent.as_str(), session.source_ip.as_str()),
         ("curl/8.5.0", "203.0.113.7")

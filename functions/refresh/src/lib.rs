@@ -27,7 +27,7 @@ use auth::store::{
 };
 use auth::telemetry::metrics;
 use auth::token::TokenSigner;
-use auth::{AuthError, RefreshToken, StoreError, clock};
+use auth::{AuthError, RefreshToken, clock};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -149,15 +149,11 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
         let now = clock::now();
         let old = presented.hash();
 
-        let next = RefreshToken::generate();
-        let mut outcome = None;
-        let mut session = None;
-        // A few rounds at most: a round repeats only when a concurrent refresh got in between
-        // the read and the write (after a short pause, so that the two do not collide again).
-        for round in 0..4u64 {
-            if round > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 * round)).await;
-            }
+        let mut done = None;
+        // Two rounds at most: the second only when a concurrent refresh rotated the token
+        // between this one's read and write; read again, it is then a rotated token.
+        for _ in 0..2 {
+            let next = RefreshToken::generate();
             let record = self
                 .sessions
                 .find_refresh(&old, now)
@@ -183,33 +179,30 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
                 None => match self
                     .sessions
                     .rotate_refresh(&old, clock::now_ms(), &new, &used)
-                    .await
+                    .await?
                 {
-                    Ok(Rotation::Rotated) => outcome = Some(Outcome::Rotated),
-                    Ok(Rotation::SessionGone) => return Err(AuthError::InvalidRefreshToken),
+                    Rotation::Rotated => done = Some((Outcome::Rotated, live, next)),
+                    Rotation::SessionGone => return Err(AuthError::InvalidRefreshToken),
                     // Someone rotated it between the read and the write: read it again.
-                    Ok(Rotation::AlreadyRotated) | Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
+                    Rotation::AlreadyRotated => continue,
                 },
                 Some(rotated_at_ms) if clock::now_ms() - rotated_at_ms <= self.reuse_grace_ms => {
-                    match self.sessions.add_refresh(&new, &used).await {
-                        Ok(true) => outcome = Some(Outcome::Concurrent),
-                        Ok(false) => return Err(AuthError::InvalidRefreshToken),
-                        Err(StoreError::Conflict) => continue,
-                        Err(e) => return Err(e.into()),
+                    if !self.sessions.add_refresh(&new, &used).await? {
+                        return Err(AuthError::InvalidRefreshToken);
                     }
+                    done = Some((Outcome::Concurrent, live, next));
                 }
                 Some(_) => {
                     self.revoke_family(&record, now).await?;
                     return Err(AuthError::InvalidRefreshToken);
                 }
             }
-            session = Some(live);
             break;
         }
-        let (Some(outcome), Some(session)) = (outcome, session) else {
-            return Err(AuthError::Unavailable(StoreError::Conflict));
-        };
+        // Two rotations of one token cannot both win, so the second round always decides.
+        let (outcome, session, next) = done.ok_or_else(|| {
+            AuthError::internal("a refresh token was rotated twice without a decision")
+        })?;
 
         let issued = self
             .signer

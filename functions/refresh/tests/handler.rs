@@ -215,6 +215,23 @@ async fn bad_bodies_are_400() {
 }
 
 #[tokio::test]
+async fn a_wrong_type_names_the_field() {
+    let h = handler(MemorySessions::new(), 5);
+    for value in ["null", "5", "[]", "{}", "true"] {
+        let body = format!(r#"{{"refresh_token": {value}}}"#);
+        let e = with_body(event("refresh.json"), &body);
+        let (status, json) = response_json(&h.handle(request(&e)).await);
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(json["error"], "invalid_request");
+        assert_eq!(json["field"], "refresh_token", "{json}");
+        assert_eq!(
+            json["message"],
+            "field `refresh_token` has the wrong type: expected a string"
+        );
+    }
+}
+
+#[tokio::test]
 async fn unavailable_store_is_503() {
     let h = handler(DynamoSessions::new(unreachable_client(), "sessions"), 5);
     let (status, body) = call(&h, RefreshToken::generate().expose_secret()).await;

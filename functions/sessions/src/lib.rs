@@ -71,7 +71,7 @@ impl SessionView {
         Self {
             current: session.session_id == caller.session_id,
             id: session.session_id.to_string(),
-            created_at: clock::rfc3339(session.created_at),
+            created_at: clock::rfc3339(session.created_at_ms.div_euclid(1000)),
             last_used_at: clock::rfc3339(session.last_used_at),
             expires_at: clock::rfc3339(session.expires_at),
             user_agent: session.user_agent,

@@ -57,7 +57,7 @@ where
     let me = UserId::generate();
     let now = clock::now();
     let mut phone = new_session(&me, "alice", now + 3600);
-    phone.created_at = now - 60;
+    phone.created_at_ms -= 60_000;
     phone.user_agent = "phone-app/2.1".into();
     let laptop = new_session(&me, "alice", now + 7200);
     let theirs = new_session(&UserId::generate(), "bob", now + 3600);
@@ -74,7 +74,7 @@ where
         listed[0],
         json!({
             "id": laptop.session_id.as_str(),
-            "created_at": clock::rfc3339(laptop.created_at),
+            "created_at": clock::rfc3339(laptop.created_at_ms / 1000),
             "last_used_at": clock::rfc3339(laptop.last_used_at),
             "expires_at": clock::rfc3339(laptop.expires_at),
             "user_agent": "test-agent/1.0",

@@ -73,7 +73,7 @@ pub fn empty_response(status: StatusCode) -> Response<Body> {
 /// The status and code an error maps to.
 pub fn status_and_code(err: &AuthError) -> (StatusCode, &'static str) {
     match err {
-        AuthError::InvalidRequest(_) | AuthError::InvalidValue(_) => {
+        AuthError::InvalidRequest(_) | AuthError::InvalidValue(_) | AuthError::WrongType { .. } => {
             (StatusCode::BAD_REQUEST, "invalid_request")
         }
         AuthError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -97,6 +97,7 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
     let (status, code) = status_and_code(err);
     let (message, field) = match err {
         AuthError::InvalidValue(v) => (v.to_string(), Some(v.field)),
+        AuthError::WrongType { field, .. } => (err.to_string(), Some(field.as_str())),
         AuthError::Unavailable(_) => {
             tracing::error!(error = %chain(err), "store unavailable");
             (
@@ -154,16 +155,15 @@ pub struct TokenResponse {
     pub refresh_expires_in: i64,
 }
 
-/// Who is calling, as far as a session records it: the `User-Agent` header (cut to
-/// [`crate::store::MAX_USER_AGENT_BYTES`] at a character boundary; empty if absent or not
-/// text) and the source IP API Gateway saw (empty if unknown).
+/// Who is calling, as far as a session records it: the `User-Agent` header (decoded as UTF-8,
+/// invalid bytes replaced; cut to [`crate::store::MAX_USER_AGENT_BYTES`] at a character
+/// boundary; empty if absent) and the source IP API Gateway saw (empty if unknown).
 pub fn client_of(req: &Request) -> (String, String) {
     let mut agent = req
         .headers()
         .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
     if agent.len() > crate::store::MAX_USER_AGENT_BYTES {
         let mut end = crate::store::MAX_USER_AGENT_BYTES;
         while !agent.is_char_boundary(end) {
@@ -249,13 +249,39 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AuthError> {
             "request body must be a JSON object".into(),
         ));
     }
-    // Straight into `T`: a duplicated key is refused rather than silently resolved.
-    serde_json::from_slice(bytes).map_err(|e| {
-        AuthError::InvalidRequest(match e.classify() {
-            serde_json::error::Category::Data => describe_data_error(&e),
-            _ => "request body is not valid JSON".into(),
-        })
-    })
+    // Straight into `T`: a duplicated key is refused rather than silently resolved. The path
+    // of the field at fault is tracked, so that a wrong type can name it.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let e = e.into_inner();
+        match e.classify() {
+            serde_json::error::Category::Data => match wrong_type(&e) {
+                Some(expected) if field != "." => AuthError::WrongType { field, expected },
+                _ => AuthError::InvalidRequest(describe_data_error(&e)),
+            },
+            _ => AuthError::InvalidRequest("request body is not valid JSON".into()),
+        }
+    })?;
+    de.end()
+        .map_err(|_| AuthError::InvalidRequest("request body is not valid JSON".into()))?;
+    Ok(value)
+}
+
+/// What was expected, for an "invalid type" error (without the value the client sent).
+fn wrong_type(err: &serde_json::Error) -> Option<String> {
+    let text = err.to_string();
+    let expected = text
+        .strip_prefix("invalid type")?
+        .split(", expected ")
+        .nth(1)?;
+    Some(
+        expected
+            .split(" at line ")
+            .next()
+            .unwrap_or(expected)
+            .to_owned(),
+    )
 }
 
 /// serde's message for a data error, without echoing values the client sent (they could be a
@@ -311,4 +337,36 @@ pub fn caller(req: &Request) -> Result<Caller, AuthError> {
         username: Username::parse(get("username")?).map_err(bad)?,
         session_id: SessionId::parse(get("sid")?).map_err(bad)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_agent(agent: Option<&[u8]>) -> Request {
+        let mut req = lambda_http::http::Request::builder();
+        if let Some(a) = agent {
+            req = req.header(header::USER_AGENT, HeaderValue::from_bytes(a).unwrap());
+        }
+        req.body(Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn user_agents_are_kept_as_text_and_cut_at_a_character() {
+        assert_eq!(client_of(&with_agent(None)).0, "");
+        assert_eq!(client_of(&with_agent(Some(b"curl/8.5.0"))).0, "curl/8.5.0");
+        assert_eq!(
+            client_of(&with_agent(Some("a\u{20ac}b".as_bytes()))).0,
+            "a\u{20ac}b"
+        );
+        // Not UTF-8 (Latin-1 "café"): kept, with the byte replaced.
+        assert_eq!(client_of(&with_agent(Some(b"caf\xe9"))).0, "caf\u{fffd}");
+        let long = "\u{e9}".repeat(400);
+        let cut = client_of(&with_agent(Some(long.as_bytes()))).0;
+        assert_eq!(cut.len(), crate::store::MAX_USER_AGENT_BYTES);
+        assert!(cut.chars().all(|c| c == '\u{e9}'));
+        let odd = format!("x{long}");
+        let cut = client_of(&with_agent(Some(odd.as_bytes()))).0;
+        assert_eq!(cut.len(), crate::store::MAX_USER_AGENT_BYTES - 1);
+    }
 }

@@ -15,6 +15,14 @@ pub enum AuthError {
     /// The request body or a field in it is not acceptable.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A field of the body has the wrong JSON type.
+    #[error("field `{field}` has the wrong type: expected {expected}")]
+    WrongType {
+        /// The field, as a path into the body (e.g. `refresh_token`).
+        field: String,
+        /// What was expected, e.g. `a string`.
+        expected: String,
+    },
     /// A field value broke the rules for its type.
     #[error(transparent)]
     InvalidValue(#[from] InvalidValue),
@@ -78,10 +86,6 @@ pub enum StoreError {
     /// A conditional create found the key taken.
     #[error("an item with this key already exists")]
     AlreadyExists,
-    /// A concurrent change got in first (a condition on another item failed); read again and
-    /// retry.
-    #[error("a concurrent change got in first")]
-    Conflict,
     /// Transient: timeout, connection failure, throttling, a 5xx from the service.
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),

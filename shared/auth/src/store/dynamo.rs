@@ -10,11 +10,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem, Update,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 
 use super::{
@@ -238,7 +237,7 @@ fn session_item(session: &SessionRecord) -> Item {
             "username".to_owned(),
             AttributeValue::S(session.username.to_string()),
         ),
-        ("created_at".to_owned(), num(session.created_at)),
+        ("created_at_ms".to_owned(), num(session.created_at_ms)),
         ("last_used_at".to_owned(), num(session.last_used_at)),
         ("expires_at".to_owned(), num(session.expires_at)),
         ("generation".to_owned(), num(session.generation)),
@@ -258,7 +257,7 @@ fn session_record(item: &Item) -> Result<SessionRecord, StoreError> {
         session_id: SessionId::parse(&s(item, "pk")?).map_err(malformed("pk"))?,
         user_id: UserId::parse(&s(item, "user_id")?).map_err(malformed("user_id"))?,
         username: Username::parse(&s(item, "username")?).map_err(malformed("username"))?,
-        created_at: n(item, "created_at")?,
+        created_at_ms: n(item, "created_at_ms")?,
         last_used_at: n(item, "last_used_at")?,
         expires_at: n(item, "expires_at")?,
         generation: generation(item)?,
@@ -294,85 +293,8 @@ fn refresh_item(refresh: &RefreshRecord) -> Item {
     item
 }
 
-/// The update that records a refresh on its session, only if the session item exists.
-fn record_use(table: &str, used: &SessionUse) -> Result<TransactWriteItem, StoreError> {
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(key(used.session_id.to_string())))
-        .condition_expression("attribute_exists(pk)")
-        .update_expression(
-            "SET last_used_at = :at, expires_at = :exp, user_agent = :ua, source_ip = :ip",
-        )
-        .expression_attribute_values(":at", num(used.at))
-        .expression_attribute_values(":exp", num(used.expires_at))
-        .expression_attribute_values(":ua", AttributeValue::S(used.user_agent.clone()))
-        .expression_attribute_values(":ip", AttributeValue::S(used.source_ip.clone()))
-        .build()
-        .map_err(build_error)?;
-    Ok(TransactWriteItem::builder().update(update).build())
-}
-
-fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(build_error)?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
 fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Backend(Box::new(e))
-}
-
-/// How a transaction ended.
-enum Transaction {
-    Committed,
-    /// Cancelled because the conditions at these positions failed.
-    ConditionsFailed(Vec<usize>),
-}
-
-/// Runs a transaction. A cancellation for failed conditions is [`Transaction::ConditionsFailed`];
-/// one for a conflict with a concurrent transaction on the same items is
-/// [`StoreError::Conflict`]; anything else is classified as usual.
-async fn transact(
-    client: &Client,
-    items: Vec<TransactWriteItem>,
-) -> Result<Transaction, StoreError> {
-    let result = timed(
-        "TransactWriteItems",
-        client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send(),
-    )
-    .await;
-    let err = match result {
-        Ok(_) => return Ok(Transaction::Committed),
-        Err(e) => e,
-    };
-    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        err.as_service_error()
-    {
-        let reasons = cancelled.cancellation_reasons();
-        let failed: Vec<usize> = reasons
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-            .map(|(i, _)| i)
-            .collect();
-        if !failed.is_empty() {
-            return Ok(Transaction::ConditionsFailed(failed));
-        }
-        if reasons
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict"))
-        {
-            return Err(StoreError::Conflict);
-        }
-    }
-    Err(classify(err))
 }
 
 impl DynamoSessions {
@@ -381,6 +303,50 @@ impl DynamoSessions {
         Self {
             client,
             table: table.into(),
+        }
+    }
+
+    /// Records a refresh on its session, only if the session item exists (never recreates
+    /// one). Returns whether it did.
+    async fn record_use(&self, used: &SessionUse) -> Result<bool, StoreError> {
+        let result = timed(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(used.session_id.to_string()))
+                .condition_expression("attribute_exists(pk)")
+                .update_expression(
+                    "SET last_used_at = :at, expires_at = :exp, user_agent = :ua, source_ip = :ip",
+                )
+                .expression_attribute_values(":at", num(used.at))
+                .expression_attribute_values(":exp", num(used.expires_at))
+                .expression_attribute_values(":ua", AttributeValue::S(used.user_agent.clone()))
+                .expression_attribute_values(":ip", AttributeValue::S(used.source_ip.clone()))
+                .send(),
+        )
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_check_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Deletes a refresh token item that was written for a step that then did not happen. Best
+    /// effort: an item left behind names a token nobody holds, and expires.
+    async fn forget_refresh(&self, hash: &RefreshHash) {
+        let result = timed(
+            "DeleteItem",
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(refresh_key(hash)))
+                .send(),
+        )
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %crate::api::chain(&classify(e)), "could not delete an unused refresh token item");
         }
     }
 
@@ -484,14 +450,14 @@ impl StartSession for DynamoSessions {
         session: &SessionRecord,
         refresh: &RefreshRecord,
     ) -> Result<(), StoreError> {
-        let items = vec![
-            put_if_absent(&self.table, session_item(session))?,
-            put_if_absent(&self.table, refresh_item(refresh))?,
-        ];
-        match transact(&self.client, items).await? {
-            Transaction::Committed => Ok(()),
-            Transaction::ConditionsFailed(_) => Err(StoreError::AlreadyExists),
+        // The refresh token first: until the session item exists it opens nothing, so a
+        // failure in between leaves nothing usable behind.
+        put_new(&self.client, &self.table, "pk", refresh_item(refresh)).await?;
+        if let Err(e) = put_new(&self.client, &self.table, "pk", session_item(session)).await {
+            self.forget_refresh(&refresh.hash).await;
+            return Err(e);
         }
+        Ok(())
     }
 }
 
@@ -547,29 +513,42 @@ impl RefreshTokens for DynamoSessions {
         new: &RefreshRecord,
         used: &SessionUse,
     ) -> Result<Rotation, StoreError> {
-        let retire = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(refresh_key(old))))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(rotated_at_ms)")
-            .update_expression("SET rotated_at_ms = :ms")
-            .expression_attribute_values(":ms", num(rotated_at_ms))
-            .build()
-            .map_err(build_error)?;
-        let items = vec![
-            TransactWriteItem::builder().update(retire).build(),
-            put_if_absent(&self.table, refresh_item(new))?,
-            record_use(&self.table, used)?,
-        ];
-        match transact(&self.client, items).await? {
-            Transaction::Committed => Ok(Rotation::Rotated),
-            Transaction::ConditionsFailed(failed) if failed.contains(&2) => {
-                Ok(Rotation::SessionGone)
+        // Three single-item writes, no transaction (DynamoDB transactions on the session item
+        // would make concurrent refreshes cancel each other). The new token first: it opens
+        // nothing until it is handed out. Then the old one is retired by a conditional update —
+        // the one step that decides which of concurrent refreshes wins. Then the session's use
+        // is recorded, only if the session still exists.
+        put_new(&self.client, &self.table, "pk", refresh_item(new)).await?;
+        let retire = timed(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(refresh_key(old)))
+                .condition_expression(
+                    "attribute_exists(pk) AND attribute_not_exists(rotated_at_ms)",
+                )
+                .update_expression("SET rotated_at_ms = :ms")
+                .expression_attribute_values(":ms", num(rotated_at_ms))
+                .send(),
+        )
+        .await;
+        match retire {
+            Ok(_) => {}
+            Err(e) if is_conditional_check_failed(&e) => {
+                self.forget_refresh(&new.hash).await;
+                return Ok(Rotation::AlreadyRotated);
             }
-            Transaction::ConditionsFailed(failed) if failed.contains(&0) => {
-                Ok(Rotation::AlreadyRotated)
+            Err(e) => {
+                self.forget_refresh(&new.hash).await;
+                return Err(classify(e));
             }
-            Transaction::ConditionsFailed(_) => Err(StoreError::AlreadyExists),
         }
+        if !self.record_use(used).await? {
+            self.forget_refresh(&new.hash).await;
+            return Ok(Rotation::SessionGone);
+        }
+        Ok(Rotation::Rotated)
     }
 
     async fn add_refresh(
@@ -577,15 +556,12 @@ impl RefreshTokens for DynamoSessions {
         new: &RefreshRecord,
         used: &SessionUse,
     ) -> Result<bool, StoreError> {
-        let items = vec![
-            put_if_absent(&self.table, refresh_item(new))?,
-            record_use(&self.table, used)?,
-        ];
-        match transact(&self.client, items).await? {
-            Transaction::Committed => Ok(true),
-            Transaction::ConditionsFailed(failed) if failed.contains(&1) => Ok(false),
-            Transaction::ConditionsFailed(_) => Err(StoreError::AlreadyExists),
+        put_new(&self.client, &self.table, "pk", refresh_item(new)).await?;
+        if !self.record_use(used).await? {
+            self.forget_refresh(&new.hash).await;
+            return Ok(false);
         }
+        Ok(true)
     }
 }
 

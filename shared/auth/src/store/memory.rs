@@ -44,7 +44,8 @@ impl FindUser for MemoryUsers {
 }
 
 /// Sessions, their refresh tokens and the users' revocation generations, in memory (one lock,
-/// so every operation is atomic as its DynamoDB transaction is).
+/// so every operation is atomic; the DynamoDB store reaches the same outcomes by ordering its
+/// single-item writes).
 #[derive(Debug, Clone, Default)]
 pub struct MemorySessions {
     state: Arc<Mutex<SessionState>>,
@@ -233,8 +234,8 @@ impl ListSessions for MemorySessions {
 /// Newest login first; ties by id, so the order is stable.
 pub(crate) fn sort_newest_first(sessions: &mut [SessionRecord]) {
     sessions.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
+        b.created_at_ms
+            .cmp(&a.created_at_ms)
             .then_with(|| a.session_id.cmp(&b.session_id))
     });
 }

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | [`CreateUser`] | conditional create, never read-then-write | register |
 //! | [`FindUser`] | get by username (strongly consistent) | login, user-info |
-//! | [`StartSession`] | read the owner's revocation generation; write a session and its first refresh token in one transaction | login |
+//! | [`StartSession`] | read the owner's revocation generation; write a session and its first refresh token | login |
 //! | [`GetSession`] | one strongly consistent read of a session and its owner's revocation marker | authorizer, refresh |
 //! | [`RefreshTokens`] | find a refresh token by hash; rotate it (atomically with the session's last use) | refresh |
 //! | [`DeleteSession`] | delete one of the caller's live sessions | logout, sessions, refresh (theft) |
@@ -27,15 +27,21 @@
 //! writes the session, so a session either carries the old generation (and is ended, even if
 //! its item lands after the increment) or was started after the increment. Deleting the ended
 //! items afterwards is housekeeping only. (The generation is deliberately not re-checked inside
-//! the login's write: a condition on the shared marker item would make concurrent logins of one
-//! user conflict with each other in DynamoDB transactions.)
+//! the login's write: a condition on the shared marker item would need a transaction, and
+//! concurrent logins of one user would then cancel each other.)
+//!
+//! No operation uses a DynamoDB transaction: each writes single items in an order that is safe
+//! if it stops half-way — a new refresh token item is written before anything refers to it or
+//! hands it out, so an interrupted operation leaves at most an item naming a token nobody holds
+//! (deleted at once when possible, else by TTL).
 //!
 //! ## Item layout
 //! - Users table, partition key `username` (S): `user_id` (S), `password_hash` (S, PHC string),
 //!   `created_at` (N, epoch seconds).
 //! - Sessions table, partition key `pk` (S), three kinds of item:
 //!   - a session (the whitelist item), `pk` = the session id (32 hex digits): `user_id` (S),
-//!     `username` (S), `created_at`, `last_used_at`, `expires_at` (N, epoch seconds; `expires_at`
+//!     `username` (S), `created_at_ms` (N, epoch milliseconds), `last_used_at`, `expires_at` (N,
+//!     epoch seconds; `expires_at`
 //!     is the table's TTL attribute and the end of the newest refresh token's life),
 //!     `generation` (N), `user_agent` (S), `source_ip` (S);
 //!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0);
@@ -81,8 +87,8 @@ pub struct SessionRecord {
     pub user_id: UserId,
     /// Owner's username.
     pub username: Username,
-    /// Login time, epoch seconds.
-    pub created_at: i64,
+    /// Login time, epoch milliseconds (fine enough to order the sessions of one user).
+    pub created_at_ms: i64,
     /// Time of the login or of the last refresh, epoch seconds.
     pub last_used_at: i64,
     /// End of life, epoch seconds (the expiry of its newest refresh token): from then on the
@@ -227,7 +233,8 @@ pub trait StartSession {
         owner: &UserId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Writes `session` and its first refresh token in one transaction (both or neither);
+    /// Writes `session` and its first refresh token (the token's item first, the session's
+    /// last; on a failure in between the token's item is deleted again);
     /// [`StoreError::AlreadyExists`] if an id is taken. `session.generation` is the owner's
     /// revocation generation as read before: if log-out-everywhere incremented it since, the
     /// session is written all the same and is ended from the start.
@@ -262,9 +269,10 @@ pub trait RefreshTokens {
         now: i64,
     ) -> impl Future<Output = Result<Option<RefreshRecord>, StoreError>> + Send;
 
-    /// In one transaction: marks `old` rotated at `rotated_at_ms` if it is still current,
-    /// stores `new` (current) and records `used` on the session, if the session item still
-    /// exists. See [`Rotation`] for what happens otherwise (nothing).
+    /// Stores `new` (current), marks `old` rotated at `rotated_at_ms` if it is still current —
+    /// the conditional write that decides which of concurrent refreshes wins — and records
+    /// `used` on the session if its item still exists. See [`Rotation`] for the other outcomes,
+    /// after which `new` is not stored.
     fn rotate_refresh(
         &self,
         old: &RefreshHash,
@@ -273,9 +281,9 @@ pub trait RefreshTokens {
         used: &SessionUse,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
-    /// Stores `new` beside the session's current token and records `used` on the session, in
-    /// one transaction, if the session item still exists (returns whether it did). For a
-    /// refresh within the grace window after a concurrent one rotated the same token.
+    /// Stores `new` beside the session's current token and records `used` on the session, if
+    /// the session item still exists (returns whether it did; if not, `new` is not stored). For
+    /// a refresh within the grace window after a concurrent one rotated the same token.
     fn add_refresh(
         &self,
         new: &RefreshRecord,
