@@ -14,14 +14,22 @@
 //!   HS256/EdDSA, … are refused) and a `kid` from the verifier's key set, and carries no `crit`
 //!   extensions;
 //! - the signature verifies under that key;
-//! - `iss` and `aud` are the configured ones; `exp`, `nbf`, `iat`, `sub`, `jti` and `username`
-//!   are present and well formed, and so is `sid`; `exp` and `nbf` hold with the configured leeway, and `iat` is
-//!   not in the future beyond it.
+//! - `iss` and `aud` are the configured ones (each a string, or an array of strings that contains
+//!   the configured one); `exp`, `nbf`, `iat`, `sub`, `jti` and `username` are present and well
+//!   formed, and so is `sid`; at the `now` passed to [`TokenVerifier::verify`], `exp` and `nbf`
+//!   hold with the configured leeway, and `iat` is not in the future beyond it.
+//!
+//! The header and the claims set must each be a JSON object in which no field the verifier reads
+//! appears twice; anything else is [`TokenError::Malformed`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use aws_lc_rs::{hmac, signature};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{SessionId, TokenId, UserId, Username, hex};
@@ -54,19 +62,6 @@ pub struct Claims {
     pub iss: String,
     /// Audience.
     pub aud: String,
-}
-
-/// Claims as read from a token under verification: the ones this service requires beyond the
-/// registered claims that `jsonwebtoken` checks are optional here, so that a missing one is
-/// reported as [`TokenError::InvalidClaims`] rather than as a malformed token.
-#[derive(Deserialize)]
-struct IncomingClaims {
-    sub: Option<String>,
-    username: Option<String>,
-    iat: Option<i64>,
-    exp: Option<i64>,
-    jti: Option<String>,
-    sid: Option<String>,
 }
 
 /// An HMAC key with its id.
@@ -375,9 +370,28 @@ pub struct VerifiedToken {
 #[derive(Clone)]
 pub struct TokenVerifier {
     algorithm: Algorithm,
-    keys: HashMap<String, DecodingKey>,
-    validation: Validation,
-    leeway: i64,
+    keys: HashMap<String, VerifyingKey>,
+    issuer: String,
+    audience: String,
+    leeway: u64,
+}
+
+/// A key a signature is checked with, in `aws_lc_rs`'s own form (built once, in the constructor).
+#[derive(Clone)]
+enum VerifyingKey {
+    Hmac(Box<hmac::Key>),
+    Ed25519(signature::UnparsedPublicKey<Vec<u8>>),
+}
+
+impl VerifyingKey {
+    /// Whether `signature` is that of `signing_input` under this key (HMAC: compared in constant
+    /// time).
+    fn verifies(&self, signing_input: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Self::Hmac(key) => hmac::verify(key, signing_input, signature).is_ok(),
+            Self::Ed25519(key) => key.verify(signing_input, signature).is_ok(),
+        }
+    }
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -396,8 +410,11 @@ impl TokenVerifier {
     ) -> Result<Self, BoxError> {
         let keys = keys
             .into_iter()
-            .map(|k| Ok((k.kid.clone(), DecodingKey::from_secret(&k.secret)?)))
-            .collect::<Result<HashMap<_, _>, jsonwebtoken::errors::Error>>()?;
+            .map(|k| {
+                let key = hmac::Key::new(hmac::HMAC_SHA256, &k.secret);
+                (k.kid.clone(), VerifyingKey::Hmac(Box::new(key)))
+            })
+            .collect();
         Ok(Self::with_keys(Algorithm::HS256, keys, settings))
     }
 
@@ -408,105 +425,337 @@ impl TokenVerifier {
     ) -> Self {
         let keys = keys
             .into_iter()
-            .map(|k| (k.kid.clone(), DecodingKey::from_ed_der(&k.raw)))
+            .map(|k| {
+                let key = signature::UnparsedPublicKey::new(&signature::ED25519, k.raw.clone());
+                (k.kid.clone(), VerifyingKey::Ed25519(key))
+            })
             .collect();
         Self::with_keys(Algorithm::EdDSA, keys, settings)
     }
 
     fn with_keys(
         algorithm: Algorithm,
-        keys: HashMap<String, DecodingKey>,
+        keys: HashMap<String, VerifyingKey>,
         settings: &TokenSettings,
     ) -> Self {
-        let mut validation = Validation::new(algorithm);
-        validation.leeway = settings.leeway_seconds;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = true;
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         Self {
             algorithm,
             keys,
-            validation,
-            leeway: settings.leeway_seconds as i64,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            leeway: settings.leeway_seconds,
         }
     }
 
-    /// Verifies `token` as described in the [module docs](self). `now` (epoch seconds) is what
-    /// `iat` is checked against; `exp` and `nbf` are checked by `jsonwebtoken` against the
-    /// system clock, with the same leeway.
+    /// Verifies `token` as described in the [module docs](self), at `now` (epoch seconds, as
+    /// [`clock::now`](crate::clock::now) gives): `exp`, `nbf` and `iat` are all checked against
+    /// it, with the configured leeway.
+    ///
+    /// One pass: each segment is base64url-decoded once, the signature is checked over the
+    /// encoded header and payload before the payload is decoded, and the header and the claims
+    /// are each parsed once, borrowing from the decoded bytes.
     pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
-        let segments: Vec<&str> = token.split('.').collect();
-        if segments.len() != 3
-            || segments
-                .iter()
-                .any(|s| s.is_empty() || !s.bytes().all(is_base64url))
+        let mut segments = token.split('.');
+        let (Some(header), Some(payload), Some(sig), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(TokenError::Malformed);
+        };
+        if [header, payload, sig]
+            .iter()
+            .any(|s| s.is_empty() || !s.bytes().all(is_base64url))
         {
             return Err(TokenError::Malformed);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.alg != self.algorithm {
-            return Err(TokenError::WrongAlgorithm);
+        let signing_input = &token.as_bytes()[..header.len() + 1 + payload.len()];
+
+        // One buffer holds each decoded segment in turn.
+        let longest = header.len().max(payload.len()).max(sig.len());
+        let mut buf = vec![0; base64::decoded_len_estimate(longest)];
+
+        let key = {
+            let n = decode_segment(header, &mut buf)?;
+            let header: WireHeader<'_> = parse_object(&buf[..n])?;
+            if header.alg != self.algorithm {
+                return Err(TokenError::WrongAlgorithm);
+            }
+            if header.crit.is_some() {
+                return Err(TokenError::Malformed);
+            }
+            let key = header
+                .kid
+                .and_then(|kid| self.keys.get(&*kid.0))
+                .ok_or(TokenError::UnknownKey)?;
+            // RFC 7797's unencoded payload (`b64: false`) is not supported.
+            if matches!(header.b64, B64Param::Other) {
+                return Err(TokenError::Malformed);
+            }
+            key
+        };
+
+        let n = decode_segment(sig, &mut buf)?;
+        if !key.verifies(signing_input, &buf[..n]) {
+            return Err(TokenError::BadSignature);
         }
-        if header.crit.is_some() {
-            return Err(TokenError::Malformed);
+
+        let n = decode_segment(payload, &mut buf)?;
+        let claims: WireClaims<'_> = parse_object(&buf[..n])?;
+        self.check_claims(claims, now)
+    }
+
+    /// The claim checks, in the order (and so with the precedence between refusals) that the
+    /// `jsonwebtoken`-based verifier had.
+    fn check_claims(&self, c: WireClaims<'_>, now: i64) -> Result<VerifiedToken, TokenError> {
+        let exp = c.exp.filter(|&exp| exp >= 0);
+        let (Some(exp), Some(nbf), Some(_), Some(iss), Some(aud)) = (
+            exp,
+            c.nbf.0,
+            c.sub.as_ref(),
+            c.iss.0.as_ref(),
+            c.aud.0.as_ref(),
+        ) else {
+            return Err(TokenError::InvalidClaims);
+        };
+        if beyond(now.into(), exp.into(), self.leeway) {
+            return Err(TokenError::Expired);
         }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.get(kid))
-            .ok_or(TokenError::UnknownKey)?;
-        let data =
-            jsonwebtoken::decode::<IncomingClaims>(token, key, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::InvalidSignature => TokenError::BadSignature,
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-                    ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-                    ErrorKind::InvalidAudience => TokenError::WrongAudience,
-                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                        TokenError::WrongAlgorithm
-                    }
-                    ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidSubject => {
-                        TokenError::InvalidClaims
-                    }
-                    _ => TokenError::Malformed,
-                }
-            })?;
-        let c = data.claims;
-        let (Some(sub), Some(username), Some(iat), Some(exp), Some(jti), Some(sid)) =
-            (c.sub, c.username, c.iat, c.exp, c.jti, c.sid)
+        if beyond(nbf.into(), now.into(), self.leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+        if !iss.names(&self.issuer) {
+            return Err(TokenError::WrongIssuer);
+        }
+        if !aud.names(&self.audience) {
+            return Err(TokenError::WrongAudience);
+        }
+        let (Some(sub), Some(username), Some(iat), Some(jti), Some(sid)) =
+            (c.sub, c.username, c.iat, c.jti, c.sid)
         else {
             return Err(TokenError::InvalidClaims);
         };
-        if iat > now + self.leeway {
+        if beyond(iat.into(), now.into(), self.leeway) {
             return Err(TokenError::NotYetValid);
         }
         Ok(VerifiedToken {
-            user_id: UserId::parse(&sub).map_err(|_| TokenError::InvalidClaims)?,
-            username: Username::parse(&username).map_err(|_| TokenError::InvalidClaims)?,
-            session_id: SessionId::parse(&sid).map_err(|_| TokenError::InvalidClaims)?,
-            token_id: TokenId::parse(&jti).map_err(|_| TokenError::InvalidClaims)?,
+            user_id: UserId::parse(&sub.0).map_err(|_| TokenError::InvalidClaims)?,
+            username: Username::parse(&username.0).map_err(|_| TokenError::InvalidClaims)?,
+            session_id: SessionId::parse(&sid.0).map_err(|_| TokenError::InvalidClaims)?,
+            token_id: TokenId::parse(&jti.0).map_err(|_| TokenError::InvalidClaims)?,
             issued_at: iat,
             expires_at: exp,
         })
     }
 }
 
+/// `later > earlier + leeway`, without overflow.
+fn beyond(later: i128, earlier: i128, leeway: u64) -> bool {
+    later > earlier + i128::from(leeway)
+}
+
 fn is_base64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Decodes one base64url segment (no padding, no stray trailing bits) into `buf`, which
+/// [`base64::decoded_len_estimate`] sized.
+fn decode_segment(segment: &str, buf: &mut [u8]) -> Result<usize, TokenError> {
+    URL_SAFE_NO_PAD
+        .decode_slice(segment, buf)
+        .map_err(|_| TokenError::Malformed)
+}
+
+/// Parses a JSON object into `T`. A derived struct would also read a JSON array, by position;
+/// a JWT header or claims set is an object, so anything else is refused first. Duplicate keys
+/// among `T`'s fields are refused by the derived code.
+fn parse_object<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Result<T, TokenError> {
+    let first = json
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        return Err(TokenError::Malformed);
+    }
+    serde_json::from_slice(json).map_err(|_| TokenError::Malformed)
+}
+
+/// A JSON string, borrowed from the decoded segment unless it has escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        deserializer.deserialize_str(V).map(Text)
+    }
+}
+
+/// A JSON string, checked and not kept.
+struct AnyString;
+
+impl<'de> Deserialize<'de> for AnyString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = AnyString;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(AnyString)
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// The JOSE header. Its fields and their types are those of [`jsonwebtoken::Header`], which the
+/// previous verifier parsed the header into, so that the same headers are refused as
+/// malformed: a field of the wrong type, an unknown `alg` (`none` included), a `jwk` that is
+/// not a JWK. The fields this verifier does not use are checked and dropped.
+#[derive(Deserialize)]
+#[allow(dead_code)] // most fields are only type-checked
+struct WireHeader<'a> {
+    alg: Algorithm,
+    #[serde(borrow)]
+    kid: Option<Text<'a>>,
+    crit: Option<Vec<AnyString>>,
+    /// RFC 7797: absent or `true` is the ordinary encoding; anything else is refused.
+    #[serde(default, deserialize_with = "b64_param")]
+    b64: B64Param,
+    // The rest of `jsonwebtoken::Header`'s fields, type-checked only.
+    typ: Option<AnyString>,
+    cty: Option<AnyString>,
+    jku: Option<AnyString>,
+    jwk: Option<jsonwebtoken::jwk::Jwk>,
+    x5u: Option<AnyString>,
+    x5c: Option<Vec<AnyString>>,
+    x5t: Option<AnyString>,
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: Option<AnyString>,
+    enc: Option<AnyString>,
+    zip: Option<AnyString>,
+    url: Option<AnyString>,
+    nonce: Option<AnyString>,
+}
+
+#[derive(Default)]
+enum B64Param {
+    #[default]
+    Absent,
+    True,
+    Other,
+}
+
+fn b64_param<'de, D: Deserializer<'de>>(deserializer: D) -> Result<B64Param, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Bool(true) => B64Param::True,
+        _ => B64Param::Other,
+    })
+}
+
+/// The claims set of a token under verification. The types are those the previous
+/// (`jsonwebtoken`-based) verifier read, so the same claims sets are refused for the same
+/// reason: a claim of the wrong type among `sub`, `username`, `iat`, `exp`, `jti` and `sid`
+/// makes the token malformed; a missing or `null` one is an invalid claim.
+#[derive(Deserialize)]
+struct WireClaims<'a> {
+    #[serde(borrow)]
+    sub: Option<Text<'a>>,
+    #[serde(borrow)]
+    username: Option<Text<'a>>,
+    iat: Option<i64>,
+    exp: Option<i64>,
+    #[serde(borrow)]
+    jti: Option<Text<'a>>,
+    #[serde(borrow)]
+    sid: Option<Text<'a>>,
+    #[serde(default)]
+    nbf: NumericDate,
+    #[serde(borrow, default)]
+    iss: Names<'a>,
+    #[serde(borrow, default)]
+    aud: Names<'a>,
+}
+
+/// `nbf` as `jsonwebtoken` reads it: a non-negative integer, or a non-negative float (rounded);
+/// anything else counts as absent.
+#[derive(Default)]
+struct NumericDate(Option<u64>);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = u64;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a NumericDate")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+                Ok(v)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+                if v.is_finite() && v >= 0.0 && v < u64::MAX as f64 {
+                    Ok(v.round() as u64)
+                } else {
+                    Err(E::custom("not a NumericDate"))
+                }
+            }
+        }
+        Ok(Self(deserializer.deserialize_any(V).ok()))
+    }
+}
+
+/// `iss` or `aud` as `jsonwebtoken` reads them: a string or an array of strings; anything else
+/// (`null` included) counts as absent.
+#[derive(Default)]
+struct Names<'a>(Option<OneOrMany<'a>>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<'a> {
+    One(#[serde(borrow)] Text<'a>),
+    Many(#[serde(borrow)] Vec<Text<'a>>),
+}
+
+impl OneOrMany<'_> {
+    /// The string is `name`, or the array contains it.
+    fn names(&self, name: &str) -> bool {
+        match self {
+            Self::One(one) => one.0 == name,
+            Self::Many(many) => many.iter().any(|n| n.0 == name),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Names<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self(Option::deserialize(deserializer).ok().flatten()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock;
-    use base64::Engine as _;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test";
 
@@ -834,5 +1083,166 @@ mod tests {
     fn short_secrets_are_refused() {
         assert!(HmacKey::new(vec![7; 31]).is_err());
         assert!(HmacKey::new(vec![7; 32]).is_ok());
+    }
+
+    #[test]
+    fn times_are_checked_against_now_with_the_leeway_inclusive() {
+        let (_, verifier, key) = pair();
+        let now = 1_000_000;
+        let hdr = serde_json::json!({"alg": "HS256", "kid": key.kid()});
+        let with = |k: &str, v: i64| {
+            let mut c = good_claims(now);
+            c[k] = v.into();
+            forge(&hdr, &c, SECRET)
+        };
+        // The leeway is 5 s: `exp` may be 5 s past, `nbf` and `iat` 5 s ahead.
+        assert!(verifier.verify(&with("exp", now - 5), now).is_ok());
+        assert_eq!(
+            verifier.verify(&with("exp", now - 6), now).unwrap_err(),
+            TokenError::Expired
+        );
+        for claim in ["nbf", "iat"] {
+            assert!(
+                verifier.verify(&with(claim, now + 5), now).is_ok(),
+                "{claim}"
+            );
+            assert_eq!(
+                verifier.verify(&with(claim, now + 6), now).unwrap_err(),
+                TokenError::NotYetValid,
+                "{claim}"
+            );
+        }
+        // `now` is the argument, not the system clock: a token issued now is expired in a year.
+        let (signer, verifier, _) = pair();
+        let (uid, name, sid) = ids();
+        let t = signer.issue(&uid, &name, &sid, clock::now()).unwrap().token;
+        assert_eq!(
+            verifier
+                .verify(&t, clock::now() + 365 * 86_400)
+                .unwrap_err(),
+            TokenError::Expired
+        );
+        assert_eq!(
+            verifier.verify(&t, clock::now() - 60).unwrap_err(),
+            TokenError::NotYetValid
+        );
+        // Extreme values do not overflow.
+        assert_eq!(
+            verifier.verify(&with("exp", 0), i64::MAX).unwrap_err(),
+            TokenError::Expired
+        );
+    }
+
+    #[test]
+    fn audience_may_be_an_array_that_contains_ours() {
+        let (_, verifier, key) = pair();
+        let now = clock::now();
+        let hdr = serde_json::json!({"alg": "HS256", "kid": key.kid()});
+        let aud = |v: serde_json::Value| {
+            let mut c = good_claims(now);
+            c["aud"] = v;
+            verifier.verify(&forge(&hdr, &c, SECRET), now)
+        };
+        assert!(aud(serde_json::json!(["aud-test"])).is_ok());
+        assert!(aud(serde_json::json!(["other", "aud-test"])).is_ok());
+        assert_eq!(
+            aud(serde_json::json!(["other"])).unwrap_err(),
+            TokenError::WrongAudience
+        );
+        assert_eq!(
+            aud(serde_json::json!([])).unwrap_err(),
+            TokenError::WrongAudience
+        );
+        assert_eq!(
+            aud(serde_json::json!(["aud-test", 1])).unwrap_err(),
+            TokenError::InvalidClaims
+        );
+        assert_eq!(
+            aud(serde_json::json!(7)).unwrap_err(),
+            TokenError::InvalidClaims
+        );
+    }
+
+    #[test]
+    fn padding_duplicate_keys_and_non_objects_are_malformed() {
+        let (signer, verifier, key) = pair();
+        let (uid, name, sid) = ids();
+        let now = clock::now();
+        let t = signer.issue(&uid, &name, &sid, now).unwrap().token;
+        let parts: Vec<&str> = t.split('.').collect();
+        for i in 0..3 {
+            let mut padded: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+            padded[i].push('=');
+            assert_eq!(
+                verifier.verify(&padded.join("."), now).unwrap_err(),
+                TokenError::Malformed,
+                "segment {i}"
+            );
+        }
+
+        // Raw JSON text, so that a key can be written twice.
+        let sign = |header: &str, claims: &str| {
+            let msg = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+            let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET);
+            let sig = aws_lc_rs::hmac::sign(&k, msg.as_bytes());
+            format!("{msg}.{}", b64(sig.as_ref()))
+        };
+        let kid = key.kid();
+        let hdr = format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#);
+        let claims = good_claims(now).to_string();
+        assert!(verifier.verify(&sign(&hdr, &claims), now).is_ok());
+        let twice =
+            |json: &str, k: &str, v: &str| format!("{},\"{k}\":{v}}}", json.trim_end_matches('}'));
+        let cases = [
+            ("alg twice", sign(&twice(&hdr, "alg", "\"HS256\""), &claims)),
+            (
+                "kid twice",
+                sign(&twice(&hdr, "kid", &format!("\"{kid}\"")), &claims),
+            ),
+            (
+                "exp twice",
+                sign(&hdr, &twice(&claims, "exp", &(now + 60).to_string())),
+            ),
+            (
+                "iss twice",
+                sign(&hdr, &twice(&claims, "iss", "\"iss-test\"")),
+            ),
+            ("sid twice", sign(&hdr, &twice(&claims, "sid", "\"x\""))),
+            (
+                "header array",
+                sign(&format!(r#"["HS256","{kid}"]"#), &claims),
+            ),
+            (
+                "header crit",
+                sign(&twice(&hdr, "crit", "[\"exp\"]"), &claims),
+            ),
+            (
+                "header b64 false",
+                sign(&twice(&hdr, "b64", "false"), &claims),
+            ),
+            ("header not json", sign("{", &claims)),
+            ("claims not json", sign(&hdr, "{")),
+            ("claims string", sign(&hdr, "\"x\"")),
+            (
+                "username a number",
+                sign(
+                    &hdr,
+                    &twice(&claims.replace("\"username\"", "\"u\""), "username", "5"),
+                ),
+            ),
+        ];
+        for (what, token) in cases {
+            assert_eq!(
+                verifier.verify(&token, now).unwrap_err(),
+                TokenError::Malformed,
+                "{what}"
+            );
+        }
+        // A signature of the wrong length is a bad signature, however long.
+        let long = format!("{}.{}.{}", parts[0], parts[1], "A".repeat(4000));
+        assert_eq!(
+            verifier.verify(&long, now).unwrap_err(),
+            TokenError::BadSignature
+        );
     }
 }
