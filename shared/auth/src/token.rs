@@ -23,7 +23,6 @@
 //! appears twice; anything else is [`TokenError::Malformed`].
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use aws_lc_rs::{hmac, signature};
 use base64::Engine as _;
@@ -370,7 +369,9 @@ pub struct VerifiedToken {
 #[derive(Clone)]
 pub struct TokenVerifier {
     algorithm: Algorithm,
-    keys: HashMap<String, VerifyingKey>,
+    /// By `kid`, each once. A short list (a key, two while keys rotate) is searched faster than a
+    /// map is hashed into.
+    keys: Vec<(String, VerifyingKey)>,
     issuer: String,
     audience: String,
     leeway: u64,
@@ -397,7 +398,10 @@ impl VerifyingKey {
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenVerifier")
-            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .field(
+                "kids",
+                &self.keys.iter().map(|(kid, _)| kid).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -408,13 +412,10 @@ impl TokenVerifier {
         keys: impl IntoIterator<Item = &'a HmacKey>,
         settings: &TokenSettings,
     ) -> Result<Self, BoxError> {
-        let keys = keys
-            .into_iter()
-            .map(|k| {
-                let key = hmac::Key::new(hmac::HMAC_SHA256, &k.secret);
-                (k.kid.clone(), VerifyingKey::Hmac(Box::new(key)))
-            })
-            .collect();
+        let keys = keys.into_iter().map(|k| {
+            let key = hmac::Key::new(hmac::HMAC_SHA256, &k.secret);
+            (k.kid.clone(), VerifyingKey::Hmac(Box::new(key)))
+        });
         Ok(Self::with_keys(Algorithm::HS256, keys, settings))
     }
 
@@ -423,21 +424,26 @@ impl TokenVerifier {
         keys: impl IntoIterator<Item = &'a Ed25519PublicKey>,
         settings: &TokenSettings,
     ) -> Self {
-        let keys = keys
-            .into_iter()
-            .map(|k| {
-                let key = signature::UnparsedPublicKey::new(&signature::ED25519, k.raw.clone());
-                (k.kid.clone(), VerifyingKey::Ed25519(key))
-            })
-            .collect();
+        let keys = keys.into_iter().map(|k| {
+            let key = signature::UnparsedPublicKey::new(&signature::ED25519, k.raw.clone());
+            (k.kid.clone(), VerifyingKey::Ed25519(key))
+        });
         Self::with_keys(Algorithm::EdDSA, keys, settings)
     }
 
     fn with_keys(
         algorithm: Algorithm,
-        keys: HashMap<String, VerifyingKey>,
+        entries: impl Iterator<Item = (String, VerifyingKey)>,
         settings: &TokenSettings,
     ) -> Self {
+        // As a map would keep them: one key per `kid`, the last given.
+        let mut keys: Vec<(String, VerifyingKey)> = Vec::new();
+        for (kid, key) in entries {
+            match keys.iter_mut().find(|(k, _)| *k == kid) {
+                Some(slot) => slot.1 = key,
+                None => keys.push((kid, key)),
+            }
+        }
         Self {
             algorithm,
             keys,
@@ -458,30 +464,47 @@ impl TokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
-        let mut segments = token.split('.');
-        let (Some(header), Some(payload), Some(sig), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return Err(TokenError::Malformed);
-        };
-        if [header, payload, sig]
-            .iter()
-            .any(|s| s.is_empty() || !s.bytes().all(is_base64url))
-        {
-            return Err(TokenError::Malformed);
-        }
-        let signing_input = &token.as_bytes()[..header.len() + 1 + payload.len()];
+        // A token that is not three non-empty base64url segments is malformed, whatever else is
+        // wrong with it. An accepted token has that shape (its three segments were decoded as
+        // strict base64url), so the shape is checked only to settle the reason for a refusal.
+        self.verify_segments(token, now).map_err(|e| {
+            if is_three_segments(token) {
+                e
+            } else {
+                TokenError::Malformed
+            }
+        })
+    }
 
-        // One buffer holds each decoded segment in turn.
-        let longest = header.len().max(payload.len()).max(sig.len());
-        let mut buf = vec![0; base64::decoded_len_estimate(longest)];
+    /// [`TokenVerifier::verify`] once the size is known to be within bounds.
+    fn verify_segments(&self, token: &str, now: i64) -> Result<VerifiedToken, TokenError> {
+        // From the end, so that the long payload is not scanned for the second dot.
+        let (signing_input, sig) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Malformed)?;
+        let signing_input = signing_input.as_bytes();
+
+        // One buffer holds each decoded segment in turn: on the stack for a token of ordinary
+        // size, else on the heap.
+        let need = base64::decoded_len_estimate(header.len().max(payload.len()).max(sig.len()));
+        let (mut stack, mut heap) = ([0; 768], Vec::new());
+        let buf: &mut [u8] = if need <= stack.len() {
+            &mut stack[..need]
+        } else {
+            heap.resize(need, 0);
+            &mut heap
+        };
 
         let key = {
-            let n = decode_segment(header, &mut buf)?;
-            let header: WireHeader<'_> = parse_object(&buf[..n])?;
+            let n = decode_segment(header, buf)?;
+            // `jsonwebtoken::Header` kept the header's unknown fields, so it read every string in
+            // it: a header with bytes that are not UTF-8 anywhere is malformed. Checked at once,
+            // which also spares the parser checking each string.
+            let json = std::str::from_utf8(&buf[..n]).map_err(|_| TokenError::Malformed)?;
+            if !is_object(json.as_bytes()) {
+                return Err(TokenError::Malformed);
+            }
+            let header: WireHeader<'_> =
+                serde_json::from_str(json).map_err(|_| TokenError::Malformed)?;
             if header.alg != self.algorithm {
                 return Err(TokenError::WrongAlgorithm);
             }
@@ -490,7 +513,8 @@ impl TokenVerifier {
             }
             let key = header
                 .kid
-                .and_then(|kid| self.keys.get(&*kid.0))
+                .and_then(|kid| self.keys.iter().find(|(k, _)| *k == kid.0))
+                .map(|(_, key)| key)
                 .ok_or(TokenError::UnknownKey)?;
             // RFC 7797's unencoded payload (`b64: false`) is not supported.
             if matches!(header.b64, B64Param::Other) {
@@ -499,13 +523,24 @@ impl TokenVerifier {
             key
         };
 
-        let n = decode_segment(sig, &mut buf)?;
+        let n = decode_segment(sig, buf)?;
         if !key.verifies(signing_input, &buf[..n]) {
             return Err(TokenError::BadSignature);
         }
 
-        let n = decode_segment(payload, &mut buf)?;
-        let claims: WireClaims<'_> = parse_object(&buf[..n])?;
+        let n = decode_segment(payload, buf)?;
+        let json = &buf[..n];
+        if !is_object(json) {
+            return Err(TokenError::Malformed);
+        }
+        // The claims set is UTF-8 in practice: checked at once, the parser need not check each
+        // string. Otherwise it is parsed as bytes, as before, where only the strings read are
+        // checked (a claim this verifier skips may hold anything).
+        let claims: WireClaims<'_> = match std::str::from_utf8(json) {
+            Ok(json) => serde_json::from_str(json),
+            Err(_) => serde_json::from_slice(json),
+        }
+        .map_err(|_| TokenError::Malformed)?;
         self.check_claims(claims, now)
     }
 
@@ -558,6 +593,16 @@ fn beyond(later: i128, earlier: i128, leeway: u64) -> bool {
     later > earlier + i128::from(leeway)
 }
 
+/// Whether `token` is exactly three non-empty base64url segments joined by dots.
+fn is_three_segments(token: &str) -> bool {
+    let mut segments = token.split('.');
+    let three = [segments.next(), segments.next(), segments.next()];
+    segments.next().is_none()
+        && three
+            .iter()
+            .all(|s| s.is_some_and(|s| !s.is_empty() && s.bytes().all(is_base64url)))
+}
+
 fn is_base64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
@@ -570,17 +615,14 @@ fn decode_segment(segment: &str, buf: &mut [u8]) -> Result<usize, TokenError> {
         .map_err(|_| TokenError::Malformed)
 }
 
-/// Parses a JSON object into `T`. A derived struct would also read a JSON array, by position;
-/// a JWT header or claims set is an object, so anything else is refused first. Duplicate keys
-/// among `T`'s fields are refused by the derived code.
-fn parse_object<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Result<T, TokenError> {
+/// Whether `json` starts as an object. A derived struct would also read a JSON array, by
+/// position; a JWT header or claims set is an object, so anything else is refused first.
+/// (Duplicate keys among a derived struct's fields are refused by the derived code.)
+fn is_object(json: &[u8]) -> bool {
     let first = json
         .iter()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-    if first != Some(&b'{') {
-        return Err(TokenError::Malformed);
-    }
-    serde_json::from_slice(json).map_err(|_| TokenError::Malformed)
+    first == Some(&b'{')
 }
 
 /// A JSON string, borrowed from the decoded segment unless it has escapes.
@@ -645,7 +687,9 @@ struct WireHeader<'a> {
     typ: Option<AnyString>,
     cty: Option<AnyString>,
     jku: Option<AnyString>,
-    jwk: Option<jsonwebtoken::jwk::Jwk>,
+    /// Checked as an `Option<Jwk>` and dropped (a `Jwk` is large, and moved with the struct).
+    #[serde(default, deserialize_with = "jwk")]
+    jwk: (),
     x5u: Option<AnyString>,
     x5c: Option<Vec<AnyString>>,
     x5t: Option<AnyString>,
@@ -655,6 +699,10 @@ struct WireHeader<'a> {
     zip: Option<AnyString>,
     url: Option<AnyString>,
     nonce: Option<AnyString>,
+}
+
+fn jwk<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+    Option::<jsonwebtoken::jwk::Jwk>::deserialize(deserializer).map(drop)
 }
 
 #[derive(Default)]
@@ -724,31 +772,104 @@ impl<'de> Deserialize<'de> for NumericDate {
     }
 }
 
-/// `iss` or `aud` as `jsonwebtoken` reads them: a string or an array of strings; anything else
-/// (`null` included) counts as absent.
+/// `iss` or `aud` as `jsonwebtoken` reads them: a string, or an array of strings; anything else
+/// counts as absent. `jsonwebtoken` buffered the value and then tried each form; the same is
+/// done here in one pass: the whole value is read (every string in it checked as UTF-8), and an
+/// error while reading it makes the claim absent rather than the claims set malformed.
 #[derive(Default)]
 struct Names<'a>(Option<OneOrMany<'a>>);
 
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum OneOrMany<'a> {
-    One(#[serde(borrow)] Text<'a>),
-    Many(#[serde(borrow)] Vec<Text<'a>>),
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
 }
 
 impl OneOrMany<'_> {
     /// The string is `name`, or the array contains it.
     fn names(&self, name: &str) -> bool {
         match self {
-            Self::One(one) => one.0 == name,
-            Self::Many(many) => many.iter().any(|n| n.0 == name),
+            Self::One(one) => one == name,
+            Self::Many(many) => many.iter().any(|n| n == name),
         }
     }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Names<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Self(Option::deserialize(deserializer).ok().flatten()))
+        Ok(Self(
+            match deserializer.deserialize_any(AnyValue { top: true }) {
+                Ok(Value::Str(one)) => Some(OneOrMany::One(one)),
+                Ok(Value::Strs(many)) => Some(OneOrMany::Many(many)),
+                _ => None,
+            },
+        ))
+    }
+}
+
+/// Reads any JSON value through, keeping it if it is a string or (at the top) an array of
+/// strings.
+#[derive(Clone, Copy)]
+struct AnyValue {
+    top: bool,
+}
+
+enum Value<'a> {
+    Str(Cow<'a, str>),
+    Strs(Vec<Cow<'a, str>>),
+    Other,
+}
+
+impl<'de> de::DeserializeSeed<'de> for AnyValue {
+    type Value = Value<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnyValue {
+    type Value = Value<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value<'de>, E> {
+        Ok(Value::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
+        let (mut strs, mut all_strs) = (Vec::new(), self.top);
+        while let Some(item) = seq.next_element_seed(AnyValue { top: false })? {
+            match item {
+                Value::Str(s) if all_strs => strs.push(s),
+                _ => all_strs = false,
+            }
+        }
+        Ok(if all_strs {
+            Value::Strs(strs)
+        } else {
+            Value::Other
+        })
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
+        let inner = AnyValue { top: false };
+        while map.next_entry_seed(inner, inner)?.is_some() {}
+        Ok(Value::Other)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Value<'de>, E> {
+        Ok(Value::Other)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Value<'de>, E> {
+        Ok(Value::Other)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Value<'de>, E> {
+        Ok(Value::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Value<'de>, E> {
+        Ok(Value::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Other)
     }
 }
 
@@ -1080,6 +1201,29 @@ mod tests {
     }
 
     #[test]
+    fn segments_are_three_non_empty_runs_of_the_base64url_alphabet() {
+        assert!(is_three_segments("aZ.09.-_"));
+        for bad in [
+            "", "..", "a.b", "a.b.c.d", ".b.c", "a..c", "a.b.", "a=.b.c", "a.b+.c", "a.b.c\n",
+        ] {
+            assert!(!is_three_segments(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn large_tokens_within_the_cap_verify() {
+        // Past the verifier's stack buffer (its segments are then decoded on the heap).
+        let (_, verifier, key) = pair();
+        let now = clock::now();
+        let hdr = serde_json::json!({"alg": "HS256", "kid": key.kid()});
+        let mut c = good_claims(now);
+        c["pad"] = "x".repeat(5000).into();
+        let t = forge(&hdr, &c, SECRET);
+        assert!(t.len() > 6000 && t.len() <= MAX_TOKEN_BYTES);
+        assert!(verifier.verify(&t, now).is_ok());
+    }
+
+    #[test]
     fn short_secrets_are_refused() {
         assert!(HmacKey::new(vec![7; 31]).is_err());
         assert!(HmacKey::new(vec![7; 32]).is_ok());
@@ -1367,6 +1511,13 @@ mod same_answers_as_jsonwebtoken {
         format!("{msg}.{}", b64(hmac::sign(&key, msg.as_bytes()).as_ref()))
     }
 
+    /// [`hs256`] for JSON that need not be UTF-8.
+    fn hs256_bytes(header: &[u8], claims: &[u8]) -> String {
+        let msg = format!("{}.{}", b64(header), b64(claims));
+        let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET);
+        format!("{msg}.{}", b64(hmac::sign(&key, msg.as_bytes()).as_ref()))
+    }
+
     /// The claims JSON of a good token, with `name` given the raw JSON `value` (`None`: left
     /// out), and `extra` raw JSON members appended.
     fn claims(now: i64, name: &str, value: Option<&str>, extra: &str) -> String {
@@ -1502,6 +1653,9 @@ mod same_answers_as_jsonwebtoken {
             Some("[\"iss-test\",5]"),
             Some("[\"aud-test\",null]"),
             Some("[[\"aud-test\"]]"),
+            Some("[\"aud-test\",[\"x\"]]"),
+            Some("[\"iss-test\",{\"a\":[1,\"b\",null]}]"),
+            Some("[\"iss-test\",\"aud-test\",\"aud-test\"]"),
             Some("{}"),
             Some("{\"a\":1}"),
             Some("\"alice\""),
@@ -1526,6 +1680,12 @@ mod same_answers_as_jsonwebtoken {
                 good_map[name]
             );
             add(format!("{name} twice"), hs256(&good_header, &c));
+        }
+        // Nesting past the parser's depth limit, in a claim read and in one skipped.
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        for name in ["aud", "iss", "nbf", "custom"] {
+            let c = claims(now, name, Some(&deep), "");
+            add(format!("{name} deep"), hs256(&good_header, &c));
         }
         let t = now.to_string();
         let times = [
@@ -1592,6 +1752,62 @@ mod same_answers_as_jsonwebtoken {
                 &claims(now, "", None, &format!("\"x\":{deep}")),
             ),
         );
+
+        // Bytes that are not UTF-8, in strings the verifiers read and in ones they skip.
+        let not_utf8: [(&str, &str); 13] = [
+            ("header", r#""kid":"KID","typ":"#),
+            ("header", r#""kid":"KID","custom":"#),
+            ("header", r#""kid":"KID","custom":["#),
+            ("header", r#""kid":"KID","jwk":{"kty":"oct","k":"AA","x":"#),
+            ("header", r#""kid":"#),
+            ("claims", r#""custom":"#),
+            ("claims", r#""custom":["#),
+            ("claims", r#""username":"#),
+            ("claims", r#""aud":"#),
+            ("claims", r#""aud":["aud-test","#),
+            ("claims", r#""iss":["iss-test",{"a":"#),
+            ("claims", r#""aud":[["#),
+            ("claims", r#""nbf":"#),
+        ];
+        for (part, member) in not_utf8 {
+            let member = member.replace("KID", &kid);
+            // Close what the member opened (its strings hold no brackets).
+            let mut open = Vec::new();
+            for c in member.chars() {
+                match c {
+                    '[' | '{' => open.push(c),
+                    ']' | '}' => drop(open.pop()),
+                    _ => {}
+                }
+            }
+            let close: String = open
+                .iter()
+                .rev()
+                .map(|&c| if c == '[' { ']' } else { '}' })
+                .collect();
+            let mut value = format!("{member}\"").into_bytes();
+            value.extend_from_slice(b"\xff\xfe");
+            value.extend_from_slice(format!("\"{close}").as_bytes());
+            let token = if part == "header" {
+                let mut h = br#"{"alg":"HS256","#.to_vec();
+                h.extend_from_slice(&value);
+                h.push(b'}');
+                hs256_bytes(&h, good.as_bytes())
+            } else {
+                // Replacing the good claim of that name, if any (a repeated one is malformed).
+                let name = member.split('"').nth(1).unwrap();
+                let mut m: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&good).unwrap();
+                m.remove(name);
+                let base = serde_json::Value::Object(m).to_string();
+                let mut c = base.trim_end_matches('}').as_bytes().to_vec();
+                c.push(b',');
+                c.extend_from_slice(&value);
+                c.push(b'}');
+                hs256_bytes(good_header.as_bytes(), &c)
+            };
+            add(format!("not UTF-8 in {part} {member}"), token);
+        }
 
         // Segments.
         let valid = hs256(&good_header, &good);
