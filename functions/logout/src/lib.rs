@@ -8,7 +8,6 @@
 //! - 204; 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable.
 
 use auth::api::{self, caller};
-use auth::config::{self, ConfigError, Lookup, StoreConfig};
 use auth::store::DeleteSession;
 use auth::store::dynamo::DynamoSessions;
 use auth::telemetry::metrics;
@@ -17,29 +16,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument as _;
 
-/// What logout reads from the environment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// `SESSIONS_TABLE`.
-    pub sessions_table: String,
-    /// DynamoDB endpoint and timeout.
-    pub store: StoreConfig,
-}
-
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&config::process_env)
-    }
-
-    /// Reads `env`.
-    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            sessions_table: config::sessions_table(env)?,
-            store: StoreConfig::from_lookup(env)?,
-        })
-    }
-}
+/// What logout reads from the environment: `SESSIONS_TABLE` and the DynamoDB settings.
+pub type Config = auth::config::SessionsTableConfig;
 
 /// The logout handler over a sessions store.
 #[derive(Debug, Clone)]
@@ -50,8 +28,7 @@ pub struct Handler<S> {
 impl Handler<DynamoSessions> {
     /// The handler on DynamoDB, as the Lambda runs it.
     pub async fn from_config(config: &Config) -> Self {
-        let client = config.store.client().await;
-        Self::new(DynamoSessions::new(client, &config.sessions_table))
+        Self::new(config.sessions().await)
     }
 }
 

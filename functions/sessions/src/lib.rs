@@ -13,7 +13,6 @@
 //! 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable.
 
 use auth::api::{self, Caller, caller};
-use auth::config::{self, ConfigError, Lookup, StoreConfig};
 use auth::store::dynamo::DynamoSessions;
 use auth::store::{DeleteSession, ListSessions, SessionRecord};
 use auth::telemetry::metrics;
@@ -23,29 +22,8 @@ use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument as _;
 
-/// What the sessions function reads from the environment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// `SESSIONS_TABLE`.
-    pub sessions_table: String,
-    /// DynamoDB endpoint and timeout.
-    pub store: StoreConfig,
-}
-
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&config::process_env)
-    }
-
-    /// Reads `env`.
-    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            sessions_table: config::sessions_table(env)?,
-            store: StoreConfig::from_lookup(env)?,
-        })
-    }
-}
+/// What the sessions function reads from the environment: `SESSIONS_TABLE` and the DynamoDB settings.
+pub type Config = auth::config::SessionsTableConfig;
 
 /// One session as listed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -96,8 +74,7 @@ pub struct Handler<S> {
 impl Handler<DynamoSessions> {
     /// The handler on DynamoDB, as the Lambda runs it.
     pub async fn from_config(config: &Config) -> Self {
-        let client = config.store.client().await;
-        Self::new(DynamoSessions::new(client, &config.sessions_table))
+        Self::new(config.sessions().await)
     }
 }
 

@@ -382,6 +382,36 @@ async fn secret_string(
     }
 }
 
+/// What a function that only touches the sessions table reads (logout, sessions, logout-all):
+/// `SESSIONS_TABLE` and the DynamoDB settings.
+#[derive(Debug, Clone)]
+pub struct SessionsTableConfig {
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// DynamoDB endpoint and timeout.
+    pub store: StoreConfig,
+}
+
+impl SessionsTableConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            sessions_table: sessions_table(env)?,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+
+    /// The sessions table on DynamoDB, with its client built once (per cold start).
+    pub async fn sessions(&self) -> crate::store::dynamo::DynamoSessions {
+        crate::store::dynamo::DynamoSessions::new(self.store.client().await, &self.sessions_table)
+    }
+}
+
 /// Default lifetime of an access token: 15 minutes.
 pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 /// Default lifetime of a refresh token: 30 days.
