@@ -1,10 +1,14 @@
 // The authorizer in Node.js (AWS SDK v3 + jsonwebtoken), doing what functions/authorizer does:
 // parse `Authorization: Bearer <jwt>`, verify the HS256 JWT (alg pinned, kid, iss, aud, exp,
-// nbf, iat with leeway, required claims), one strongly consistent GetItem on the sessions table,
-// check expiry and owner, answer {"isAuthorized", "context"}. Client and key built once.
+// nbf, iat with leeway, required claims: sub, username, jti and sid, the ids as 32 lower-case hex
+// digits), then ONE strongly consistent BatchGetItem of the session item (`pk` = the token's
+// `sid`) and the owner's revocation marker (`pk` = `user#<sub>`, missing = generation 0); allow
+// only if the session exists, `expires_at` > now, `user_id` == sub and its generation >= the
+// marker's. Answers {"isAuthorized", "context": {"user_id", "username", "jti", "sid"}}. Client and
+// key built once.
 "use strict";
 const crypto = require("node:crypto");
-const { DynamoDBClient, GetItemCommand } = require("@aws-sdk/client-dynamodb");
+const { DynamoDBClient, BatchGetItemCommand } = require("@aws-sdk/client-dynamodb");
 const jwt = require("jsonwebtoken");
 const { run } = require("./runtime");
 
@@ -21,6 +25,9 @@ const ddb = new DynamoDBClient({
   maxAttempts: 2,
   requestHandler: { connectionTimeout: TIMEOUT / 2, requestTimeout: TIMEOUT / 2 },
 });
+
+const ID = /^[0-9a-f]{32}$/;
+const USERNAME = /^[A-Za-z0-9._-]{3,32}$/;
 
 function deny(reason) {
   console.log(JSON.stringify({ level: "INFO", outcome: "deny", reason }));
@@ -55,22 +62,37 @@ async function handler(event) {
     return deny("token_" + e.name);
   }
   const now = Math.floor(Date.now() / 1000);
-  const { sub, username, jti, iat, exp, nbf } = claims;
-  if (![sub, username, jti].every((v) => typeof v === "string" && v) ||
+  const { sub, username, jti, sid, iat, exp, nbf } = claims;
+  if (![sub, jti, sid].every((v) => typeof v === "string" && ID.test(v)) ||
+      typeof username !== "string" || !USERNAME.test(username) ||
       ![iat, exp, nbf].every(Number.isInteger)) return deny("token_invalid_claims");
   if (iat > now + LEEWAY) return deny("token_not_yet_valid");
-  let item;
+  const markerPk = "user#" + sub;
+  const items = [];
   try {
-    const out = await ddb.send(new GetItemCommand({
-      TableName: TABLE, Key: { jti: { S: jti } }, ConsistentRead: true,
-    }));
-    item = out.Item;
+    let keys = { Keys: [{ pk: { S: sid } }, { pk: { S: markerPk } }], ConsistentRead: true };
+    for (let i = 0; ; i++) { // retry keys DynamoDB leaves unprocessed, as ours does
+      if (i === 4) return deny("store_error");
+      const out = await ddb.send(new BatchGetItemCommand({ RequestItems: { [TABLE]: keys } }));
+      items.push(...((out.Responses || {})[TABLE] || []));
+      keys = (out.UnprocessedKeys || {})[TABLE];
+      if (!keys || !keys.Keys || keys.Keys.length === 0) break;
+    }
   } catch (e) {
     return deny("store_error");
   }
-  if (!item || Number(item.expires_at.N) <= now) return deny("no_session");
-  if (item.user_id.S !== sub) return deny("wrong_owner");
-  const context = { user_id: item.user_id.S, username: item.username.S, jti: item.jti.S };
+  const item = items.find((it) => it.pk && it.pk.S === sid);
+  const marker = items.find((it) => it.pk && it.pk.S === markerPk);
+  let context;
+  try {
+    const markerGen = marker ? Number(marker.generation.N) : 0;
+    if (!item || Number(item.expires_at.N) <= now) return deny("no_session");
+    if (item.user_id.S !== sub) return deny("wrong_owner");
+    if (Number(item.generation.N) < markerGen) return deny("session_revoked");
+    context = { user_id: item.user_id.S, username: item.username.S, jti, sid: item.pk.S };
+  } catch (e) { // a malformed item is a store error, so a deny
+    return deny("store_error");
+  }
   console.log(JSON.stringify({ level: "INFO", outcome: "allow", user_id: context.user_id }));
   return { isAuthorized: true, context };
 }

@@ -1,8 +1,11 @@
 """The authorizer in Python (boto3 + PyJWT), doing what functions/authorizer does: parse
 `Authorization: Bearer <jwt>`, verify the HS256 JWT (alg pinned, kid, iss, aud, exp, nbf, iat
-with leeway, required claims), one strongly consistent GetItem on the sessions table, check
-expiry and owner, answer the simple response {"isAuthorized", "context"}. Client and key are
-built once per cold start."""
+with leeway, required claims: sub, username, jti and sid, the ids as 32 lower-case hex digits),
+then ONE strongly consistent BatchGetItem of the session item (`pk` = the token's `sid`) and
+the owner's revocation marker (`pk` = `user#<sub>`, missing = generation 0); allow only if the
+session exists, `expires_at` > now, `user_id` == sub and its generation >= the marker's. Answers
+the simple response {"isAuthorized", "context": {"user_id", "username", "jti", "sid"}}. Client
+and key are built once per cold start."""
 import hashlib
 import json
 import os
@@ -31,6 +34,8 @@ DDB = boto3.client(
                   retries={"max_attempts": 2, "mode": "standard"}),
 )
 TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
+ID = re.compile(r"^[0-9a-f]{32}$")
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,32}$")
 
 
 def deny(reason):
@@ -71,22 +76,41 @@ def handler(event):
     except jwt.PyJWTError as e:
         return deny("token_" + type(e).__name__)
     now = int(time.time())
-    sub, username, jti, iat = (claims.get(k) for k in ("sub", "username", "jti", "iat"))
-    if not all(isinstance(v, str) and v for v in (sub, username, jti)) or not isinstance(iat, int):
+    sub, username, jti, sid, iat = (claims.get(k) for k in ("sub", "username", "jti", "sid", "iat"))
+    if not all(isinstance(v, str) and ID.match(v) for v in (sub, jti, sid)) \
+            or not isinstance(username, str) or not USERNAME.match(username) \
+            or not isinstance(iat, int):
         return deny("token_invalid_claims")
     if iat > now + LEEWAY:
         return deny("token_not_yet_valid")
+    marker_pk = "user#" + sub
     try:
-        item = DDB.get_item(TableName=TABLE, Key={"jti": {"S": jti}},
-                            ConsistentRead=True).get("Item")
-    except Exception as e:  # every store failure is a deny
+        keys = {"Keys": [{"pk": {"S": sid}}, {"pk": {"S": marker_pk}}], "ConsistentRead": True}
+        items = []
+        for _ in range(4):  # retry keys DynamoDB leaves unprocessed, as ours does
+            out = DDB.batch_get_item(RequestItems={TABLE: keys})
+            items += out.get("Responses", {}).get(TABLE, [])
+            keys = out.get("UnprocessedKeys", {}).get(TABLE)
+            if not keys or not keys.get("Keys"):
+                break
+        else:
+            return deny("store_error")
+    except Exception:  # every store failure is a deny
         return deny("store_error")
-    if not item or int(item["expires_at"]["N"]) <= now:
-        return deny("no_session")
-    if item["user_id"]["S"] != sub:
-        return deny("wrong_owner")
-    context = {"user_id": item["user_id"]["S"], "username": item["username"]["S"],
-               "jti": item["jti"]["S"]}
+    by_pk = {item["pk"]["S"]: item for item in items}
+    item, marker = by_pk.get(sid), by_pk.get(marker_pk)
+    try:
+        marker_gen = int(marker["generation"]["N"]) if marker else 0
+        if not item or int(item["expires_at"]["N"]) <= now:
+            return deny("no_session")
+        if item["user_id"]["S"] != sub:
+            return deny("wrong_owner")
+        if int(item["generation"]["N"]) < marker_gen:
+            return deny("session_revoked")
+        context = {"user_id": item["user_id"]["S"], "username": item["username"]["S"],
+                   "jti": jti, "sid": item["pk"]["S"]}
+    except (KeyError, ValueError):  # a malformed item is a store error, so a deny
+        return deny("store_error")
     print(json.dumps({"level": "INFO", "outcome": "allow", "user_id": context["user_id"]}),
           flush=True)
     return {"isAuthorized": True, "context": context}

@@ -266,8 +266,17 @@ fn respond(w: &mut TcpStream, status: &str, extra: &[(&str, String)], body: &[u8
 fn check(expect: Expect, body: &[u8]) -> Result<(), String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
     let ok = match expect {
+        // The allow context of functions/authorizer, exactly: the session's owner and
+        // username, the token's own id (`jti`) and its session id (`sid`).
         Expect::Authorizer => {
-            v["isAuthorized"] == Value::Bool(true) && v["context"]["username"] == "sample-user"
+            v["isAuthorized"] == Value::Bool(true)
+                && v["context"]
+                    == serde_json::json!({
+                        "user_id": "5f1c0d3e9a8b47c6b2e1f0a9d8c7b6a5",
+                        "username": "sample-user",
+                        "jti": "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+                        "sid": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                    })
         }
         Expect::Http200 => {
             v["statusCode"] == 200
