@@ -9,7 +9,8 @@
 #
 # Knobs: BENCH_QUICK=1; BENCH_COLD (cold starts per function), BENCH_WARM (warm invocations),
 # BENCH_SKIP_ARM64=1 (no arm64 cross build: arm64 sizes left out), BENCH_VARIANTS (profile
-# alternatives to measure for the authorizer, e.g. "opt-s opt-z panic-abort"; see variant_env).
+# alternatives to measure for the authorizer and user-info, x86_64, plus the authorizer's arm64
+# size, e.g. "opt-s opt-z panic-abort"; see variant_env).
 # Everything binds 127.0.0.1; every wait has a deadline.
 set -euo pipefail
 BENCH="$(cd "$(dirname "$0")" && pwd)"
@@ -27,7 +28,7 @@ OUT="$BENCH/out"
 mkdir -p "$OUT/runs" "$OUT/logs" "$OUT/zips"
 rm -f "$OUT"/runs/*.json "$OUT"/logs/*.log
 PY="$BENCH/.venv/bin/python"
-FUNCTIONS=(register login user-info logout authorizer)
+FUNCTIONS=(register login user-info logout authorizer refresh sessions logout-all)
 log() { printf '\n== %s\n' "$*" >&2; }
 
 # --- build --------------------------------------------------------------------------------
@@ -37,10 +38,10 @@ log "building the bench tools and the hello-world floor"
 cargo build --release --quiet --manifest-path "$BENCH/rust/Cargo.toml"
 REL="$CARGO_TARGET_DIR/release"
 
+CL="$ROOT/.venv-sam/bin/cargo-lambda"
+[ -x "$CL" ] || CL="cargo-lambda"
 if [ "${BENCH_SKIP_ARM64:-0}" != 1 ]; then
   log "cross-building arm64 (cargo lambda, zig) for sizes"
-  CL="$ROOT/.venv-sam/bin/cargo-lambda"
-  [ -x "$CL" ] || CL="cargo-lambda"
   PATH="$ROOT/.venv-sam/bin:$PATH" "$CL" lambda build --release --arm64 --quiet \
     $(printf -- '-p %s ' "${FUNCTIONS[@]}") >"$OUT/logs/arm64-build.log" 2>&1
   (cd "$BENCH/rust" && PATH="$ROOT/.venv-sam/bin:$PATH" "$CL" lambda build --release --arm64 \
@@ -156,7 +157,15 @@ for variant in ${BENCH_VARIANTS:-}; do
     log "variant $variant: $desc"
     env $(variant_env "$variant") CARGO_TARGET_DIR="$vdir" \
       cargo build --release --locked --quiet -p authorizer -p user-info
+    if [ "${BENCH_SKIP_ARM64:-0}" != 1 ]; then
+      # The authorizer's arm64 zip is the size target the profile is chosen for.
+      log "variant $variant: cross-building the authorizer for arm64"
+      env $(variant_env "$variant") CARGO_TARGET_DIR="$vdir" PATH="$ROOT/.venv-sam/bin:$PATH" \
+        "$CL" lambda build --release --arm64 --quiet -p authorizer \
+        >>"$OUT/logs/arm64-build-$variant.log" 2>&1 || true
+    fi
   fi
+  arm64_bin="$(dirname "$vrel")/lambda/authorizer/bootstrap"
   for f in authorizer user-info; do
     expect=authorizer; event="$EV_AUTH"
     [ "$f" = user-info ] && { expect=http200; event="$EV_ME"; }
@@ -165,7 +174,9 @@ for variant in ${BENCH_VARIANTS:-}; do
       --out "$OUT/variants/$variant-$f.json" --log "$OUT/logs/variant-$variant-$f.log" \
       -- "$vrel/$f" || true
   done
-  echo "{\"variant\": \"$variant\", \"env\": \"$desc\", \"authorizer_bytes\": $(stat -c %s "$vrel/authorizer"), \"user_info_bytes\": $(stat -c %s "$vrel/user-info")}" \
+  arm64_path=null
+  [ -f "$arm64_bin" ] && arm64_path="\"$arm64_bin\""
+  echo "{\"variant\": \"$variant\", \"env\": \"$desc\", \"authorizer_bytes\": $(stat -c %s "$vrel/authorizer"), \"user_info_bytes\": $(stat -c %s "$vrel/user-info"), \"authorizer_path\": \"$vrel/authorizer\", \"authorizer_arm64_path\": $arm64_path}" \
     >"$OUT/variants/$variant.meta.json"
 done
 
