@@ -205,7 +205,7 @@ machine = (f"{os.cpu_count()} cores, {platform.machine()} ({cpu_model}), Linux {
            f"jsonwebtoken {load(os.path.join(BENCH, 'node/package.json'))['dependencies']['jsonwebtoken']}")
 
 # ---- RESULTS.md -----------------------------------------------------------------------------
-ORDER = ["hello-floor", "rust-authorizer", "python-authorizer", "node-authorizer",
+ORDER = ["hello-floor", "hello-floor-mt", "rust-authorizer", "python-authorizer", "node-authorizer",
          "rust-user-info", "python-user-info", "node-user-info", "rust-authorizer-hostcerts"]
 L = []
 w = L.append
@@ -234,8 +234,9 @@ for name in ORDER:
         w(f"| {name} | FAILED: {s['failures'][0][:120] if s['failures'] else '?'} | | | | | no |")
         continue
     warm = ("cpu_us" in s)
-    label = name if name != "rust-authorizer-hostcerts" else \
-        "rust-authorizer, this host's /etc/ssl/certs (cold only)"
+    label = {"rust-authorizer-hostcerts": "rust-authorizer, this host's /etc/ssl/certs (cold only)",
+             "hello-floor": "hello-floor (current-thread runtime, as ours)",
+             "hello-floor-mt": "hello-floor-mt (multi-thread runtime, reference)"}.get(name, name)
     w(f"| {label} | {s['init_ms'][0]:.2f} / {s['init_ms'][1]:.2f} "
       f"| {s['first_invocation_ms'][0]:.2f} / {s['first_invocation_ms'][1]:.2f} "
       + (f"| {s['cpu_us'][0]:.0f} / {s['cpu_us'][1]:.0f} / {s['cpu_us'][2]:.0f} "

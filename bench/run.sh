@@ -114,6 +114,7 @@ measure() { # name, expect, event file, command...
 EV_AUTH="$ROOT/events/authorizer-valid.json"
 EV_ME="$ROOT/events/me.json"
 measure hello-floor      hello      "$EV_AUTH" "$REL/hello"
+measure hello-floor-mt   hello      "$EV_AUTH" "$REL/hello-mt"
 measure rust-authorizer  authorizer "$EV_AUTH" "$REL/authorizer"
 measure rust-user-info   http200    "$EV_ME"   "$REL/user-info"
 if [ ${#HOST_CERT_ENV[@]} -gt 0 ]; then
