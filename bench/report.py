@@ -209,7 +209,9 @@ ORDER = ["hello-floor", "hello-floor-mt", "rust-authorizer", "python-authorizer"
          "rust-user-info", "python-user-info", "node-user-info", "rust-authorizer-hostcerts"]
 L = []
 w = L.append
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+# The run's time (its micro-benchmark output), so that re-running the report alone keeps it.
+now = datetime.datetime.fromtimestamp(os.path.getmtime(os.path.join(OUT, "microbench.json")),
+                                      datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 mode = "QUICK run (fewer invocations; not for quoting)" if args.quick == "1" else "full run"
 any_s = next((s for s in runs.values() if "warm_n" in s), {})
 w("# Benchmark results\n")
