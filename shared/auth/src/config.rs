@@ -160,8 +160,17 @@ impl StoreConfig {
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(self.timeouts())
+            .stalled_stream_protection(Self::stalled_stream_protection())
             .load()
             .await
+    }
+
+    /// Off: every call is already bounded by [`StoreConfig::timeouts`], and DynamoDB's answers
+    /// are small, so the SDK's throughput monitor (timers polled on every request and response
+    /// body) costs CPU on each invocation and protects nothing here.
+    fn stalled_stream_protection()
+    -> aws_config::stalled_stream_protection::StalledStreamProtectionConfig {
+        aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled()
     }
 
     /// The DynamoDB client on `sdk`, at the configured endpoint if there is one.
@@ -199,6 +208,7 @@ impl StoreConfig {
             )))
             .endpoint_url(endpoint)
             .timeout_config(self.timeouts())
+            .stalled_stream_protection(Self::stalled_stream_protection())
             .build()
     }
 
