@@ -241,13 +241,12 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             source_ip,
         };
         let token = RefreshToken::generate();
-        let refresh = RefreshRecord {
-            hash: token.hash(),
-            session_id: session.session_id.clone(),
-            user_id: user.user_id.clone(),
-            expires_at: session.expires_at,
-            rotated_at_ms: None,
-        };
+        let refresh = RefreshRecord::current(
+            &token,
+            &session.session_id,
+            &user.user_id,
+            session.expires_at,
+        );
         self.sessions.start_session(&session, &refresh).await?;
         Ok((session.session_id, token))
     }

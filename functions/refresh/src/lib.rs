@@ -160,13 +160,12 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
                 .await?
                 .ok_or(AuthError::InvalidRefreshToken)?;
             let live = self.live_session(&record, now).await?;
-            let new = RefreshRecord {
-                hash: next.hash(),
-                session_id: record.session_id.clone(),
-                user_id: record.user_id.clone(),
-                expires_at: now + self.refresh_ttl_seconds,
-                rotated_at_ms: None,
-            };
+            let new = RefreshRecord::current(
+                &next,
+                &record.session_id,
+                &record.user_id,
+                now + self.refresh_ttl_seconds,
+            );
             let used = SessionUse {
                 session_id: record.session_id.clone(),
                 at: now,

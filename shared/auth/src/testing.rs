@@ -224,15 +224,12 @@ pub const SAMPLE_REFRESH_TOKEN: &str = "c2FtcGxlLXJlZnJlc2gtdG9rZW4tZm9yLWV2ZW50
 /// The stored record of [`SAMPLE_REFRESH_TOKEN`].
 pub fn sample_refresh() -> crate::store::RefreshRecord {
     let session = sample_session();
-    crate::store::RefreshRecord {
-        hash: crate::RefreshToken::parse(SAMPLE_REFRESH_TOKEN)
-            .expect("sample refresh token")
-            .hash(),
-        session_id: session.session_id,
-        user_id: session.user_id,
-        expires_at: session.expires_at,
-        rotated_at_ms: None,
-    }
+    crate::store::RefreshRecord::current(
+        &crate::RefreshToken::parse(SAMPLE_REFRESH_TOKEN).expect("sample refresh token"),
+        &session.session_id,
+        &session.user_id,
+        session.expires_at,
+    )
 }
 
 /// A verifier for the sample tokens in `events/`.
@@ -271,13 +268,12 @@ pub fn refresh_for(
     session: &crate::store::SessionRecord,
 ) -> (crate::RefreshToken, crate::store::RefreshRecord) {
     let token = crate::RefreshToken::generate();
-    let record = crate::store::RefreshRecord {
-        hash: token.hash(),
-        session_id: session.session_id.clone(),
-        user_id: session.user_id.clone(),
-        expires_at: session.expires_at,
-        rotated_at_ms: None,
-    };
+    let record = crate::store::RefreshRecord::current(
+        &token,
+        &session.session_id,
+        &session.user_id,
+        session.expires_at,
+    );
     (token, record)
 }
 

@@ -8,7 +8,7 @@ use auth::store::{
     RevokeAllSessions, Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
     UserRecord,
 };
-use auth::testing::{TestTables, refresh_for};
+use auth::testing::{TestTables, new_session as testing_session, refresh_for};
 use auth::{RefreshToken, SessionId, StoreError, UserId, Username};
 
 trait Users: CreateUser + FindUser + Sync {}
@@ -38,18 +38,9 @@ fn user(name: &str) -> UserRecord {
 }
 
 fn new_session(owner: &UserRecord, expires_at: i64, generation: u64) -> SessionRecord {
-    let now = clock::now();
-    SessionRecord {
-        session_id: SessionId::generate(),
-        user_id: owner.user_id.clone(),
-        username: owner.username.clone(),
-        created_at_ms: clock::now_ms(),
-        last_used_at: now,
-        expires_at,
-        generation,
-        user_agent: "agent/1".into(),
-        source_ip: "192.0.2.1".into(),
-    }
+    let mut session = testing_session(&owner.user_id, owner.username.as_str(), expires_at);
+    session.generation = generation;
+    session
 }
 
 /// Starts a session as login does: read the generation, then write.

@@ -425,19 +425,8 @@ fn judge(
     marker: u64,
     now: i64,
 ) -> Result<SessionLookup, StoreError> {
-    let Some(item) = item else {
-        return Ok(SessionLookup::Absent);
-    };
-    let record = session_record(item)?;
-    Ok(if !record.is_live(now) {
-        SessionLookup::Absent
-    } else if &record.user_id != owner {
-        SessionLookup::WrongOwner
-    } else if record.generation < marker {
-        SessionLookup::Revoked
-    } else {
-        SessionLookup::Live(record)
-    })
+    let record = item.map(session_record).transpose()?;
+    Ok(SessionLookup::judge(record, owner, marker, now))
 }
 
 impl StartSession for DynamoSessions {
@@ -612,7 +601,7 @@ impl ListSessions for DynamoSessions {
                 }
             }
         }
-        super::memory::sort_newest_first(&mut live);
+        super::sort_newest_first(&mut live);
         Ok(live)
     }
 }

@@ -64,13 +64,12 @@ impl SessionState {
     }
 
     fn lookup(&self, id: &SessionId, owner: &UserId, now: i64) -> SessionLookup {
-        match self.sessions.get(id) {
-            Some(s) if !s.is_live(now) => SessionLookup::Absent,
-            Some(s) if &s.user_id != owner => SessionLookup::WrongOwner,
-            Some(s) if s.generation < self.generation(owner) => SessionLookup::Revoked,
-            Some(s) => SessionLookup::Live(s.clone()),
-            None => SessionLookup::Absent,
-        }
+        SessionLookup::judge(
+            self.sessions.get(id).cloned(),
+            owner,
+            self.generation(owner),
+            now,
+        )
     }
 
     fn record_use(&mut self, used: &SessionUse) -> bool {
@@ -226,18 +225,9 @@ impl ListSessions for MemorySessions {
                 _ => None,
             })
             .collect();
-        sort_newest_first(&mut live);
+        super::sort_newest_first(&mut live);
         Ok(live)
     }
-}
-
-/// Newest login first; ties by id, so the order is stable.
-pub(crate) fn sort_newest_first(sessions: &mut [SessionRecord]) {
-    sessions.sort_by(|a, b| {
-        b.created_at_ms
-            .cmp(&a.created_at_ms)
-            .then_with(|| a.session_id.cmp(&b.session_id))
-    });
 }
 
 impl RevokeAllSessions for MemorySessions {

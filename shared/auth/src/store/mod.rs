@@ -59,7 +59,7 @@
 
 use std::future::Future;
 
-use crate::domain::{RefreshHash, SessionId, UserId, Username};
+use crate::domain::{RefreshHash, RefreshToken, SessionId, UserId, Username};
 use crate::error::StoreError;
 
 pub mod dynamo;
@@ -145,6 +145,25 @@ pub struct RefreshRecord {
     pub rotated_at_ms: Option<i64>,
 }
 
+impl RefreshRecord {
+    /// The record of `token`, the current refresh token of session `session_id` of `user_id`,
+    /// until `expires_at`.
+    pub fn current(
+        token: &RefreshToken,
+        session_id: &SessionId,
+        user_id: &UserId,
+        expires_at: i64,
+    ) -> Self {
+        Self {
+            hash: token.hash(),
+            session_id: session_id.clone(),
+            user_id: user_id.clone(),
+            expires_at,
+            rotated_at_ms: None,
+        }
+    }
+}
+
 /// What a strongly consistent read of a session found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionLookup {
@@ -156,6 +175,29 @@ pub enum SessionLookup {
     WrongOwner,
     /// Ended by log-out-everywhere (its generation is below its owner's).
     Revoked,
+}
+
+impl SessionLookup {
+    /// How a read of session item `record` (if any) is judged for a call made for `owner` at
+    /// `now`, given the owner's revocation generation: the one rule both stores apply.
+    pub fn judge(record: Option<SessionRecord>, owner: &UserId, generation: u64, now: i64) -> Self {
+        match record {
+            None => Self::Absent,
+            Some(s) if !s.is_live(now) => Self::Absent,
+            Some(s) if &s.user_id != owner => Self::WrongOwner,
+            Some(s) if s.generation < generation => Self::Revoked,
+            Some(s) => Self::Live(s),
+        }
+    }
+}
+
+/// Newest login first; ties by id, so the order is stable.
+pub(crate) fn sort_newest_first(sessions: &mut [SessionRecord]) {
+    sessions.sort_by(|a, b| {
+        b.created_at_ms
+            .cmp(&a.created_at_ms)
+            .then_with(|| a.session_id.cmp(&b.session_id))
+    });
 }
 
 /// The result of [`RefreshTokens::rotate_refresh`].
