@@ -6,11 +6,10 @@
 mod common;
 
 use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
-use auth::testing::{TEST_SECRET, test_config, unique_name, unique_username};
+use auth::testing::{OwnMoto, TEST_SECRET, test_config, unique_name, unique_username};
 use base64::Engine as _;
 use common::{call, spawn};
 use reqwest::Method;
@@ -303,57 +302,6 @@ async fn every_bad_token_is_a_403() {
     // The lower-case scheme is accepted, and the genuine tokens still work after all that.
     assert_eq!(me(format!("bearer {token}")).await, 200);
     assert_eq!(me(format!("Bearer {other_token}")).await, 200);
-}
-
-/// A moto server of this test's own, to stop and start again.
-struct OwnMoto {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl OwnMoto {
-    fn binary() -> std::path::PathBuf {
-        std::env::var_os("MOTO_SERVER")
-            .map(Into::into)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
-            })
-    }
-
-    fn start(port: u16) -> Self {
-        let child = Command::new(Self::binary())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server (run the tests with bash scripts/test)");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self {
-            child: Some(child),
-            port,
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for OwnMoto {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[tokio::test]

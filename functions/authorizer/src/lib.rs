@@ -6,7 +6,9 @@
 //! 2. verifies the JWT ([`auth::token::TokenVerifier`]: pinned HS256, known `kid`, `iss`, `aud`,
 //!    `exp`, `nbf`, `iat`, required claims);
 //! 3. reads, in one strongly consistent `BatchGetItem`, the session's whitelist item (by the
-//!    token's `sid`) and the revocation marker of the token's `sub`;
+//!    token's `sid`) and the revocation marker of the token's `sub` — signed and sent directly
+//!    ([`auth::store::dynamo_http`]), not through the SDK, because this read is the function's
+//!    whole cost per request;
 //! 4. allows only if the item exists, has not passed its `expires_at`, belongs to the token's
 //!    `sub`, and began in the user's current revocation generation (no `POST /logout-all`
 //!    since).
@@ -18,7 +20,7 @@
 //! reason is logged; the token never is.
 
 use auth::config::{self, ConfigError, KeyLoadError, Lookup, StoreConfig, VerifierConfig};
-use auth::store::dynamo::DynamoSessions;
+use auth::store::dynamo_http::{DirectConfig, DirectConfigError, DirectSessions};
 use auth::store::{GetSession, SessionLookup};
 use auth::telemetry::metrics;
 use auth::token::TokenVerifier;
@@ -41,8 +43,10 @@ pub struct Config {
     pub sessions_table: String,
     /// Token keys, issuer, audience, leeway.
     pub verifier: VerifierConfig,
-    /// DynamoDB endpoint and timeout.
+    /// DynamoDB endpoint and timeout (and, for Secrets Manager, the SDK's).
     pub store: StoreConfig,
+    /// Region, credentials, endpoint and timeout of the direct DynamoDB read.
+    pub direct: DirectConfig,
 }
 
 impl Config {
@@ -53,10 +57,12 @@ impl Config {
 
     /// Reads `env`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        let store = StoreConfig::from_lookup(env)?;
         Ok(Self {
             sessions_table: config::sessions_table(env)?,
             verifier: VerifierConfig::from_lookup(env)?,
-            store: StoreConfig::from_lookup(env)?,
+            direct: store.direct_config(env)?,
+            store,
         })
     }
 }
@@ -136,15 +142,30 @@ pub struct Handler<S> {
     verifier: TokenVerifier,
 }
 
-impl Handler<DynamoSessions> {
-    /// The handler on DynamoDB, as the Lambda runs it: builds the SDK client and loads the
-    /// keys (once per cold start).
-    pub async fn from_config(config: &Config) -> Result<Self, KeyLoadError> {
-        let sdk = config.store.sdk_config().await;
-        let client = config.store.dynamo_client(&sdk);
+/// Why the authorizer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The verification keys could not be loaded.
+    #[error(transparent)]
+    Keys(#[from] KeyLoadError),
+    /// The DynamoDB endpoint or TLS set-up is unusable.
+    #[error(transparent)]
+    Store(#[from] DirectConfigError),
+}
+
+impl Handler<DirectSessions> {
+    /// The handler on DynamoDB, as the Lambda runs it: builds the HTTP client and loads the keys
+    /// (once per cold start). The SDK's configuration is loaded only when the keys are in
+    /// Secrets Manager.
+    pub async fn from_config(config: &Config) -> Result<Self, StartError> {
+        let sdk = match config.verifier.key.need_aws() {
+            true => Some(config.store.sdk_config().await),
+            false => None,
+        };
+        let verifier = config.verifier.verifier(sdk.as_ref()).await?;
         Ok(Self::new(
-            DynamoSessions::new(client, &config.sessions_table),
-            config.verifier.verifier(Some(&sdk)).await?,
+            DirectSessions::new(&config.direct, &config.sessions_table)?,
+            verifier,
         ))
     }
 }

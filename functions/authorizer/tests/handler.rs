@@ -118,6 +118,12 @@ async fn decides_on_dynamodb() {
     decides(TestTables::create().await.sessions()).await;
 }
 
+/// As the Lambda runs: sessions written by the SDK store, read by the direct client.
+#[tokio::test]
+async fn decides_on_dynamodb_read_directly() {
+    decides(TestTables::create().await.sessions_read_directly()).await;
+}
+
 #[tokio::test]
 async fn sample_events_are_denied() {
     let handler = Handler::new(MemorySessions::new(), verifier());
@@ -241,7 +247,18 @@ async fn store_failure_is_a_deny() {
     );
     let req = authorizer_event("authorizer-valid.json", Some(&format!("Bearer {token}")));
     assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::StoreError);
-    let response = handler.handle(req).await;
+    let response = handler.handle(req.clone()).await;
     assert!(!response.is_authorized);
     let _: Value = serde_json::to_value(response).unwrap();
+
+    // The same with the direct read the Lambda runs.
+    let port = auth::testing::OwnMoto::free_port();
+    let mut config = auth::testing::direct_config(&format!("http://127.0.0.1:{port}"));
+    config.timeout = std::time::Duration::from_millis(500);
+    let handler = Handler::new(
+        auth::store::dynamo_http::DirectSessions::new(&config, "sessions").unwrap(),
+        verifier(),
+    );
+    assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::StoreError);
+    assert!(!handler.handle(req).await.is_authorized);
 }

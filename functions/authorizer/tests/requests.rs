@@ -1,48 +1,18 @@
-//! The authorizer makes at most one DynamoDB request per call, strongly consistent: counted at the
-//! HTTP layer (an SDK interceptor sees every request sent, retries included) against moto.
+//! The authorizer makes at most one DynamoDB request per call, strongly consistent: counted at
+//! the HTTP layer by a recording proxy in front of moto, retries included — for the direct read
+//! the Lambda runs and for the SDK store's read (which `POST /refresh` uses).
 
-use std::sync::{Arc, Mutex};
+mod support;
 
 use auth::store::dynamo::DynamoSessions;
-use auth::store::{DeleteSession, RevokeAllSessions};
-use auth::testing::{TestTables, event, new_session, put_session, signer, verifier};
+use auth::store::{DeleteSession, GetSession, RevokeAllSessions};
+use auth::testing::{
+    TestTables, client_for, direct_sessions_at, dynamodb_endpoint, event, new_session, put_session,
+    signer, verifier,
+};
 use auth::{UserId, clock};
 use authorizer::{AuthorizerRequest, Deny, Handler};
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-
-/// Every request the client sends: its `X-Amz-Target` and body.
-#[derive(Debug, Clone, Default)]
-struct Sent(Arc<Mutex<Vec<(String, String)>>>);
-
-impl Intercept for Sent {
-    fn name(&self) -> &'static str {
-        "Sent"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let request = context.request();
-        let target = request
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("")
-            .to_owned();
-        let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
-        self.0.lock().unwrap().push((target, body));
-        Ok(())
-    }
-}
-
-impl Sent {
-    fn take(&self) -> Vec<(String, String)> {
-        std::mem::take(&mut self.0.lock().unwrap())
-    }
-}
+use support::Proxy;
 
 fn authorizer_event(token: &str) -> AuthorizerRequest {
     let mut e = event("authorizer-valid.json");
@@ -53,20 +23,28 @@ fn authorizer_event(token: &str) -> AuthorizerRequest {
 }
 
 #[tokio::test]
-async fn one_consistent_request_per_call() {
+async fn one_consistent_request_per_call_direct() {
     let tables = TestTables::create().await;
-    let sent = Sent::default();
-    let config = tables
-        .client
-        .config()
-        .to_builder()
-        .interceptor(sent.clone())
-        .build();
-    let sessions = DynamoSessions::new(
-        aws_sdk_dynamodb::Client::from_conf(config),
-        &tables.sessions_table,
-    );
-    let handler = Handler::new(sessions.clone(), verifier());
+    let sent = Proxy::start(&dynamodb_endpoint()).await;
+    let reader = direct_sessions_at(&sent.url, &tables.sessions_table);
+    one_consistent_request_per_call(&tables, reader, &sent).await;
+}
+
+#[tokio::test]
+async fn one_consistent_request_per_call_sdk() {
+    let tables = TestTables::create().await;
+    let sent = Proxy::start(&dynamodb_endpoint()).await;
+    let reader = DynamoSessions::new(client_for(&sent.url), &tables.sessions_table);
+    one_consistent_request_per_call(&tables, reader, &sent).await;
+}
+
+async fn one_consistent_request_per_call(
+    tables: &TestTables,
+    reader: impl GetSession + Sync,
+    sent: &Proxy,
+) {
+    let sessions = tables.sessions();
+    let handler = Handler::new(reader, verifier());
     let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
     put_session(&sessions, &session).await;
     let token = |s: &auth::store::SessionRecord| {

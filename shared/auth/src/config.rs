@@ -37,6 +37,7 @@
 //! | `ARGON2_PARALLELISM` | `1` | register, login |
 //! | `DYNAMODB_ENDPOINT_URL` | unset (AWS) | every function |
 //! | `DYNAMODB_TIMEOUT_MS` | `2000` (100 – 30000) | every function |
+//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | set by Lambda | every function (the authorizer reads them directly, [`StoreConfig::direct_config`]; the others through the SDK's chain) |
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -185,6 +186,48 @@ impl StoreConfig {
     /// [`StoreConfig::sdk_config`] and [`StoreConfig::dynamo_client`] in one.
     pub async fn client(&self) -> aws_sdk_dynamodb::Client {
         self.dynamo_client(&self.sdk_config().await)
+    }
+
+    /// Where and as whom the authorizer's direct DynamoDB read
+    /// ([`crate::store::dynamo_http`]) calls: the region from `AWS_REGION` (or
+    /// `AWS_DEFAULT_REGION`), credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and,
+    /// if set, `AWS_SESSION_TOKEN` — the variables Lambda sets for the function's role — and the
+    /// configured endpoint or else the region's.
+    pub fn direct_config(
+        &self,
+        env: Lookup<'_>,
+    ) -> Result<crate::store::dynamo_http::DirectConfig, ConfigError> {
+        use crate::store::dynamo_http::{AwsCredentials, DirectConfig, regional_endpoint};
+        let region = match optional(env, "AWS_REGION") {
+            Some(region) => region,
+            None => required(env, "AWS_DEFAULT_REGION").map_err(|_| ConfigError {
+                name: "AWS_REGION",
+                problem: "is required but not set (nor AWS_DEFAULT_REGION)".into(),
+            })?,
+        };
+        if !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(ConfigError {
+                name: "AWS_REGION",
+                problem: format!("{region:?} is not a region name"),
+            });
+        }
+        let credentials = AwsCredentials::new(
+            required(env, "AWS_ACCESS_KEY_ID")?,
+            required(env, "AWS_SECRET_ACCESS_KEY")?,
+            optional(env, "AWS_SESSION_TOKEN"),
+        );
+        Ok(DirectConfig {
+            endpoint: self
+                .endpoint_url
+                .clone()
+                .unwrap_or_else(|| regional_endpoint(&region)),
+            region,
+            credentials,
+            timeout: self.timeout,
+        })
     }
 
     /// A client for a local DynamoDB-compatible server at the configured endpoint (or `endpoint`
@@ -572,6 +615,11 @@ pub enum VerifyingKeys {
 }
 
 impl VerifyingKeys {
+    /// Whether loading the keys calls AWS (Secrets Manager), so needs the SDK's configuration.
+    pub fn need_aws(&self) -> bool {
+        matches!(self, Self::Hmac(KeySource::SecretsManager(_)))
+    }
+
     /// The HS256 key itself, if it is inline.
     pub fn hmac_inline(&self) -> Option<&HmacKey> {
         match self {

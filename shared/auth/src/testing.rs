@@ -10,7 +10,14 @@ use aws_sdk_dynamodb::Client;
 
 use crate::config::{Config, StoreConfig};
 use crate::domain::random_hex;
+use crate::domain::{RefreshHash, SessionId, UserId};
+use crate::error::StoreError;
 use crate::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
+use crate::store::dynamo_http::{AwsCredentials, DirectConfig, DirectSessions};
+use crate::store::{
+    DeleteSession, GetSession, ListSessions, RefreshRecord, RefreshTokens, RevokeAllSessions,
+    Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
+};
 
 /// The endpoint of the test DynamoDB server, from `DYNAMODB_TEST_ENDPOINT`.
 pub fn dynamodb_endpoint() -> String {
@@ -84,6 +91,138 @@ impl TestTables {
     /// The sessions store on these tables.
     pub fn sessions(&self) -> DynamoSessions {
         DynamoSessions::new(self.client.clone(), &self.sessions_table)
+    }
+
+    /// The authorizer's direct session read on these tables.
+    pub fn direct_sessions(&self) -> DirectSessions {
+        direct_sessions_at(&dynamodb_endpoint(), &self.sessions_table)
+    }
+
+    /// The sessions store on these tables with every [`GetSession`] read made by the
+    /// authorizer's direct client instead of the SDK.
+    pub fn sessions_read_directly(&self) -> DirectReads {
+        DirectReads {
+            writes: self.sessions(),
+            reads: self.direct_sessions(),
+        }
+    }
+}
+
+/// Where [`direct_sessions_at`] calls: `endpoint`, region `us-east-1`, the placeholder
+/// credentials of the SDK test clients, 15 s.
+pub fn direct_config(endpoint: &str) -> DirectConfig {
+    DirectConfig {
+        endpoint: endpoint.to_owned(),
+        region: "us-east-1".into(),
+        credentials: AwsCredentials::new("local", "local", None),
+        timeout: std::time::Duration::from_secs(15),
+    }
+}
+
+/// The direct session read of `table` at `endpoint` ([`direct_config`]).
+pub fn direct_sessions_at(endpoint: &str, table: &str) -> DirectSessions {
+    DirectSessions::new(&direct_config(endpoint), table).expect("a valid test endpoint")
+}
+
+/// A DynamoDB sessions store whose [`GetSession`] is the authorizer's direct read, every other
+/// operation the SDK store's: so that the conformance suite and handler tests judge the direct
+/// read by the same cases.
+#[derive(Debug, Clone)]
+pub struct DirectReads {
+    /// Everything but [`GetSession`].
+    pub writes: DynamoSessions,
+    /// [`GetSession`].
+    pub reads: DirectSessions,
+}
+
+impl GetSession for DirectReads {
+    async fn get_session(
+        &self,
+        id: &SessionId,
+        owner: &UserId,
+        now: i64,
+    ) -> Result<SessionLookup, StoreError> {
+        self.reads.get_session(id, owner, now).await
+    }
+}
+
+impl StartSession for DirectReads {
+    async fn revocation_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
+        self.writes.revocation_generation(owner).await
+    }
+
+    async fn start_session(
+        &self,
+        session: &SessionRecord,
+        refresh: &RefreshRecord,
+    ) -> Result<(), StoreError> {
+        self.writes.start_session(session, refresh).await
+    }
+}
+
+impl RefreshTokens for DirectReads {
+    async fn find_refresh(
+        &self,
+        hash: &RefreshHash,
+        now: i64,
+    ) -> Result<Option<RefreshRecord>, StoreError> {
+        self.writes.find_refresh(hash, now).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: &RefreshHash,
+        rotated_at_ms: i64,
+        new: &RefreshRecord,
+        used: &SessionUse,
+    ) -> Result<Rotation, StoreError> {
+        self.writes
+            .rotate_refresh(old, rotated_at_ms, new, used)
+            .await
+    }
+
+    async fn add_refresh(
+        &self,
+        new: &RefreshRecord,
+        used: &SessionUse,
+    ) -> Result<bool, StoreError> {
+        self.writes.add_refresh(new, used).await
+    }
+}
+
+impl DeleteSession for DirectReads {
+    async fn delete_session(
+        &self,
+        id: &SessionId,
+        owner: &UserId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.writes.delete_session(id, owner, now).await
+    }
+}
+
+impl ListSessions for DirectReads {
+    async fn list_sessions(
+        &self,
+        owner: &UserId,
+        also: Option<&SessionId>,
+        now: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.writes.list_sessions(owner, also, now).await
+    }
+}
+
+impl RevokeAllSessions for DirectReads {
+    async fn bump_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
+        self.writes.bump_generation(owner).await
+    }
+
+    async fn delete_sessions_before(
+        &self,
+        owner: &UserId,
+        generation: u64,
+    ) -> Result<usize, StoreError> {
+        self.writes.delete_sessions_before(owner, generation).await
     }
 }
 
@@ -308,5 +447,76 @@ pub fn new_session(
         generation: 0,
         user_agent: "test-agent/1.0".into(),
         source_ip: "192.0.2.10".into(),
+    }
+}
+
+/// A moto server of a test's own (the `moto_server` named by `MOTO_SERVER`, else the repository's
+/// `.venv`), on 127.0.0.1, to stop and start again; stopped when dropped.
+pub struct OwnMoto {
+    child: Option<std::process::Child>,
+    port: u16,
+}
+
+impl OwnMoto {
+    fn binary() -> std::path::PathBuf {
+        std::env::var_os("MOTO_SERVER")
+            .map(Into::into)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
+            })
+    }
+
+    /// Starts moto on `port` and waits (at most 30 s) until it accepts connections.
+    pub fn start(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    /// [`OwnMoto::start`] with extra environment variables for the server, e.g.
+    /// `INITIAL_NO_AUTH_ACTION_COUNT` to make it check request signatures.
+    pub fn start_with(port: u16, env: &[(&str, &str)]) -> Self {
+        use std::time::{Duration, Instant};
+        let child = std::process::Command::new(Self::binary())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server (run the tests with bash scripts/test)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self {
+            child: Some(child),
+            port,
+        }
+    }
+
+    /// A free loopback port to start one on.
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("binding a free port")
+            .port()
+    }
+
+    /// Kills the server (its data is lost, as with a restart of DynamoDB Local without a file).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for OwnMoto {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -680,6 +680,13 @@ conformance!(
     TestTables::create().await.users(),
     TestTables::create().await.sessions()
 );
+// The authorizer's direct read (no SDK) judged by the same cases: every `get_session` above goes
+// through it, on items the SDK store wrote.
+conformance!(
+    dynamodb_direct_reads,
+    TestTables::create().await.users(),
+    TestTables::create().await.sessions_read_directly()
+);
 
 /// An item that DynamoDB still holds after its `expires_at` is refused even though the raw item
 /// is there: checked against the raw table, not only through the store.

@@ -24,10 +24,13 @@ use super::{
 use crate::domain::{RefreshHash, SessionId, UserId, Username};
 use crate::error::StoreError;
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Awaits one DynamoDB call and records its latency (`DynamoDbLatency`, by `Operation`).
-async fn timed<T>(operation: &'static str, call: impl std::future::Future<Output = T>) -> T {
+pub(super) async fn timed<T>(
+    operation: &'static str,
+    call: impl std::future::Future<Output = T>,
+) -> T {
     let started = std::time::Instant::now();
     let result = call.await;
     crate::telemetry::metrics::emit(
@@ -81,7 +84,7 @@ async fn put_new(client: &Client, table: &str, key: &str, item: Item) -> Result<
 }
 
 /// Error codes DynamoDB answers when it is overloaded or throttling: worth a retry later.
-const TRANSIENT_CODES: &[&str] = &[
+pub(super) const TRANSIENT_CODES: &[&str] = &[
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
@@ -207,7 +210,7 @@ pub struct DynamoSessions {
 /// The name of the sessions table's per-user index.
 pub const BY_USER_INDEX: &str = "by-user";
 
-fn marker_key(owner: &UserId) -> String {
+pub(super) fn marker_key(owner: &UserId) -> String {
     format!("user#{owner}")
 }
 
@@ -266,7 +269,7 @@ fn session_record(item: &Item) -> Result<SessionRecord, StoreError> {
     })
 }
 
-fn generation(item: &Item) -> Result<u64, StoreError> {
+pub(super) fn generation(item: &Item) -> Result<u64, StoreError> {
     u64::try_from(n(item, "generation")?)
         .map_err(|_| StoreError::Malformed("attribute generation out of range".into()))
 }
@@ -419,7 +422,7 @@ impl DynamoSessions {
 }
 
 /// Judges a session item against its owner's marker generation.
-fn judge(
+pub(super) fn judge(
     item: Option<&Item>,
     owner: &UserId,
     marker: u64,

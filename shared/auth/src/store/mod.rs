@@ -63,6 +63,7 @@ use crate::domain::{RefreshHash, RefreshToken, SessionId, UserId, Username};
 use crate::error::StoreError;
 
 pub mod dynamo;
+pub mod dynamo_http;
 pub mod memory;
 
 /// An account as stored.

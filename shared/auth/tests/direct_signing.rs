@@ -1,0 +1,215 @@
+//! The authorizer's direct DynamoDB read signs its requests as AWS checks them: against a moto
+//! server of this test's own with request authentication on (`INITIAL_NO_AUTH_ACTION_COUNT`),
+//! which recomputes every SigV4 signature (with botocore) and checks the caller's IAM policy.
+//! Long-term keys of an IAM user and temporary credentials with a session token (from
+//! `sts:AssumeRole`, what Lambda hands a function) are accepted; a wrong secret is refused,
+//! and that refusal is a `Backend` error, not retried and never a session.
+
+use std::time::Duration;
+
+use auth::store::dynamo::{DynamoSessions, create_tables};
+use auth::store::dynamo_http::{AwsCredentials, DirectConfig, DirectSessions};
+use auth::store::{GetSession, SessionLookup};
+use auth::testing::{OwnMoto, new_session, put_session, unique_name};
+use auth::{StoreError, UserId, clock};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+/// Keys: (access key id, secret, session token).
+type Keys = (String, String, Option<String>);
+
+/// A form-encoded AWS Query API call (IAM, STS) to `url`, signed with `keys` for `service`.
+async fn query_api(url: &str, service: &str, keys: &Keys, form: &[(&str, &str)]) -> String {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let host = url.trim_start_matches("http://");
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let identity = Credentials::new(&keys.0, &keys.1, keys.2.clone(), None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name(service)
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let headers = [("host", host), ("content-type", content_type)];
+    let signable = SignableRequest::new(
+        "POST",
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body);
+    for (name, value) in instructions.headers() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{service} {form:?}: {status} {text}");
+    text
+}
+
+/// The text of the first `<tag>` in `xml`.
+fn element(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = xml
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
+        + open.len();
+    let end = start + xml[start..].find(&format!("</{tag}>")).unwrap();
+    xml[start..end].to_owned()
+}
+
+fn sdk_client(url: &str, keys: &Keys) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(
+            &keys.0,
+            &keys.1,
+            keys.2.clone(),
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+fn direct(url: &str, keys: &Keys, table: &str) -> DirectSessions {
+    let config = DirectConfig {
+        endpoint: url.to_owned(),
+        region: "us-east-1".into(),
+        credentials: AwsCredentials::new(&keys.0, &keys.1, keys.2.clone()),
+        timeout: Duration::from_secs(10),
+    };
+    DirectSessions::new(&config, table).unwrap()
+}
+
+#[tokio::test]
+async fn requests_are_signed_as_aws_checks_them() {
+    // The first six calls (an IAM user with a policy and a key, a role with a policy, assuming
+    // it) are free; from then on moto checks every request's signature and permissions.
+    let moto = OwnMoto::start_with(
+        OwnMoto::free_port(),
+        &[("INITIAL_NO_AUTH_ACTION_COUNT", "6")],
+    );
+    let url = moto.url();
+    let bootstrap: Keys = ("AKIAIOSFODNN7EXAMPLE".into(), "bootstrap".into(), None);
+    let user = unique_name("authorizer");
+    let allow_all =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let iam = |action| {
+        [
+            ("Action", action),
+            ("Version", "2010-05-08"),
+            ("UserName", &user),
+        ]
+    };
+    query_api(&url, "iam", &bootstrap, &iam("CreateUser")).await;
+    let mut put_policy = iam("PutUserPolicy").to_vec();
+    put_policy.extend([("PolicyName", "all"), ("PolicyDocument", allow_all)]);
+    query_api(&url, "iam", &bootstrap, &put_policy).await;
+    let key = query_api(&url, "iam", &bootstrap, &iam("CreateAccessKey")).await;
+    let keys: Keys = (
+        element(&key, "AccessKeyId"),
+        element(&key, "SecretAccessKey"),
+        None,
+    );
+
+    // A role to assume for temporary credentials with a session token, as Lambda gives them.
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    let role = unique_name("authorizer-role");
+    let created = query_api(
+        &url,
+        "iam",
+        &bootstrap,
+        &[
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", &role),
+            ("AssumeRolePolicyDocument", trust),
+        ],
+    )
+    .await;
+    query_api(
+        &url,
+        "iam",
+        &bootstrap,
+        &[
+            ("Action", "PutRolePolicy"),
+            ("Version", "2010-05-08"),
+            ("RoleName", &role),
+            ("PolicyName", "all"),
+            ("PolicyDocument", allow_all),
+        ],
+    )
+    .await;
+    let assumed = query_api(
+        &url,
+        "sts",
+        &bootstrap,
+        &[
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", &element(&created, "Arn")),
+            ("RoleSessionName", "authorizer"),
+        ],
+    )
+    .await;
+    // Tables and a session, written by the SDK with the user's keys (signature-checked too).
+    let client = sdk_client(&url, &keys);
+    let table = unique_name("sessions");
+    create_tables(&client, &unique_name("u"), &table, &unique_name("a"))
+        .await
+        .unwrap();
+    let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
+    put_session(&DynamoSessions::new(client, &table), &session).await;
+    let read = |reader: DirectSessions| {
+        let session = session.clone();
+        async move {
+            reader
+                .get_session(&session.session_id, &session.user_id, clock::now())
+                .await
+        }
+    };
+
+    // Long-term keys.
+    let result = read(direct(&url, &keys, &table)).await;
+    assert!(matches!(result, Ok(SessionLookup::Live(_))), "{result:?}");
+
+    // A wrong secret: refused (403), a Backend error.
+    let wrong: Keys = (keys.0.clone(), "not-the-secret".into(), None);
+    match read(direct(&url, &wrong, &table)).await {
+        Err(StoreError::Backend(cause)) => assert!(cause.to_string().contains("403"), "{cause}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Temporary credentials with a session token.
+    let temporary: Keys = (
+        element(&assumed, "AccessKeyId"),
+        element(&assumed, "SecretAccessKey"),
+        Some(element(&assumed, "SessionToken")),
+    );
+    assert!(temporary.0.starts_with("ASIA"), "{}", temporary.0);
+    let result = read(direct(&url, &temporary, &table)).await;
+    assert!(matches!(result, Ok(SessionLookup::Live(_))), "{result:?}");
+    let wrong: Keys = (
+        temporary.0.clone(),
+        "not-the-secret".into(),
+        temporary.2.clone(),
+    );
+    assert!(matches!(
+        read(direct(&url, &wrong, &table)).await,
+        Err(StoreError::Backend(_))
+    ));
+}
