@@ -6,9 +6,10 @@
 //! 2. verifies the JWT ([`auth::token::TokenVerifier`]: pinned HS256, known `kid`, `iss`, `aud`,
 //!    `exp`, `nbf`, `iat`, required claims);
 //! 3. reads, in one strongly consistent `BatchGetItem`, the session's whitelist item (by the
-//!    token's `sid`) and the revocation marker of the token's `sub` — signed and sent directly
-//!    ([`auth::store::dynamo_http`]), not through the SDK, because this read is the function's
-//!    whole cost per request;
+//!    token's `sid`) and the revocation marker of the token's `sub` — signed and sent by the
+//!    auth crate's direct client ([`auth::aws`], [`auth::store::dynamo_http`]), not the AWS SDK,
+//!    because this read is the function's whole cost per request (the signing keys, if they are
+//!    in Secrets Manager, are read through the same client once per cold start);
 //! 4. allows only if the item exists, has not passed its `expires_at`, belongs to the token's
 //!    `sub`, and began in the user's current revocation generation (no `POST /logout-all`
 //!    since).
@@ -19,8 +20,9 @@
 //! gateway), never an error (which the gateway would answer with 500) and never an allow. The
 //! reason is logged; the token never is.
 
+use auth::aws::{AwsHttp, DirectConfig, DirectConfigError, SecretsClient};
 use auth::config::{self, ConfigError, KeyLoadError, Lookup, StoreConfig, VerifierConfig};
-use auth::store::dynamo_http::{DirectConfig, DirectConfigError, DirectSessions};
+use auth::store::dynamo_http::DirectSessions;
 use auth::store::{GetSession, SessionLookup};
 use auth::telemetry::metrics;
 use auth::token::TokenVerifier;
@@ -43,9 +45,7 @@ pub struct Config {
     pub sessions_table: String,
     /// Token keys, issuer, audience, leeway.
     pub verifier: VerifierConfig,
-    /// DynamoDB endpoint and timeout (and, for Secrets Manager, the SDK's).
-    pub store: StoreConfig,
-    /// Region, credentials, endpoint and timeout of the direct DynamoDB read.
+    /// Region, credentials, endpoints and timeout of the direct client.
     pub direct: DirectConfig,
 }
 
@@ -57,12 +57,10 @@ impl Config {
 
     /// Reads `env`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        let store = StoreConfig::from_lookup(env)?;
         Ok(Self {
             sessions_table: config::sessions_table(env)?,
             verifier: VerifierConfig::from_lookup(env)?,
-            direct: store.direct_config(env)?,
-            store,
+            direct: StoreConfig::from_lookup(env)?.direct_config(env)?,
         })
     }
 }
@@ -148,23 +146,20 @@ pub enum StartError {
     /// The verification keys could not be loaded.
     #[error(transparent)]
     Keys(#[from] KeyLoadError),
-    /// The DynamoDB endpoint or TLS set-up is unusable.
+    /// An endpoint or the TLS set-up is unusable.
     #[error(transparent)]
     Store(#[from] DirectConfigError),
 }
 
 impl Handler<DirectSessions> {
     /// The handler on DynamoDB, as the Lambda runs it: builds the HTTP client and loads the keys
-    /// (once per cold start). The SDK's configuration is loaded only when the keys are in
-    /// Secrets Manager.
+    /// (from Secrets Manager, if so configured), once per cold start.
     pub async fn from_config(config: &Config) -> Result<Self, StartError> {
-        let sdk = match config.verifier.key.need_aws() {
-            true => Some(config.store.sdk_config().await),
-            false => None,
-        };
-        let verifier = config.verifier.verifier(sdk.as_ref()).await?;
+        let http = AwsHttp::new(&config.direct)?;
+        let secrets = SecretsClient::new(&http, &config.direct)?;
+        let verifier = config.verifier.verifier_with(&secrets).await?;
         Ok(Self::new(
-            DirectSessions::new(&config.direct, &config.sessions_table)?,
+            DirectSessions::new(&http, &config.direct, &config.sessions_table)?,
             verifier,
         ))
     }

@@ -23,7 +23,7 @@ use support::{Proxy, Scripted};
 fn reader(endpoint: &str, table: &str, timeout_ms: u64) -> DirectSessions {
     let mut config = direct_config(endpoint);
     config.timeout = Duration::from_millis(timeout_ms);
-    DirectSessions::new(&config, table).unwrap()
+    auth::testing::direct_sessions(&config, table)
 }
 
 /// Tables, a live session in them, and a proxy to moto.

@@ -256,7 +256,7 @@ async fn store_failure_is_a_deny() {
     let mut config = auth::testing::direct_config(&format!("http://127.0.0.1:{port}"));
     config.timeout = std::time::Duration::from_millis(500);
     let handler = Handler::new(
-        auth::store::dynamo_http::DirectSessions::new(&config, "sessions").unwrap(),
+        auth::testing::direct_sessions(&config, "sessions"),
         verifier(),
     );
     assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::StoreError);

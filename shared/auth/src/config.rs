@@ -37,7 +37,8 @@
 //! | `ARGON2_PARALLELISM` | `1` | register, login |
 //! | `DYNAMODB_ENDPOINT_URL` | unset (AWS) | every function |
 //! | `DYNAMODB_TIMEOUT_MS` | `2000` (100 – 30000) | every function |
-//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | set by Lambda | every function (the authorizer reads them directly, [`StoreConfig::direct_config`]; the others through the SDK's chain) |
+//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | set by Lambda | every function (the authorizer reads them itself, [`StoreConfig::direct_config`]; the others through the SDK's chain) |
+//! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER` | unset (AWS) | every function (as the SDK reads them) |
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -188,16 +189,15 @@ impl StoreConfig {
         self.dynamo_client(&self.sdk_config().await)
     }
 
-    /// Where and as whom the authorizer's direct DynamoDB read
-    /// ([`crate::store::dynamo_http`]) calls: the region from `AWS_REGION` (or
-    /// `AWS_DEFAULT_REGION`), credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and,
-    /// if set, `AWS_SESSION_TOKEN` — the variables Lambda sets for the function's role — and the
-    /// configured endpoint or else the region's.
-    pub fn direct_config(
-        &self,
-        env: Lookup<'_>,
-    ) -> Result<crate::store::dynamo_http::DirectConfig, ConfigError> {
-        use crate::store::dynamo_http::{AwsCredentials, DirectConfig, regional_endpoint};
+    /// Where and as whom the authorizer's direct client ([`crate::aws`]) calls: the region from
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), credentials from `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and, if set, `AWS_SESSION_TOKEN` — the variables Lambda sets for
+    /// the function's role. Endpoints as the SDK picks them: DynamoDB's from
+    /// `DYNAMODB_ENDPOINT_URL`, else `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`;
+    /// Secrets Manager's from `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`; else
+    /// the region's.
+    pub fn direct_config(&self, env: Lookup<'_>) -> Result<crate::aws::DirectConfig, ConfigError> {
+        use crate::aws::{AwsCredentials, DirectConfig, regional_endpoint};
         let region = match optional(env, "AWS_REGION") {
             Some(region) => region,
             None => required(env, "AWS_DEFAULT_REGION").map_err(|_| ConfigError {
@@ -219,13 +219,36 @@ impl StoreConfig {
             required(env, "AWS_SECRET_ACCESS_KEY")?,
             optional(env, "AWS_SESSION_TOKEN"),
         );
+        let endpoint = |names: &[&'static str], service: &str| -> Result<String, ConfigError> {
+            for name in names {
+                if let Some(url) = optional(env, name) {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(ConfigError {
+                            name,
+                            problem: format!("{url:?} is not an http(s) URL"),
+                        });
+                    }
+                    return Ok(url);
+                }
+            }
+            Ok(regional_endpoint(service, &region))
+        };
+        let dynamodb_endpoint = match &self.endpoint_url {
+            Some(url) => url.clone(),
+            None => endpoint(
+                &["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"],
+                "dynamodb",
+            )?,
+        };
+        let secretsmanager_endpoint = endpoint(
+            &["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"],
+            "secretsmanager",
+        )?;
         Ok(DirectConfig {
-            endpoint: self
-                .endpoint_url
-                .clone()
-                .unwrap_or_else(|| regional_endpoint(&region)),
             region,
             credentials,
+            dynamodb_endpoint,
+            secretsmanager_endpoint,
             timeout: self.timeout,
         })
     }
@@ -334,6 +357,36 @@ impl KeySource {
             }
         }
     }
+
+    /// [`KeySource::load`] with Secrets Manager asked through `secrets` (the authorizer's
+    /// direct client, [`crate::aws::SecretsClient`]).
+    pub async fn load_with(
+        &self,
+        secrets: &impl SecretVersions,
+        previous: bool,
+    ) -> Result<Vec<HmacKey>, KeyLoadError> {
+        match self {
+            Self::Inline(key) => Ok(vec![key.clone()]),
+            Self::SecretsManager(arn) => load_from_secrets_manager(secrets, arn, previous).await,
+        }
+    }
+}
+
+/// Reads versions of Secrets Manager secrets: the SDK's client, or the authorizer's direct one.
+pub trait SecretVersions: Sync {
+    /// The string of version `stage` of secret `arn`; `None` if a stage other than
+    /// `AWSCURRENT` does not exist (a secret that was never rotated has no `AWSPREVIOUS`).
+    fn secret_string(
+        &self,
+        arn: &str,
+        stage: &str,
+    ) -> impl std::future::Future<Output = Result<Option<String>, KeyLoadError>> + Send;
+}
+
+impl SecretVersions for aws_sdk_secretsmanager::Client {
+    async fn secret_string(&self, arn: &str, stage: &str) -> Result<Option<String>, KeyLoadError> {
+        secret_string(self, arn, stage).await
+    }
 }
 
 /// The key could not be loaded at start-up.
@@ -353,7 +406,7 @@ pub enum KeyLoadError {
 /// Reads the `AWSCURRENT` version of secret `arn` and, with `previous` (the verifier's set), its
 /// `AWSPENDING` and `AWSPREVIOUS` versions where it has them.
 pub async fn load_from_secrets_manager(
-    client: &aws_sdk_secretsmanager::Client,
+    client: &impl SecretVersions,
     arn: &str,
     previous: bool,
 ) -> Result<Vec<HmacKey>, KeyLoadError> {
@@ -364,7 +417,7 @@ pub async fn load_from_secrets_manager(
     };
     let mut keys = Vec::new();
     for stage in stages {
-        let secret = match secret_string(client, arn, stage).await? {
+        let secret = match client.secret_string(arn, stage).await? {
             Some(secret) => secret,
             // A secret that was never rotated has no AWSPREVIOUS or AWSPENDING version.
             None if *stage != "AWSCURRENT" => continue,
@@ -615,11 +668,6 @@ pub enum VerifyingKeys {
 }
 
 impl VerifyingKeys {
-    /// Whether loading the keys calls AWS (Secrets Manager), so needs the SDK's configuration.
-    pub fn need_aws(&self) -> bool {
-        matches!(self, Self::Hmac(KeySource::SecretsManager(_)))
-    }
-
     /// The HS256 key itself, if it is inline.
     pub fn hmac_inline(&self) -> Option<&HmacKey> {
         match self {
@@ -674,6 +722,20 @@ impl VerifierConfig {
     ) -> Result<TokenVerifier, KeyLoadError> {
         match &self.key {
             VerifyingKeys::Hmac(source) => Ok(self.verifier_for(&source.load(sdk, true).await?)),
+            VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
+        }
+    }
+
+    /// [`VerifierConfig::verifier`] with Secrets Manager asked through `secrets` (the
+    /// authorizer's direct client), so that the SDK is not needed.
+    pub async fn verifier_with(
+        &self,
+        secrets: &impl SecretVersions,
+    ) -> Result<TokenVerifier, KeyLoadError> {
+        match &self.key {
+            VerifyingKeys::Hmac(source) => {
+                Ok(self.verifier_for(&source.load_with(secrets, true).await?))
+            }
             VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
         }
     }

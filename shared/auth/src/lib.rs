@@ -16,12 +16,15 @@
 //! - [`error`]: the one error type of the service and its causes.
 //! - [`api`]: the one place where errors become HTTP responses, JSON body parsing and the identity
 //!   the authorizer put into the request context.
+//! - [`aws`]: SigV4-signed calls to AWS JSON services without the SDK, for the authorizer's
+//!   one DynamoDB read per request and its keys at start-up.
 //! - [`clock`]: the wall clock, in epoch seconds.
 //! - [`throttle`]: the brute-force limiter's policy (per-username exponential back-off).
 //! - [`telemetry`]: structured logs that follow Lambda's logging controls, and CloudWatch
 //!   Embedded Metric Format metrics.
 
 pub mod api;
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -8,12 +8,13 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 
+use crate::aws::{AwsCredentials, AwsHttp, DirectConfig};
 use crate::config::{Config, StoreConfig};
 use crate::domain::random_hex;
 use crate::domain::{RefreshHash, SessionId, UserId};
 use crate::error::StoreError;
 use crate::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
-use crate::store::dynamo_http::{AwsCredentials, DirectConfig, DirectSessions};
+use crate::store::dynamo_http::DirectSessions;
 use crate::store::{
     DeleteSession, GetSession, ListSessions, RefreshRecord, RefreshTokens, RevokeAllSessions,
     Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
@@ -108,20 +109,27 @@ impl TestTables {
     }
 }
 
-/// Where [`direct_sessions_at`] calls: `endpoint`, region `us-east-1`, the placeholder
-/// credentials of the SDK test clients, 15 s.
+/// Where the direct client calls in tests: every service at `endpoint`, region `us-east-1`,
+/// the placeholder credentials of the SDK test clients, 15 s.
 pub fn direct_config(endpoint: &str) -> DirectConfig {
     DirectConfig {
-        endpoint: endpoint.to_owned(),
         region: "us-east-1".into(),
         credentials: AwsCredentials::new("local", "local", None),
+        dynamodb_endpoint: endpoint.to_owned(),
+        secretsmanager_endpoint: endpoint.to_owned(),
         timeout: std::time::Duration::from_secs(15),
     }
 }
 
+/// The direct session read of `table` as `config` says.
+pub fn direct_sessions(config: &DirectConfig, table: &str) -> DirectSessions {
+    let http = AwsHttp::new(config).expect("a TLS configuration");
+    DirectSessions::new(&http, config, table).expect("a valid test endpoint")
+}
+
 /// The direct session read of `table` at `endpoint` ([`direct_config`]).
 pub fn direct_sessions_at(endpoint: &str, table: &str) -> DirectSessions {
-    DirectSessions::new(&direct_config(endpoint), table).expect("a valid test endpoint")
+    direct_sessions(&direct_config(endpoint), table)
 }
 
 /// A DynamoDB sessions store whose [`GetSession`] is the authorizer's direct read, every other

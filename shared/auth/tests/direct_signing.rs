@@ -3,12 +3,15 @@
 //! which recomputes every SigV4 signature (with botocore) and checks the caller's IAM policy.
 //! Long-term keys of an IAM user and temporary credentials with a session token (from
 //! `sts:AssumeRole`, what Lambda hands a function) are accepted; a wrong secret is refused,
-//! and that refusal is a `Backend` error, not retried and never a session.
+//! and that refusal is a `Backend` error, not retried and never a session. The signing key is
+//! read from Secrets Manager through the same client with the same credentials.
 
 use std::time::Duration;
 
+use auth::aws::{AwsCredentials, AwsHttp, DirectConfig, SecretsClient};
+use auth::config::{KeyLoadError, KeySource};
 use auth::store::dynamo::{DynamoSessions, create_tables};
-use auth::store::dynamo_http::{AwsCredentials, DirectConfig, DirectSessions};
+use auth::store::dynamo_http::DirectSessions;
 use auth::store::{GetSession, SessionLookup};
 use auth::testing::{OwnMoto, new_session, put_session, unique_name};
 use auth::{StoreError, UserId, clock};
@@ -87,12 +90,13 @@ fn sdk_client(url: &str, keys: &Keys) -> aws_sdk_dynamodb::Client {
 
 fn direct(url: &str, keys: &Keys, table: &str) -> DirectSessions {
     let config = DirectConfig {
-        endpoint: url.to_owned(),
         region: "us-east-1".into(),
         credentials: AwsCredentials::new(&keys.0, &keys.1, keys.2.clone()),
+        dynamodb_endpoint: url.to_owned(),
+        secretsmanager_endpoint: url.to_owned(),
         timeout: Duration::from_secs(10),
     };
-    DirectSessions::new(&config, table).unwrap()
+    auth::testing::direct_sessions(&config, table)
 }
 
 #[tokio::test]
@@ -211,5 +215,46 @@ async fn requests_are_signed_as_aws_checks_them() {
     assert!(matches!(
         read(direct(&url, &wrong, &table)).await,
         Err(StoreError::Backend(_))
+    ));
+
+    // The signing key from Secrets Manager, as the authorizer loads it at start-up.
+    let secrets_sdk = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&url)
+            .credentials_provider(Credentials::new(&keys.0, &keys.1, None, None, "test"))
+            .build(),
+    );
+    let arn = secrets_sdk
+        .create_secret()
+        .name(unique_name("signing-key"))
+        .secret_string("signing-key-0123456789abcdef0123456789abcdef")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let config = DirectConfig {
+        region: "us-east-1".into(),
+        credentials: AwsCredentials::new(&temporary.0, &temporary.1, temporary.2.clone()),
+        dynamodb_endpoint: url.clone(),
+        secretsmanager_endpoint: url.clone(),
+        timeout: Duration::from_secs(10),
+    };
+    let secrets = SecretsClient::new(&AwsHttp::new(&config).unwrap(), &config).unwrap();
+    let loaded = KeySource::SecretsManager(arn.clone())
+        .load_with(&secrets, true)
+        .await
+        .unwrap();
+    assert_eq!(loaded.len(), 1);
+    let wrong_config = DirectConfig {
+        credentials: AwsCredentials::new(&temporary.0, "not-the-secret", temporary.2.clone()),
+        ..config
+    };
+    let wrong = SecretsClient::new(&AwsHttp::new(&wrong_config).unwrap(), &wrong_config).unwrap();
+    assert!(matches!(
+        KeySource::SecretsManager(arn).load_with(&wrong, true).await,
+        Err(KeyLoadError::SecretsManager(_))
     ));
 }

@@ -161,3 +161,103 @@ async fn missing_or_short_secret_fails_start_up() {
         Err(KeyLoadError::NoSdk)
     ));
 }
+
+/// The authorizer's direct client (no SDK) reads the same versions the SDK does: the current,
+/// pending and previous keys of a rotated secret; one key of a never-rotated one; a missing
+/// secret and an unusable one fail start-up the same way.
+#[tokio::test]
+async fn the_direct_client_loads_what_the_sdk_loads() {
+    use auth::aws::{AwsHttp, SecretsClient};
+    let sdk = sdk();
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let direct_config = auth::testing::direct_config(&dynamodb_endpoint());
+    let http = AwsHttp::new(&direct_config).unwrap();
+    let direct = SecretsClient::new(&http, &direct_config).unwrap();
+    let kids = |keys: Vec<auth::token::HmacKey>| {
+        keys.iter().map(|k| k.kid().to_owned()).collect::<Vec<_>>()
+    };
+
+    let arn = client
+        .create_secret()
+        .name(unique_name("direct-key"))
+        .secret_string("first-key-0123456789abcdef0123456789abcdef")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let source = KeySource::SecretsManager(arn.clone());
+    let once = kids(source.load_with(&direct, true).await.unwrap());
+    assert_eq!(once.len(), 1);
+    assert_eq!(once, kids(source.load(Some(&sdk), true).await.unwrap()));
+
+    client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string("second-key-0123456789abcdef0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string("third-key-0123456789abcdef0123456789abcdef")
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let all = kids(source.load_with(&direct, true).await.unwrap());
+    assert_eq!(all.len(), 3, "current, pending, previous");
+    assert_eq!(all, kids(source.load(Some(&sdk), true).await.unwrap()));
+    assert_eq!(
+        kids(source.load_with(&direct, false).await.unwrap()),
+        all[..1]
+    );
+
+    // The verifier built through it accepts a token of each.
+    let config = config_with_arn(&arn);
+    let verifier = config.verifier.verifier_with(&direct).await.unwrap();
+    let now = clock::now();
+    for secret in [
+        "second-key-0123456789abcdef0123456789abcdef",
+        "third-key-0123456789abcdef0123456789abcdef",
+        "first-key-0123456789abcdef0123456789abcdef",
+    ] {
+        let key = auth::token::HmacKey::new(secret.as_bytes().to_vec()).unwrap();
+        let token = config
+            .signer
+            .signer_for(&key)
+            .issue(
+                &UserId::generate(),
+                &Username::parse("alice").unwrap(),
+                &SessionId::generate(),
+                now,
+            )
+            .unwrap()
+            .token;
+        assert!(verifier.verify(&token, now).is_ok(), "{secret}");
+    }
+
+    let missing = KeySource::SecretsManager(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf".into(),
+    );
+    assert!(matches!(
+        missing.load_with(&direct, true).await,
+        Err(KeyLoadError::SecretsManager(_))
+    ));
+    let short = client
+        .create_secret()
+        .name(unique_name("short-key"))
+        .secret_string("too-short")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    assert!(matches!(
+        KeySource::SecretsManager(short)
+            .load_with(&direct, true)
+            .await,
+        Err(KeyLoadError::Unusable(_))
+    ));
+}

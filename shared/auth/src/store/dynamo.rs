@@ -21,6 +21,7 @@ use super::{
     RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation, SessionLookup, SessionRecord,
     SessionUse, StartSession, UserRecord,
 };
+use crate::aws::TRANSIENT_CODES;
 use crate::domain::{RefreshHash, SessionId, UserId, Username};
 use crate::error::StoreError;
 
@@ -82,16 +83,6 @@ async fn put_new(client: &Client, table: &str, key: &str, item: Item) -> Result<
         Err(e) => Err(classify(e)),
     }
 }
-
-/// Error codes DynamoDB answers when it is overloaded or throttling: worth a retry later.
-pub(super) const TRANSIENT_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-];
 
 /// Maps an SDK error to a [`StoreError`], keeping it as the cause.
 fn classify<E>(err: SdkError<E, HttpResponse>) -> StoreError

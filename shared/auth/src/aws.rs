@@ -1,0 +1,638 @@
+//! Calls to AWS services that speak the JSON protocol (DynamoDB, Secrets Manager), signed with
+//! SigV4 and sent over one kept-alive HTTP/1.1 client, without the AWS SDK: the authorizer's
+//! whole AWS footprint (one `BatchGetItem` per request, [`crate::store::dynamo_http`]; the
+//! signing keys at start-up, [`SecretsClient`]).
+//!
+//! The authorizer runs on every protected request, so the SDK's per-request machinery
+//! (interceptors, endpoint rules, identity resolution, retry partitions) and its start-up (the
+//! configuration chain, reading the system trust store) were most of its CPU per invocation, its
+//! cold start and its package (bench/RESULTS.md). What is kept, and how:
+//!
+//! - signing is AWS's own `aws-sigv4`; credentials and region come from the variables Lambda
+//!   sets for the function's role ([`crate::config::StoreConfig::direct_config`]);
+//! - TLS is rustls on aws-lc-rs with the Mozilla root set compiled in (`webpki-roots`, which
+//!   includes the Amazon Trust Services roots AWS endpoints chain to), so nothing is read from
+//!   disk at start-up; updating the roots means rebuilding;
+//! - every call is bounded by its service's timeout (`DYNAMODB_TIMEOUT_MS`), one attempt by half
+//!   of it; transient failures (connection errors, timeouts, throttling, 5xx — the codes in
+//!   [`TRANSIENT_CODES`]) are retried while time is left, after a short jittered back-off, and
+//!   end as [`CallError::Unavailable`]; refusals (validation, access denied, a bad signature,
+//!   a missing resource) are [`CallError::Refused`] at once.
+//!
+//! Every other function keeps the SDK; this client is tested against the same server (moto,
+//! with signature checking switched on for the signing tests) and the same conformance cases.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{KeyLoadError, SecretVersions};
+use crate::error::BoxError;
+
+/// Error codes AWS JSON services answer when overloaded or throttling: worth a retry later.
+pub const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "InternalServiceError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+/// The first retry waits up to this long (full jitter above half), doubling per retry.
+const BACKOFF_BASE: Duration = Duration::from_millis(20);
+
+/// AWS credentials, as Lambda hands them to a function. `Debug` shows only the key id.
+#[derive(Clone)]
+pub struct AwsCredentials {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+}
+
+impl std::fmt::Debug for AwsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl AwsCredentials {
+    /// Credentials from their parts.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        session_token: Option<String>,
+    ) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token,
+        }
+    }
+}
+
+/// Where and as whom the direct client calls.
+#[derive(Debug, Clone)]
+pub struct DirectConfig {
+    /// The signing region.
+    pub region: String,
+    /// The signing credentials.
+    pub credentials: AwsCredentials,
+    /// DynamoDB's endpoint, e.g. `https://dynamodb.eu-west-1.amazonaws.com` or a local server.
+    pub dynamodb_endpoint: String,
+    /// Secrets Manager's endpoint.
+    pub secretsmanager_endpoint: String,
+    /// The whole of one call, retries included.
+    pub timeout: Duration,
+}
+
+/// `service`'s regional endpoint in `region` (the `aws-cn` partition for `cn-` regions).
+pub fn regional_endpoint(service: &str, region: &str) -> String {
+    if region.starts_with("cn-") {
+        format!("https://{service}.{region}.amazonaws.com.cn")
+    } else {
+        format!("https://{service}.{region}.amazonaws.com")
+    }
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectConfigError {
+    /// An endpoint is not an absolute http(s) URL.
+    #[error("the endpoint {0:?} is not an http(s) URL with a host")]
+    Endpoint(String),
+    /// rustls refused the protocol versions (never with its own provider).
+    #[error("TLS configuration failed")]
+    Tls(#[source] rustls::Error),
+}
+
+/// How one call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Transient (connection, timeout, throttling, 5xx) and out of time to retry.
+    #[error("the service is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Refused for a reason another attempt will not fix.
+    #[error("the service refused the request")]
+    Refused(#[source] BoxError),
+}
+
+impl CallError {
+    /// The service's error code, if the service answered with one.
+    pub fn code(&self) -> Option<&str> {
+        let (Self::Unavailable(e) | Self::Refused(e)) = self;
+        e.downcast_ref::<ServiceError>().map(|e| e.code.as_str())
+    }
+}
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The HTTP client, credentials and region that every [`JsonService`] of a process shares
+/// (one connection pool, one TLS configuration).
+#[derive(Clone)]
+pub struct AwsHttp {
+    inner: Arc<HttpInner>,
+}
+
+struct HttpInner {
+    http: HyperClient<Https, Full<Bytes>>,
+    region: String,
+    identity: aws_smithy_runtime_api::client::identity::Identity,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for AwsHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsHttp")
+            .field("region", &self.inner.region)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsHttp {
+    /// Builds the TLS configuration and the connection pool (no connection is opened until the
+    /// first call).
+    pub fn new(config: &DirectConfig) -> Result<Self, DirectConfigError> {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(DirectConfigError::Tls)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(config.timeout / 2));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let http = HyperClient::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build(connector);
+        let credentials = &config.credentials;
+        let identity = aws_credential_types::Credentials::new(
+            &credentials.access_key_id,
+            &credentials.secret_access_key,
+            credentials.session_token.clone(),
+            None,
+            "environment",
+        )
+        .into();
+        Ok(Self {
+            inner: Arc::new(HttpInner {
+                http,
+                region: config.region.clone(),
+                identity,
+                timeout: config.timeout,
+            }),
+        })
+    }
+
+    /// The configured timeout of one call.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+}
+
+/// One JSON-protocol service at one endpoint.
+#[derive(Clone)]
+pub struct JsonService {
+    http: AwsHttp,
+    uri: http::Uri,
+    host: http::HeaderValue,
+    signing_name: &'static str,
+    content_type: &'static str,
+}
+
+impl std::fmt::Debug for JsonService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonService")
+            .field("endpoint", &self.uri)
+            .field("service", &self.signing_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JsonService {
+    /// `signing_name` (e.g. `dynamodb`) at `endpoint`, speaking `content_type`
+    /// (`application/x-amz-json-1.0` or `-1.1`).
+    pub fn new(
+        http: &AwsHttp,
+        endpoint: &str,
+        signing_name: &'static str,
+        content_type: &'static str,
+    ) -> Result<Self, DirectConfigError> {
+        let bad = || DirectConfigError::Endpoint(endpoint.to_owned());
+        let uri: http::Uri = endpoint.parse().map_err(|_| bad())?;
+        let (scheme, authority) = match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme @ ("http" | "https")), Some(authority)) => (scheme, authority.clone()),
+            _ => return Err(bad()),
+        };
+        let host = http::HeaderValue::from_str(authority.as_str()).map_err(|_| bad())?;
+        let uri = http::Uri::builder()
+            .scheme(scheme)
+            .authority(authority)
+            .path_and_query("/")
+            .build()
+            .map_err(|_| bad())?;
+        Ok(Self {
+            http: http.clone(),
+            uri,
+            host,
+            signing_name,
+            content_type,
+        })
+    }
+
+    /// The shared client's timeout of one call.
+    pub fn timeout(&self) -> Duration {
+        self.http.timeout()
+    }
+
+    /// Operation `target` (e.g. `DynamoDB_20120810.BatchGetItem`) with JSON `body`: attempts
+    /// until an answer, a refusal, or `deadline`. Returns the answer's body.
+    pub async fn call(
+        &self,
+        target: &'static str,
+        body: Bytes,
+        deadline: Instant,
+    ) -> Result<Bytes, CallError> {
+        let attempt_limit = self.timeout() / 2;
+        let mut retry = 0u32;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let error = match tokio::time::timeout(
+                left.min(attempt_limit),
+                self.attempt(target, body.clone()),
+            )
+            .await
+            {
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(CallError::Refused(e))) => return Err(CallError::Refused(e)),
+                Ok(Err(CallError::Unavailable(e))) => e,
+                Err(_) => format!("{} did not answer in time", self.signing_name).into(),
+            };
+            let backoff = jittered(BACKOFF_BASE * 2u32.saturating_pow(retry));
+            retry += 1;
+            if Instant::now() + backoff >= deadline {
+                return Err(CallError::Unavailable(error));
+            }
+            tracing::debug!(error = %error, retry, "retrying an AWS call");
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    /// [`JsonService::call`] with `input` serialised and the answer parsed.
+    pub async fn call_json<I: Serialize, O: for<'de> Deserialize<'de>>(
+        &self,
+        target: &'static str,
+        input: &I,
+        deadline: Instant,
+    ) -> Result<O, CallError> {
+        let body = serde_json::to_vec(input).map_err(|e| CallError::Refused(Box::new(e)))?;
+        let answer = self.call(target, Bytes::from(body), deadline).await?;
+        serde_json::from_slice(&answer).map_err(|e| {
+            CallError::Refused(format!("{target}: the answer is not the expected JSON: {e}").into())
+        })
+    }
+
+    /// One attempt: a transient failure is [`CallError::Unavailable`].
+    async fn attempt(&self, target: &'static str, body: Bytes) -> Result<Bytes, CallError> {
+        let request = self
+            .signed_request(target, body)
+            .map_err(|e| CallError::Refused(Box::new(e)))?;
+        let response = self
+            .http
+            .inner
+            .http
+            .request(request)
+            .await
+            .map_err(|e| CallError::Unavailable(Box::new(e)))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| CallError::Unavailable(Box::new(e)))?
+            .to_bytes();
+        if status.is_success() {
+            return Ok(body);
+        }
+        let error = ServiceError::from_answer(status, &body);
+        if status.is_server_error() || TRANSIENT_CODES.contains(&error.code.as_str()) {
+            Err(CallError::Unavailable(Box::new(error)))
+        } else {
+            Err(CallError::Refused(Box::new(error)))
+        }
+    }
+
+    fn signed_request(
+        &self,
+        target: &'static str,
+        body: Bytes,
+    ) -> Result<http::Request<Full<Bytes>>, aws_sigv4::http_request::SigningError> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let http = &*self.http.inner;
+        let host = self.host.to_str().unwrap_or_default();
+        let headers = [
+            ("host", host),
+            ("content-type", self.content_type),
+            ("x-amz-target", target),
+        ];
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&http.identity)
+            .region(&http.region)
+            .name(self.signing_name)
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .expect("every signing parameter is set")
+            .into();
+        let uri = self.uri.to_string();
+        let signable = SignableRequest::new(
+            "POST",
+            &uri,
+            headers.iter().copied(),
+            SignableBody::Bytes(&body),
+        )?;
+        let (instructions, _) = sign(signable, &params)?.into_parts();
+        let mut request = http::Request::post(self.uri.clone())
+            .header(http::header::HOST, self.host.clone())
+            .header(http::header::CONTENT_TYPE, self.content_type)
+            .header("x-amz-target", target)
+            .body(Full::new(body))
+            .expect("a request built from valid parts");
+        instructions.apply_to_request_http1x(&mut request);
+        Ok(request)
+    }
+}
+
+/// `base` scaled by a random factor in [0.5, 1).
+fn jittered(base: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let random = aws_lc_rs::rand::fill(&mut byte).map_or(128, |()| byte[0]);
+    base / 2 + base.mul_f64(f64::from(random) / 512.0)
+}
+
+/// A JSON service's error answer: `{"__type": "…#Code", "message": …}`.
+#[derive(Debug)]
+pub struct ServiceError {
+    status: http::StatusCode,
+    /// The error code, e.g. `ProvisionedThroughputExceededException`; empty if the answer had
+    /// none (e.g. an HTML page from a proxy).
+    pub code: String,
+    message: String,
+}
+
+impl ServiceError {
+    fn from_answer(status: http::StatusCode, body: &[u8]) -> Self {
+        #[derive(Deserialize, Default)]
+        struct Answer {
+            #[serde(rename = "__type", default)]
+            kind: String,
+            #[serde(alias = "Message", default)]
+            message: String,
+        }
+        let answer = serde_json::from_slice::<Answer>(body).unwrap_or_default();
+        let code = answer
+            .kind
+            .rsplit_once('#')
+            .map_or(answer.kind.as_str(), |(_, code)| code)
+            .to_owned();
+        Self {
+            status,
+            code,
+            message: answer.message,
+        }
+    }
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let code = if self.code.is_empty() {
+            "(no code)"
+        } else {
+            &self.code
+        };
+        write!(
+            f,
+            "the service answered {} {code}: {}",
+            self.status.as_u16(),
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+/// Secrets Manager's `GetSecretValue` through the direct client, for loading signing keys
+/// ([`crate::config::KeySource::load_with`]).
+#[derive(Debug, Clone)]
+pub struct SecretsClient {
+    service: JsonService,
+}
+
+impl SecretsClient {
+    /// Secrets Manager at `config`'s endpoint over `http`.
+    pub fn new(http: &AwsHttp, config: &DirectConfig) -> Result<Self, DirectConfigError> {
+        Ok(Self {
+            service: JsonService::new(
+                http,
+                &config.secretsmanager_endpoint,
+                "secretsmanager",
+                "application/x-amz-json-1.1",
+            )?,
+        })
+    }
+}
+
+impl SecretVersions for SecretsClient {
+    async fn secret_string(&self, arn: &str, stage: &str) -> Result<Option<String>, KeyLoadError> {
+        #[derive(Serialize)]
+        struct Input<'a> {
+            #[serde(rename = "SecretId")]
+            secret_id: &'a str,
+            #[serde(rename = "VersionStage")]
+            version_stage: &'a str,
+        }
+        #[derive(Deserialize)]
+        struct Output {
+            #[serde(rename = "SecretString")]
+            secret_string: Option<String>,
+        }
+        let input = Input {
+            secret_id: arn,
+            version_stage: stage,
+        };
+        let deadline = Instant::now() + self.service.timeout();
+        let result: Result<Output, _> = self
+            .service
+            .call_json("secretsmanager.GetSecretValue", &input, deadline)
+            .await;
+        match result {
+            Ok(out) => out
+                .secret_string
+                .map(Some)
+                .ok_or_else(|| KeyLoadError::Unusable(format!("{stage} has no string value"))),
+            Err(e) if stage != "AWSCURRENT" && e.code() == Some("ResourceNotFoundException") => {
+                Ok(None)
+            }
+            Err(e) => Err(KeyLoadError::SecretsManager(Box::new(e))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(endpoint: &str, token: Option<&str>) -> DirectConfig {
+        DirectConfig {
+            region: "eu-west-1".into(),
+            credentials: AwsCredentials::new("ASIAEXAMPLE", "secret", token.map(Into::into)),
+            dynamodb_endpoint: endpoint.into(),
+            secretsmanager_endpoint: endpoint.into(),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn endpoints_by_partition() {
+        assert_eq!(
+            regional_endpoint("dynamodb", "eu-west-1"),
+            "https://dynamodb.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            regional_endpoint("secretsmanager", "cn-north-1"),
+            "https://secretsmanager.cn-north-1.amazonaws.com.cn"
+        );
+    }
+
+    #[test]
+    fn error_codes_are_read_from_the_type() {
+        let error = ServiceError::from_answer(
+            http::StatusCode::BAD_REQUEST,
+            br#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}"#,
+        );
+        assert_eq!(error.code, "ProvisionedThroughputExceededException");
+        assert!(
+            error
+                .to_string()
+                .contains("400 ProvisionedThroughputExceededException: slow down")
+        );
+        let error = ServiceError::from_answer(
+            http::StatusCode::BAD_REQUEST,
+            br#"{"__type":"ResourceNotFoundException","Message":"no such version"}"#,
+        );
+        assert_eq!(error.code, "ResourceNotFoundException");
+        assert!(error.to_string().contains("no such version"));
+        let error = ServiceError::from_answer(http::StatusCode::BAD_GATEWAY, b"<html>");
+        assert_eq!(error.code, "");
+        assert!(error.to_string().contains("502 (no code)"));
+    }
+
+    #[test]
+    fn credentials_are_redacted_in_debug() {
+        let shown = format!(
+            "{:?}",
+            AwsCredentials::new("AKIDEXAMPLE", "very-secret", Some("token-value".into()))
+        );
+        assert!(shown.contains("AKIDEXAMPLE"));
+        assert!(!shown.contains("very-secret") && !shown.contains("token-value"));
+    }
+
+    #[test]
+    fn requests_carry_the_session_token_under_the_signature() {
+        let config = config(
+            "https://dynamodb.eu-west-1.amazonaws.com",
+            Some("the-token"),
+        );
+        let http = AwsHttp::new(&config).unwrap();
+        let service = JsonService::new(
+            &http,
+            &config.dynamodb_endpoint,
+            "dynamodb",
+            "application/x-amz-json-1.0",
+        )
+        .unwrap();
+        let request = service
+            .signed_request("DynamoDB_20120810.BatchGetItem", Bytes::from_static(b"{}"))
+            .unwrap();
+        let header = |name: &str| request.headers()[name].to_str().unwrap().to_owned();
+        assert_eq!(request.uri(), "https://dynamodb.eu-west-1.amazonaws.com/");
+        assert_eq!(header("host"), "dynamodb.eu-west-1.amazonaws.com");
+        assert_eq!(header("x-amz-security-token"), "the-token");
+        assert_eq!(header("content-type"), "application/x-amz-json-1.0");
+        let authorization = header("authorization");
+        assert!(
+            authorization.starts_with("AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/"),
+            "{authorization}"
+        );
+        assert!(authorization.contains("/eu-west-1/dynamodb/aws4_request"));
+        let signed = authorization
+            .split("SignedHeaders=")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .unwrap();
+        for name in [
+            "content-type",
+            "host",
+            "x-amz-date",
+            "x-amz-security-token",
+            "x-amz-target",
+        ] {
+            assert!(
+                signed.split(';').any(|h| h == name),
+                "{name} not in {signed}"
+            );
+        }
+    }
+
+    #[test]
+    fn endpoints_must_be_http_urls() {
+        let http = AwsHttp::new(&config("http://127.0.0.1:1", None)).unwrap();
+        for bad in ["", "dynamodb.example.com", "ftp://host/", "http://"] {
+            assert!(
+                JsonService::new(&http, bad, "dynamodb", "application/x-amz-json-1.0").is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(
+            JsonService::new(
+                &http,
+                "http://127.0.0.1:8000",
+                "dynamodb",
+                "application/x-amz-json-1.0"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn jitter_stays_within_half_and_whole() {
+        for _ in 0..100 {
+            let d = jittered(Duration::from_millis(100));
+            assert!(d >= Duration::from_millis(50) && d < Duration::from_millis(100));
+        }
+    }
+}
