@@ -262,3 +262,35 @@ async fn store_failure_is_a_deny() {
     assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::StoreError);
     assert!(!handler.handle(req).await.is_authorized);
 }
+
+/// The handler the Lambda builds from its environment (keys inline), on the test server; and
+/// the variables it cannot start without.
+#[tokio::test]
+async fn from_config_reads_the_table() {
+    let tables = TestTables::create().await;
+    let (token, _) = live_token(&tables.sessions()).await;
+    let endpoint = auth::testing::dynamodb_endpoint();
+    let mut env = auth::testing::test_env();
+    for (k, v) in [
+        ("SESSIONS_TABLE", tables.sessions_table.as_str()),
+        ("DYNAMODB_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    let config = authorizer::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let handler = Handler::from_config(&config).await.unwrap();
+    let req = authorizer_event("authorizer-valid.json", Some(&format!("Bearer {token}")));
+    assert!(handler.decide(&req).await.is_ok());
+    for name in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        let mut env = env.clone();
+        env.remove(name);
+        let err = authorizer::Config::from_lookup(&|k| env.get(k).cloned()).unwrap_err();
+        assert_eq!(err.name, name);
+    }
+    env.insert("AWS_REGION".into(), "Not A Region".into());
+    let err = authorizer::Config::from_lookup(&|k| env.get(k).cloned()).unwrap_err();
+    assert_eq!(err.name, "AWS_REGION");
+}

@@ -7,11 +7,17 @@
 //! - 200 `{"user_id", "username", "created_at"}` (`created_at` in RFC 3339, UTC)
 //! - 401 `unauthorized` without an authorizer identity, or when the account no longer exists
 //!   (or its name now belongs to another account); 503 when the store is unavailable.
+//!
+//! Like the authorizer, it reads DynamoDB through the auth crate's direct client
+//! ([`auth::store::dynamo_http::DirectUsers`], one signed `GetItem`) rather than the AWS SDK:
+//! its whole work per request is that one read, and the SDK's start-up and request pipeline
+//! were most of its cold start and CPU (bench/RESULTS.md).
 
 use auth::api::{self, caller};
+use auth::aws::{AwsHttp, DirectConfig, DirectConfigError};
 use auth::config::{self, ConfigError, Lookup, StoreConfig};
 use auth::store::FindUser;
-use auth::store::dynamo::DynamoUsers;
+use auth::store::dynamo_http::DirectUsers;
 use auth::{AuthError, clock};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -23,8 +29,8 @@ use tracing::Instrument as _;
 pub struct Config {
     /// `USERS_TABLE`.
     pub users_table: String,
-    /// DynamoDB endpoint and timeout.
-    pub store: StoreConfig,
+    /// Region, credentials, DynamoDB endpoint and timeout of the direct client.
+    pub direct: DirectConfig,
 }
 
 impl Config {
@@ -37,7 +43,7 @@ impl Config {
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             users_table: config::users_table(env)?,
-            store: StoreConfig::from_lookup(env)?,
+            direct: StoreConfig::from_lookup(env)?.direct_config(env)?,
         })
     }
 }
@@ -59,11 +65,16 @@ pub struct Handler<U> {
     users: U,
 }
 
-impl Handler<DynamoUsers> {
-    /// The handler on DynamoDB, as the Lambda runs it.
-    pub async fn from_config(config: &Config) -> Self {
-        let client = config.store.client().await;
-        Self::new(DynamoUsers::new(client, &config.users_table))
+impl Handler<DirectUsers> {
+    /// The handler on DynamoDB, as the Lambda runs it: builds the HTTP client once per cold
+    /// start.
+    pub fn from_config(config: &Config) -> Result<Self, DirectConfigError> {
+        let http = AwsHttp::new(&config.direct)?;
+        Ok(Self::new(DirectUsers::new(
+            &http,
+            &config.direct,
+            &config.users_table,
+        )?))
     }
 }
 

@@ -1,4 +1,4 @@
-//! The user_info Lambda: configuration and the DynamoDB client once per cold start, then the
+//! The user_info Lambda: configuration and the HTTP client once per cold start, then the
 //! handler from the library for every request.
 
 use lambda_http::{Error, service_fn};
@@ -8,7 +8,7 @@ async fn main() -> Result<(), Error> {
     auth::telemetry::init();
     auth::telemetry::metrics::enable_stdout();
     let config = user_info::Config::from_env()?;
-    let handler = user_info::Handler::from_config(&config).await;
+    let handler = user_info::Handler::from_config(&config)?;
     let handler = &handler;
     lambda_http::run(service_fn(move |req| async move {
         Ok::<_, std::convert::Infallible>(handler.handle(req).await)

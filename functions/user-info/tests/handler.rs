@@ -68,6 +68,39 @@ async fn returns_the_caller_on_dynamodb() {
     returns_the_caller(TestTables::create().await.users()).await;
 }
 
+/// As the Lambda runs: accounts written by the SDK store, read by the direct client.
+#[tokio::test]
+async fn returns_the_caller_on_dynamodb_read_directly() {
+    returns_the_caller(TestTables::create().await.users_read_directly()).await;
+}
+
+/// The handler the Lambda builds from its environment, on the test server.
+#[tokio::test]
+async fn from_config_reads_the_table() {
+    let tables = TestTables::create().await;
+    let user = add_user(&tables.users()).await;
+    let endpoint = auth::testing::dynamodb_endpoint();
+    let env = std::collections::HashMap::from([
+        ("USERS_TABLE", tables.users_table.as_str()),
+        ("DYNAMODB_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+    ]);
+    let config = user_info::Config::from_lookup(&|k| env.get(k).map(|v| v.to_string())).unwrap();
+    let handler = Handler::from_config(&config).unwrap();
+    let (status, body) = call(&handler, me_event(&user)).await;
+    assert_eq!(
+        (status, body["username"].as_str()),
+        (200, Some(user.username.as_str()))
+    );
+    // Without credentials in the environment it refuses to start, naming the variable.
+    let mut env = env;
+    env.remove("AWS_ACCESS_KEY_ID");
+    let err = user_info::Config::from_lookup(&|k| env.get(k).map(|v| v.to_string())).unwrap_err();
+    assert_eq!(err.name, "AWS_ACCESS_KEY_ID");
+}
+
 #[tokio::test]
 async fn sample_event_is_answered() {
     // The sample's identity has no account in an empty store.
@@ -98,4 +131,11 @@ async fn without_authorizer_context_is_401() {
 async fn unavailable_store_is_503() {
     let handler = Handler::new(DynamoUsers::new(unreachable_client(), "users"));
     assert_eq!(call(&handler, event("me.json")).await.0, 503);
+    // The same with the direct read the Lambda runs.
+    let port = auth::testing::OwnMoto::free_port();
+    let mut config = auth::testing::direct_config(&format!("http://127.0.0.1:{port}"));
+    config.timeout = std::time::Duration::from_millis(500);
+    let http = auth::aws::AwsHttp::new(&config).unwrap();
+    let users = auth::store::dynamo_http::DirectUsers::new(&http, &config, "users").unwrap();
+    assert_eq!(call(&Handler::new(users), event("me.json")).await.0, 503);
 }

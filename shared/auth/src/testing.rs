@@ -14,7 +14,7 @@ use crate::domain::random_hex;
 use crate::domain::{RefreshHash, SessionId, UserId};
 use crate::error::StoreError;
 use crate::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
-use crate::store::dynamo_http::DirectSessions;
+use crate::store::dynamo_http::{DirectSessions, DirectUsers};
 use crate::store::{
     DeleteSession, GetSession, ListSessions, RefreshRecord, RefreshTokens, RevokeAllSessions,
     Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
@@ -99,6 +99,17 @@ impl TestTables {
         direct_sessions_at(&dynamodb_endpoint(), &self.sessions_table)
     }
 
+    /// The users store on these tables with every [`crate::store::FindUser`] read made by
+    /// user-info's direct client instead of the SDK.
+    pub fn users_read_directly(&self) -> DirectUserReads {
+        let config = direct_config(&dynamodb_endpoint());
+        let http = AwsHttp::new(&config).expect("a TLS configuration");
+        DirectUserReads {
+            writes: self.users(),
+            reads: DirectUsers::new(&http, &config, &self.users_table).expect("a valid endpoint"),
+        }
+    }
+
     /// The sessions store on these tables with every [`GetSession`] read made by the
     /// authorizer's direct client instead of the SDK.
     pub fn sessions_read_directly(&self) -> DirectReads {
@@ -130,6 +141,31 @@ pub fn direct_sessions(config: &DirectConfig, table: &str) -> DirectSessions {
 /// The direct session read of `table` at `endpoint` ([`direct_config`]).
 pub fn direct_sessions_at(endpoint: &str, table: &str) -> DirectSessions {
     direct_sessions(&direct_config(endpoint), table)
+}
+
+/// A DynamoDB users store whose [`crate::store::FindUser`] is user-info's direct read, and whose
+/// [`crate::store::CreateUser`] is the SDK store's.
+#[derive(Debug, Clone)]
+pub struct DirectUserReads {
+    /// [`crate::store::CreateUser`].
+    pub writes: DynamoUsers,
+    /// [`crate::store::FindUser`].
+    pub reads: DirectUsers,
+}
+
+impl crate::store::CreateUser for DirectUserReads {
+    async fn create_user(&self, user: &crate::store::UserRecord) -> Result<(), StoreError> {
+        self.writes.create_user(user).await
+    }
+}
+
+impl crate::store::FindUser for DirectUserReads {
+    async fn find_user(
+        &self,
+        username: &crate::domain::Username,
+    ) -> Result<Option<crate::store::UserRecord>, StoreError> {
+        self.reads.find_user(username).await
+    }
 }
 
 /// A DynamoDB sessions store whose [`GetSession`] is the authorizer's direct read, every other

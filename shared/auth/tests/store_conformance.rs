@@ -680,11 +680,11 @@ conformance!(
     TestTables::create().await.users(),
     TestTables::create().await.sessions()
 );
-// The authorizer's direct read (no SDK) judged by the same cases: every `get_session` above goes
-// through it, on items the SDK store wrote.
+// The direct reads (no SDK) of the authorizer and user-info judged by the same cases: every
+// `get_session` and `find_user` above goes through them, on items the SDK stores wrote.
 conformance!(
     dynamodb_direct_reads,
-    TestTables::create().await.users(),
+    TestTables::create().await.users_read_directly(),
     TestTables::create().await.sessions_read_directly()
 );
 

@@ -182,13 +182,18 @@ impl FindUser for DynamoUsers {
         else {
             return Ok(None);
         };
-        Ok(Some(UserRecord {
-            user_id: UserId::parse(&s(&item, "user_id")?).map_err(malformed("user_id"))?,
-            username: Username::parse(&s(&item, "username")?).map_err(malformed("username"))?,
-            password_hash: s(&item, "password_hash")?,
-            created_at: n(&item, "created_at")?,
-        }))
+        user_record(&item).map(Some)
     }
+}
+
+/// An account from its item in the users table.
+pub(super) fn user_record(item: &Item) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        user_id: UserId::parse(&s(item, "user_id")?).map_err(malformed("user_id"))?,
+        username: Username::parse(&s(item, "username")?).map_err(malformed("username"))?,
+        password_hash: s(item, "password_hash")?,
+        created_at: n(item, "created_at")?,
+    })
 }
 
 /// The sessions table: sessions (the whitelist), revocation markers and refresh tokens.

@@ -1,8 +1,11 @@
-//! The authorizer's session read, spoken to DynamoDB directly ([`crate::aws`]): one
-//! SigV4-signed, strongly consistent `BatchGetItem` of the session item and its owner's
-//! revocation marker — the request [`DynamoSessions`](super::dynamo::DynamoSessions) makes for
-//! `get_session` — judged by the same rule ([`SessionLookup::judge`]) from items parsed by the
-//! same code. Keys DynamoDB leaves unprocessed are asked for again; transient failures are
+//! The reads of the per-request functions, spoken to DynamoDB directly ([`crate::aws`]) rather
+//! than through the SDK: the authorizer's session read ([`DirectSessions`]: one SigV4-signed,
+//! strongly consistent `BatchGetItem` of the session item and its owner's revocation marker —
+//! the request [`DynamoSessions`](super::dynamo::DynamoSessions) makes for `get_session` —
+//! judged by the same rule, [`SessionLookup::judge`]) and user-info's account read
+//! ([`DirectUsers`]: one strongly consistent `GetItem`, as
+//! [`DynamoUsers`](super::dynamo::DynamoUsers) makes it). Items are parsed by the same code as
+//! the SDK stores'. Keys DynamoDB leaves unprocessed are asked for again; transient failures are
 //! [`StoreError::Unavailable`], refusals [`StoreError::Backend`], an answer that is not the
 //! expected JSON [`StoreError::Malformed`].
 
@@ -13,10 +16,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::dynamo::{Item, generation, judge, marker_key, timed};
-use super::{GetSession, SessionLookup};
+use super::dynamo::{Item, generation, judge, marker_key, timed, user_record};
+use super::{FindUser, GetSession, SessionLookup, UserRecord};
 use crate::aws::{AwsHttp, CallError, DirectConfig, DirectConfigError, JsonService};
-use crate::domain::{SessionId, UserId};
+use crate::domain::{SessionId, UserId, Username};
 use crate::error::StoreError;
 
 /// How many times keys that DynamoDB left unprocessed are asked for (as the SDK store does).
@@ -37,12 +40,7 @@ impl DirectSessions {
         table: impl Into<String>,
     ) -> Result<Self, DirectConfigError> {
         Ok(Self {
-            dynamodb: JsonService::new(
-                http,
-                &config.dynamodb_endpoint,
-                "dynamodb",
-                "application/x-amz-json-1.0",
-            )?,
+            dynamodb: dynamodb(http, config)?,
             table: table.into(),
         })
     }
@@ -60,10 +58,7 @@ impl DirectSessions {
                     .call("DynamoDB_20120810.BatchGetItem", body, deadline),
             )
             .await
-            .map_err(|e| match e {
-                CallError::Unavailable(e) => StoreError::Unavailable(e),
-                CallError::Refused(e) => StoreError::Backend(e),
-            })?;
+            .map_err(store_error)?;
             let answer: BatchGetOutput = serde_json::from_slice(&answer).map_err(|e| {
                 StoreError::Malformed(format!("BatchGetItem answer is not the expected JSON: {e}"))
             })?;
@@ -116,6 +111,91 @@ impl DirectSessions {
         serde_json::to_vec(&request)
             .map(Bytes::from)
             .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+}
+
+fn store_error(e: CallError) -> StoreError {
+    match e {
+        CallError::Unavailable(e) => StoreError::Unavailable(e),
+        CallError::Refused(e) => StoreError::Backend(e),
+    }
+}
+
+fn dynamodb(http: &AwsHttp, config: &DirectConfig) -> Result<JsonService, DirectConfigError> {
+    JsonService::new(
+        http,
+        &config.dynamodb_endpoint,
+        "dynamodb",
+        "application/x-amz-json-1.0",
+    )
+}
+
+/// The account read on DynamoDB without the SDK: [`FindUser`] only (see the module docs).
+#[derive(Debug, Clone)]
+pub struct DirectUsers {
+    dynamodb: JsonService,
+    table: String,
+}
+
+impl DirectUsers {
+    /// A reader of users table `table` at `config`'s DynamoDB endpoint over `http`.
+    pub fn new(
+        http: &AwsHttp,
+        config: &DirectConfig,
+        table: impl Into<String>,
+    ) -> Result<Self, DirectConfigError> {
+        Ok(Self {
+            dynamodb: dynamodb(http, config)?,
+            table: table.into(),
+        })
+    }
+}
+
+impl FindUser for DirectUsers {
+    async fn find_user(&self, username: &Username) -> Result<Option<UserRecord>, StoreError> {
+        #[derive(Serialize)]
+        struct Input<'a> {
+            #[serde(rename = "TableName")]
+            table_name: &'a str,
+            #[serde(rename = "Key")]
+            key: UserKey<'a>,
+            #[serde(rename = "ConsistentRead")]
+            consistent_read: bool,
+        }
+        #[derive(Serialize)]
+        struct UserKey<'a> {
+            username: StringValue<'a>,
+        }
+        #[derive(Deserialize)]
+        struct Output {
+            #[serde(rename = "Item")]
+            item: Option<Wire>,
+        }
+        let input = Input {
+            table_name: &self.table,
+            key: UserKey {
+                username: StringValue {
+                    s: username.as_str(),
+                },
+            },
+            consistent_read: true,
+        };
+        let body = serde_json::to_vec(&input).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let deadline = Instant::now() + self.dynamodb.timeout();
+        let answer = timed(
+            "GetItem",
+            self.dynamodb
+                .call("DynamoDB_20120810.GetItem", Bytes::from(body), deadline),
+        )
+        .await
+        .map_err(store_error)?;
+        let answer: Output = serde_json::from_slice(&answer).map_err(|e| {
+            StoreError::Malformed(format!("GetItem answer is not the expected JSON: {e}"))
+        })?;
+        answer
+            .item
+            .map(|wire| user_record(&wire.into_item()))
+            .transpose()
     }
 }
 
