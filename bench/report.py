@@ -302,7 +302,7 @@ if variants:
     if base_a and base_u and base_a["ok"] and base_u["ok"]:
         az = sizes["authorizer"].get("arm64")
         zcell = f"{az[1] / MB:.2f} MB" if az else "–"
-        w(f"| current (`opt-level = 3`, `lto = true`, `codegen-units = 1`, `strip = true`) | "
+        w(f"| current (the workspace's `[profile.release]`) | "
           f"{sizes['authorizer']['x86_64'][0] / MB:.2f} MB | {zcell} | "
           f"{base_a['init_ms'][0]:.2f} / {base_a['init_ms'][1]:.2f} | "
           f"{base_a['cpu_us'][0]:.0f} / {base_a['cpu_us'][2]:.0f} | {base_a['rss_kb'] * 1024 / MB:.1f} | "
@@ -370,7 +370,7 @@ for peer, need in (("python", 10), ("node", 5)):
         else:
             line += (f"A handler that cost nothing would be {theirs / floor_cpu:.2f}× below "
                      f"{peer.capitalize()}; meeting the target leaves {budget - floor_cpu:.0f} µs for the "
-                     f"handler (a DynamoDB call through the SDK included), "
+                     f"handler (one signed DynamoDB round trip included), "
                      f"{ours_cpu - floor_cpu:.0f} µs measured.")
         missed.append(line)
 if "arm64" in sizes.get("authorizer", {}):

@@ -135,6 +135,7 @@ variant_env() { # the CARGO_PROFILE_RELEASE_* overrides of a variant
     opt-s) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=s ;;
     opt-z) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=z ;;
     opt-2) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=2 ;;
+    opt-3) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=3 ;;
     panic-abort) echo CARGO_PROFILE_RELEASE_PANIC=abort ;;
     opt-s-panic-abort) echo CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_PANIC=abort ;;
     thin-lto) echo CARGO_PROFILE_RELEASE_LTO=thin ;;
