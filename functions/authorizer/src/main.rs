@@ -1,4 +1,4 @@
-//! The authorizer Lambda: configuration and the DynamoDB client once per cold start, then the
+//! The authorizer Lambda: configuration, keys and the HTTP client once per cold start, then the
 //! handler from the library for every request.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};

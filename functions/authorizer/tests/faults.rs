@@ -1,9 +1,10 @@
-//! The direct DynamoDB read under faults a real server produces, staged by a proxy in front of
-//! moto (throttling, 5xx, refusals, unprocessed keys, a server that never answers, a garbled
-//! answer) and by stopping and restarting moto itself: every DynamoDB call ends within
-//! `DYNAMODB_TIMEOUT_MS`, transient failures are retried while time is left and end as
-//! `Unavailable` (a deny), refusals are not retried, and the authorizer recovers when the store
-//! does.
+//! The direct DynamoDB reads (the authorizer's sessions, user-info's accounts) under faults a
+//! real server produces, staged by a proxy in front of moto (throttling, 429, 5xx, refusals,
+//! unprocessed keys, a server that never answers, a garbled answer) and by stopping and
+//! restarting moto itself: every DynamoDB call ends within `DYNAMODB_TIMEOUT_MS` (checked with a
+//! 300 ms allowance for scheduling), transient failures are retried, three attempts in all, and
+//! end as `Unavailable` (a deny), refusals are not retried, and the authorizer recovers when the
+//! store does.
 
 mod support;
 
@@ -11,12 +12,15 @@ use std::time::{Duration, Instant};
 
 use auth::store::dynamo::create_tables;
 use auth::store::dynamo_http::DirectSessions;
-use auth::store::{GetSession, SessionLookup, SessionRecord};
+use auth::store::dynamo_http::DirectUsers;
+use auth::store::{
+    CreateUser, FindUser, GetSession, RevokeAllSessions, SessionLookup, SessionRecord, UserRecord,
+};
 use auth::testing::{
     OwnMoto, TestTables, client_for, direct_config, dynamodb_endpoint, event, new_session,
     put_session, signer, unique_name, verifier,
 };
-use auth::{StoreError, UserId, clock};
+use auth::{StoreError, UserId, Username, clock};
 use authorizer::{AuthorizerRequest, Deny, Handler};
 use support::{Proxy, Scripted};
 
@@ -44,22 +48,36 @@ fn is_live(result: &Result<SessionLookup, StoreError>) -> bool {
     matches!(result, Ok(SessionLookup::Live(_)))
 }
 
+/// The allowance over a call's timeout for the test's own scheduling on a loaded machine.
+const SLACK: Duration = Duration::from_millis(300);
+
 #[tokio::test]
-async fn throttling_and_server_errors_are_retried() {
+async fn throttling_and_server_errors_are_retried_three_attempts_in_all() {
     let (tables, session, proxy) = setup().await;
     let reader = reader(&proxy.url, &tables.sessions_table, 2000);
     proxy.script([
         Scripted::throttled(),
         Scripted::error(500, "InternalServerError", "Internal server error"),
+    ]);
+    let result = lookup(&reader, &session).await;
+    assert!(is_live(&result), "{result:?}");
+    assert_eq!(proxy.take().len(), 3);
+
+    proxy.script([
         Scripted::error(
             400,
             "ThrottlingException",
             "Rate of requests exceeds the allowed throughput.",
         ),
+        Scripted::Answer(429, "Too Many Requests".into()),
+        Scripted::error(503, "ServiceUnavailable", "Service unavailable"),
     ]);
     let result = lookup(&reader, &session).await;
-    assert!(is_live(&result), "{result:?}");
-    assert_eq!(proxy.take().len(), 4);
+    assert!(
+        matches!(&result, Err(StoreError::Unavailable(cause)) if cause.to_string().contains("503")),
+        "{result:?}"
+    );
+    assert_eq!(proxy.take().len(), 3);
 }
 
 #[tokio::test]
@@ -79,9 +97,8 @@ async fn throttling_throughout_is_unavailable_within_the_timeout() {
         ),
         other => panic!("{other:?}"),
     }
-    let attempts = proxy.take().len();
-    assert!((2..=10).contains(&attempts), "{attempts} attempts");
-    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(proxy.take().len(), 3);
+    assert!(took < Duration::from_millis(400) + SLACK, "{took:?}");
 }
 
 #[tokio::test]
@@ -139,6 +156,53 @@ async fn unprocessed_keys_are_asked_for_again() {
     assert_eq!(proxy.take().len(), 4);
 }
 
+/// The case where losing an item between rounds would turn a revoked session into an allow: the
+/// first round answers the session item and leaves the owner's marker unprocessed; the second
+/// (from moto) answers the marker, whose generation ends the session.
+#[tokio::test]
+async fn a_marker_left_unprocessed_is_still_read() {
+    let (tables, session, proxy) = setup().await;
+    tables
+        .sessions()
+        .bump_generation(&session.user_id)
+        .await
+        .unwrap();
+    let reader = reader(&proxy.url, &tables.sessions_table, 2000);
+    let n = |v: i64| serde_json::json!({"N": v.to_string()});
+    let s = |v: &str| serde_json::json!({"S": v});
+    let item = serde_json::json!({
+        "pk": s(session.session_id.as_str()),
+        "user_id": s(session.user_id.as_str()),
+        "username": s(session.username.as_str()),
+        "created_at_ms": n(session.created_at_ms),
+        "last_used_at": n(session.last_used_at),
+        "expires_at": n(session.expires_at),
+        "generation": n(session.generation as i64),
+        "user_agent": s(&session.user_agent),
+        "source_ip": s(&session.source_ip),
+    });
+    let marker = format!("user#{}", session.user_id);
+    let answer = serde_json::json!({
+        "Responses": {&tables.sessions_table: [item]},
+        "UnprocessedKeys": {&tables.sessions_table: {
+            "Keys": [{"pk": {"S": &marker}}],
+            "ConsistentRead": true,
+        }},
+    });
+    proxy.script([Scripted::Answer(200, answer.to_string())]);
+    assert_eq!(
+        lookup(&reader, &session).await.unwrap(),
+        SessionLookup::Revoked
+    );
+    let sent = proxy.take();
+    assert_eq!(sent.len(), 2);
+    let again: serde_json::Value = serde_json::from_str(&sent[1].1).unwrap();
+    assert_eq!(
+        again["RequestItems"][&tables.sessions_table]["Keys"],
+        serde_json::json!([{"pk": {"S": marker}}])
+    );
+}
+
 #[tokio::test]
 async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
     let (tables, session, proxy) = setup().await;
@@ -152,7 +216,7 @@ async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
         "{result:?}"
     );
     assert!(took >= Duration::from_millis(150), "{took:?}");
-    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(took < Duration::from_millis(300) + SLACK, "{took:?}");
     // Each attempt waits at most half the timeout: two attempts fit.
     assert_eq!(proxy.take().len(), 2);
 }
@@ -209,10 +273,65 @@ async fn store_down_then_back() {
     moto.stop();
     let started = Instant::now();
     assert_eq!(handler.decide(&req).await, Err(Deny::StoreError));
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_millis(1000) + SLACK);
 
     let _moto = OwnMoto::start(port);
     create().await.unwrap();
     put_session(&sessions, &session).await;
     assert!(handler.decide(&req).await.is_ok());
+}
+
+/// user-info's account read through the same faults.
+#[tokio::test]
+async fn account_reads_retry_refuse_and_report_garbage() {
+    let tables = TestTables::create().await;
+    let user = UserRecord {
+        user_id: UserId::generate(),
+        username: Username::parse("faulty").unwrap(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+        created_at: clock::now(),
+    };
+    tables.users().create_user(&user).await.unwrap();
+    let proxy = Proxy::start(&dynamodb_endpoint()).await;
+    let config = direct_config(&proxy.url);
+    let http = auth::aws::AwsHttp::new(&config).unwrap();
+    let users = DirectUsers::new(&http, &config, &tables.users_table).unwrap();
+
+    proxy.script([
+        Scripted::throttled(),
+        Scripted::error(500, "InternalServerError", ""),
+    ]);
+    assert_eq!(
+        users.find_user(&user.username).await.unwrap(),
+        Some(user.clone())
+    );
+    let sent = proxy.take();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2].0, "DynamoDB_20120810.GetItem");
+    let body: serde_json::Value = serde_json::from_str(&sent[2].1).unwrap();
+    assert_eq!(body["ConsistentRead"], true);
+
+    proxy.script([Scripted::error(400, "AccessDeniedException", "no")]);
+    assert!(matches!(
+        users.find_user(&user.username).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert_eq!(proxy.take().len(), 1);
+
+    for garbage in [
+        "<html>",
+        r#"{"Item": {"username": {"S": "faulty"}, "user_id": {"N": "1"}}}"#,
+    ] {
+        proxy.script([Scripted::Answer(200, garbage.into())]);
+        assert!(
+            matches!(
+                users.find_user(&user.username).await,
+                Err(StoreError::Malformed(_))
+            ),
+            "{garbage}"
+        );
+    }
+    // No such account: no item.
+    let nobody = Username::parse("nobody").unwrap();
+    assert_eq!(users.find_user(&nobody).await.unwrap(), None);
 }

@@ -290,6 +290,34 @@ async fn from_config_reads_the_table() {
         let err = authorizer::Config::from_lookup(&|k| env.get(k).cloned()).unwrap_err();
         assert_eq!(err.name, name);
     }
+    // The key from Secrets Manager (moto), read through the direct client at start-up.
+    let secrets = aws_sdk_secretsmanager::Client::new(
+        &auth::config::StoreConfig::default().local_sdk_config(&endpoint),
+    );
+    let arn = secrets
+        .create_secret()
+        .name(auth::testing::unique_name("authorizer-key"))
+        .secret_string(auth::testing::TEST_SECRET)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let mut from_secret = env.clone();
+    from_secret.remove("JWT_SECRET");
+    from_secret.insert("JWT_SECRET_ARN".into(), arn);
+    from_secret.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER".into(), endpoint.clone());
+    let config = authorizer::Config::from_lookup(&|k| from_secret.get(k).cloned()).unwrap();
+    let handler = Handler::from_config(&config).await.unwrap();
+    assert!(handler.decide(&req).await.is_ok());
+    // A secret that does not exist: the authorizer does not start.
+    from_secret.insert(
+        "JWT_SECRET_ARN".into(),
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf".into(),
+    );
+    let config = authorizer::Config::from_lookup(&|k| from_secret.get(k).cloned()).unwrap();
+    assert!(Handler::from_config(&config).await.is_err());
+
     env.insert("AWS_REGION".into(), "Not A Region".into());
     let err = authorizer::Config::from_lookup(&|k| env.get(k).cloned()).unwrap_err();
     assert_eq!(err.name, "AWS_REGION");

@@ -1,23 +1,28 @@
 //! Calls to AWS services that speak the JSON protocol (DynamoDB, Secrets Manager), signed with
-//! SigV4 and sent over one kept-alive HTTP/1.1 client, without the AWS SDK: the authorizer's
-//! whole AWS footprint (one `BatchGetItem` per request, [`crate::store::dynamo_http`]; the
-//! signing keys at start-up, [`SecretsClient`]).
+//! SigV4 and sent over one kept-alive HTTP/1.1 client, without the AWS SDK: the whole AWS
+//! footprint of the two functions that run on every protected request — the authorizer (one
+//! `BatchGetItem` per request, and its signing keys at start-up through [`SecretsClient`]) and
+//! user-info (one `GetItem`); see [`crate::store::dynamo_http`].
 //!
-//! The authorizer runs on every protected request, so the SDK's per-request machinery
-//! (interceptors, endpoint rules, identity resolution, retry partitions) and its start-up (the
-//! configuration chain, reading the system trust store) were most of its CPU per invocation, its
-//! cold start and its package (bench/RESULTS.md). What is kept, and how:
+//! For them the SDK's per-request machinery (interceptors, endpoint rules, identity resolution,
+//! retry partitions) and its start-up (the configuration chain, reading the system trust store)
+//! were most of the CPU per invocation, the cold start and the package (bench/RESULTS.md). What
+//! is kept, and how:
 //!
 //! - signing is AWS's own `aws-sigv4`; credentials and region come from the variables Lambda
-//!   sets for the function's role ([`crate::config::StoreConfig::direct_config`]);
+//!   sets for the function's role, endpoints from the SDK's variables or the region
+//!   ([`crate::config::StoreConfig::direct_config`], which refuses set-ups it would get wrong,
+//!   such as FIPS endpoints, rather than call another endpoint than the SDK would);
 //! - TLS is rustls on aws-lc-rs with the Mozilla root set compiled in (`webpki-roots`, which
 //!   includes the Amazon Trust Services roots AWS endpoints chain to), so nothing is read from
 //!   disk at start-up; updating the roots means rebuilding;
 //! - every call is bounded by its service's timeout (`DYNAMODB_TIMEOUT_MS`), one attempt by half
-//!   of it; transient failures (connection errors, timeouts, throttling, 5xx — the codes in
-//!   [`TRANSIENT_CODES`]) are retried while time is left, after a short jittered back-off, and
-//!   end as [`CallError::Unavailable`]; refusals (validation, access denied, a bad signature,
-//!   a missing resource) are [`CallError::Refused`] at once.
+//!   of it; transient failures (connection errors, timeouts, throttling, 429, 5xx — the codes in
+//!   [`TRANSIENT_CODES`]) are retried after a jittered exponential back-off, at most
+//!   [`MAX_ATTEMPTS`] attempts in all (the SDK's standard retry mode) and only while time is
+//!   left, and end as [`CallError::Unavailable`]; refusals (validation, access denied, a bad
+//!   signature, a missing resource) are [`CallError::Refused`] at once. Answers over
+//!   [`MAX_ANSWER_BYTES`] are refused unread.
 //!
 //! Every other function keeps the SDK; this client is tested against the same server (moto,
 //! with signature checking switched on for the signing tests) and the same conformance cases.
@@ -45,8 +50,13 @@ pub const TRANSIENT_CODES: &[&str] = &[
     "TransactionInProgressException",
 ];
 
-/// The first retry waits up to this long (full jitter above half), doubling per retry.
-const BACKOFF_BASE: Duration = Duration::from_millis(20);
+/// The first retry waits between half of this and this long, doubling per retry.
+pub const BACKOFF_BASE: Duration = Duration::from_millis(20);
+/// Attempts per call, the first included (as the SDK's standard retry mode).
+pub const MAX_ATTEMPTS: u32 = 3;
+/// The largest answer read (DynamoDB's `BatchGetItem` answers at most 16 MB, ours are two small
+/// items; a secret is at most 64 KB).
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 /// AWS credentials, as Lambda hands them to a function. `Debug` shows only the key id.
 #[derive(Clone)]
@@ -270,7 +280,7 @@ impl JsonService {
     }
 
     /// Operation `target` (e.g. `DynamoDB_20120810.BatchGetItem`) with JSON `body`: attempts
-    /// until an answer, a refusal, or `deadline`. Returns the answer's body.
+    /// until an answer, a refusal, [`MAX_ATTEMPTS`] or `deadline`. Returns the answer's body.
     pub async fn call(
         &self,
         target: &'static str,
@@ -292,9 +302,9 @@ impl JsonService {
                 Ok(Err(CallError::Unavailable(e))) => e,
                 Err(_) => format!("{} did not answer in time", self.signing_name).into(),
             };
-            let backoff = jittered(BACKOFF_BASE * 2u32.saturating_pow(retry));
+            let backoff = backoff(retry);
             retry += 1;
-            if Instant::now() + backoff >= deadline {
+            if retry >= MAX_ATTEMPTS || Instant::now() + backoff >= deadline {
                 return Err(CallError::Unavailable(error));
             }
             tracing::debug!(error = %error, retry, "retrying an AWS call");
@@ -329,17 +339,32 @@ impl JsonService {
             .await
             .map_err(|e| CallError::Unavailable(Box::new(e)))?;
         let status = response.status();
-        let body = response
-            .into_body()
+        let error_type = response
+            .headers()
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
-            .map_err(|e| CallError::Unavailable(Box::new(e)))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    CallError::Refused(
+                        format!("the answer is over {MAX_ANSWER_BYTES} bytes").into(),
+                    )
+                } else {
+                    CallError::Unavailable(e)
+                }
+            })?
             .to_bytes();
         if status.is_success() {
             return Ok(body);
         }
-        let error = ServiceError::from_answer(status, &body);
-        if status.is_server_error() || TRANSIENT_CODES.contains(&error.code.as_str()) {
+        let error = ServiceError::from_answer(status, error_type.as_deref(), &body);
+        if status.is_server_error()
+            || status == http::StatusCode::TOO_MANY_REQUESTS
+            || TRANSIENT_CODES.contains(&error.code.as_str())
+        {
             Err(CallError::Unavailable(Box::new(error)))
         } else {
             Err(CallError::Refused(Box::new(error)))
@@ -387,6 +412,12 @@ impl JsonService {
     }
 }
 
+/// The wait before retry number `retry` + 1 (0-based): [`BACKOFF_BASE`] doubled `retry` times,
+/// jittered.
+pub fn backoff(retry: u32) -> Duration {
+    jittered(BACKOFF_BASE * 2u32.saturating_pow(retry.min(10)))
+}
+
 /// `base` scaled by a random factor in [0.5, 1).
 fn jittered(base: Duration) -> Duration {
     let mut byte = [0u8; 1];
@@ -394,7 +425,8 @@ fn jittered(base: Duration) -> Duration {
     base / 2 + base.mul_f64(f64::from(random) / 512.0)
 }
 
-/// A JSON service's error answer: `{"__type": "…#Code", "message": …}`.
+/// A JSON service's error answer: the code from the `x-amzn-ErrorType` header or else the body's
+/// `__type` (`{"__type": "…#Code", "message": …}`), as the SDK reads them.
 #[derive(Debug)]
 pub struct ServiceError {
     status: http::StatusCode,
@@ -405,7 +437,7 @@ pub struct ServiceError {
 }
 
 impl ServiceError {
-    fn from_answer(status: http::StatusCode, body: &[u8]) -> Self {
+    fn from_answer(status: http::StatusCode, error_type: Option<&str>, body: &[u8]) -> Self {
         #[derive(Deserialize, Default)]
         struct Answer {
             #[serde(rename = "__type", default)]
@@ -414,10 +446,14 @@ impl ServiceError {
             message: String,
         }
         let answer = serde_json::from_slice::<Answer>(body).unwrap_or_default();
-        let code = answer
-            .kind
+        // The header may carry `Code:http://…` after the code; the body's type a namespace.
+        let kind = error_type
+            .map(|t| t.split(':').next().unwrap_or_default())
+            .filter(|t| !t.is_empty())
+            .unwrap_or(answer.kind.as_str());
+        let code = kind
             .rsplit_once('#')
-            .map_or(answer.kind.as_str(), |(_, code)| code)
+            .map_or(kind, |(_, code)| code)
             .to_owned();
         Self {
             status,
@@ -532,6 +568,7 @@ mod tests {
     fn error_codes_are_read_from_the_type() {
         let error = ServiceError::from_answer(
             http::StatusCode::BAD_REQUEST,
+            None,
             br#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}"#,
         );
         assert_eq!(error.code, "ProvisionedThroughputExceededException");
@@ -542,13 +579,23 @@ mod tests {
         );
         let error = ServiceError::from_answer(
             http::StatusCode::BAD_REQUEST,
+            None,
             br#"{"__type":"ResourceNotFoundException","Message":"no such version"}"#,
         );
         assert_eq!(error.code, "ResourceNotFoundException");
         assert!(error.to_string().contains("no such version"));
-        let error = ServiceError::from_answer(http::StatusCode::BAD_GATEWAY, b"<html>");
+        let error = ServiceError::from_answer(http::StatusCode::BAD_GATEWAY, None, b"<html>");
         assert_eq!(error.code, "");
         assert!(error.to_string().contains("502 (no code)"));
+        // The header comes first, with or without a trailing URI.
+        let error = ServiceError::from_answer(
+            http::StatusCode::BAD_REQUEST,
+            Some(
+                "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/",
+            ),
+            br#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException"}"#,
+        );
+        assert_eq!(error.code, "ThrottlingException");
     }
 
     #[test]
@@ -626,6 +673,16 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn backoff_doubles_and_stays_bounded() {
+        for retry in 0..3 {
+            let base = BACKOFF_BASE * 2u32.pow(retry);
+            let d = backoff(retry);
+            assert!(d >= base / 2 && d < base, "{retry}: {d:?}");
+        }
+        assert!(backoff(u32::MAX) < BACKOFF_BASE * 1024);
     }
 
     #[test]

@@ -37,7 +37,7 @@
 //! | `ARGON2_PARALLELISM` | `1` | register, login |
 //! | `DYNAMODB_ENDPOINT_URL` | unset (AWS) | every function |
 //! | `DYNAMODB_TIMEOUT_MS` | `2000` (100 – 30000) | every function |
-//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | set by Lambda | every function (the authorizer reads them itself, [`StoreConfig::direct_config`]; the others through the SDK's chain) |
+//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | set by Lambda | every function (the authorizer and user-info read them themselves, [`StoreConfig::direct_config`]; the others through the SDK's chain) |
 //! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER` | unset (AWS) | every function (as the SDK reads them) |
 
 use std::str::FromStr;
@@ -189,13 +189,18 @@ impl StoreConfig {
         self.dynamo_client(&self.sdk_config().await)
     }
 
-    /// Where and as whom the authorizer's direct client ([`crate::aws`]) calls: the region from
-    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), credentials from `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY` and, if set, `AWS_SESSION_TOKEN` — the variables Lambda sets for
-    /// the function's role. Endpoints as the SDK picks them: DynamoDB's from
+    /// Where and as whom the direct client ([`crate::aws`]) of the authorizer and user-info
+    /// calls: the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`), credentials from
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and, if set, `AWS_SESSION_TOKEN` — the
+    /// variables Lambda sets for the function's role. Endpoints: DynamoDB's from
     /// `DYNAMODB_ENDPOINT_URL`, else `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`;
-    /// Secrets Manager's from `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`; else
-    /// the region's.
+    /// Secrets Manager's from `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL` (the
+    /// SDK's variables, in its order); else the region's standard endpoint, which is known for
+    /// the `aws` (commercial and GovCloud) and `aws-cn` partitions only. Refused at start-up,
+    /// rather than silently calling another endpoint than the SDK would: `AWS_USE_FIPS_ENDPOINT`
+    /// or `AWS_USE_DUALSTACK_ENDPOINT` set to true, and regions of other partitions, unless both
+    /// endpoints are configured explicitly; endpoints with user info, a path or a query; and
+    /// credentials with characters an HTTP header cannot carry.
     pub fn direct_config(&self, env: Lookup<'_>) -> Result<crate::aws::DirectConfig, ConfigError> {
         use crate::aws::{AwsCredentials, DirectConfig, regional_endpoint};
         let region = match optional(env, "AWS_REGION") {
@@ -214,27 +219,65 @@ impl StoreConfig {
                 problem: format!("{region:?} is not a region name"),
             });
         }
+        let header_safe = |name: &'static str, value: String| {
+            if value.bytes().all(|b| b.is_ascii_graphic()) {
+                Ok(value)
+            } else {
+                Err(ConfigError {
+                    name,
+                    problem: "contains white space or characters outside visible ASCII".into(),
+                })
+            }
+        };
         let credentials = AwsCredentials::new(
-            required(env, "AWS_ACCESS_KEY_ID")?,
-            required(env, "AWS_SECRET_ACCESS_KEY")?,
-            optional(env, "AWS_SESSION_TOKEN"),
+            header_safe("AWS_ACCESS_KEY_ID", required(env, "AWS_ACCESS_KEY_ID")?)?,
+            header_safe(
+                "AWS_SECRET_ACCESS_KEY",
+                required(env, "AWS_SECRET_ACCESS_KEY")?,
+            )?,
+            optional(env, "AWS_SESSION_TOKEN")
+                .map(|t| header_safe("AWS_SESSION_TOKEN", t))
+                .transpose()?,
         );
+        // Why the region's standard endpoint cannot be used, if it cannot.
+        let unsupported = ["AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"]
+            .into_iter()
+            .find(|name| optional(env, name).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")))
+            .map(|name| (name, format!("{name} is set")))
+            .or_else(|| {
+                let commercial = [
+                    "af-", "ap-", "ca-", "eu-", "il-", "me-", "mx-", "sa-", "us-",
+                ];
+                let known = region.starts_with("cn-")
+                    || (commercial.iter().any(|p| region.starts_with(p))
+                        && !region.starts_with("us-iso"));
+                (!known).then(|| {
+                    (
+                        "AWS_REGION",
+                        format!("{region:?} is not in a partition whose endpoints are known"),
+                    )
+                })
+            });
         let endpoint = |names: &[&'static str], service: &str| -> Result<String, ConfigError> {
             for name in names {
                 if let Some(url) = optional(env, name) {
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        return Err(ConfigError {
-                            name,
-                            problem: format!("{url:?} is not an http(s) URL"),
-                        });
-                    }
-                    return Ok(url);
+                    return checked_endpoint(name, url);
                 }
             }
-            Ok(regional_endpoint(service, &region))
+            match &unsupported {
+                None => Ok(regional_endpoint(service, &region)),
+                Some((name, why)) => Err(ConfigError {
+                    name,
+                    problem: format!(
+                        "{why}: the direct client of the authorizer and user-info builds only \
+                         standard endpoints; set {} to the {service} endpoint to use",
+                        names[0]
+                    ),
+                }),
+            }
         };
         let dynamodb_endpoint = match &self.endpoint_url {
-            Some(url) => url.clone(),
+            Some(url) => checked_endpoint("DYNAMODB_ENDPOINT_URL", url.clone())?,
             None => endpoint(
                 &["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"],
                 "dynamodb",
@@ -287,6 +330,34 @@ impl StoreConfig {
             .operation_timeout(self.timeout)
             .build()
     }
+}
+
+/// `url` if it is an absolute http(s) URL of a host (and port), with nothing else: the direct
+/// client signs and sends every request to its root.
+fn checked_endpoint(name: &'static str, url: String) -> Result<String, ConfigError> {
+    let bad = |problem: &str| ConfigError {
+        name,
+        problem: format!("{url:?} {problem}"),
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| bad("is not an http(s) URL"))?;
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() {
+        return Err(bad("has no host"));
+    }
+    if authority.contains('@') {
+        return Err(bad(
+            "carries user info; credentials come from the AWS_* variables",
+        ));
+    }
+    if authority.contains(['/', '?', '#']) {
+        return Err(bad(
+            "has a path or query; only scheme, host and port are supported",
+        ));
+    }
+    Ok(url)
 }
 
 fn issuer_audience(env: Lookup<'_>) -> (String, String) {
@@ -842,6 +913,138 @@ mod tests {
         ("ATTEMPTS_TABLE", "attempts"),
         ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
+
+    const AWS: &[(&str, &str)] = &[
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_SESSION_TOKEN", "token"),
+    ];
+
+    fn direct(pairs: &[(&str, &str)]) -> Result<crate::aws::DirectConfig, ConfigError> {
+        let all: Vec<(&str, &str)> = AWS.iter().chain(pairs).copied().collect();
+        let lookup = env(&all);
+        StoreConfig::from_lookup(&lookup)?.direct_config(&lookup)
+    }
+
+    #[test]
+    fn direct_client_defaults_to_the_regions_endpoints() {
+        let c = direct(&[]).unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(
+            c.dynamodb_endpoint,
+            "https://dynamodb.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            c.secretsmanager_endpoint,
+            "https://secretsmanager.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(c.timeout, Duration::from_secs(2));
+        let shown = format!("{:?}", c.credentials);
+        assert!(shown.contains("ASIAEXAMPLE") && shown.contains("session_token: Some"));
+        for (region, host) in [
+            ("cn-north-1", "https://dynamodb.cn-north-1.amazonaws.com.cn"),
+            (
+                "us-gov-west-1",
+                "https://dynamodb.us-gov-west-1.amazonaws.com",
+            ),
+        ] {
+            assert_eq!(
+                direct(&[("AWS_REGION", region)]).unwrap().dynamodb_endpoint,
+                host
+            );
+        }
+        // AWS_DEFAULT_REGION when AWS_REGION is not set.
+        let lookup = env(&[
+            ("AWS_DEFAULT_REGION", "ap-south-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]);
+        let c = StoreConfig::default().direct_config(&lookup).unwrap();
+        assert_eq!(c.region, "ap-south-1");
+        assert!(format!("{:?}", c.credentials).contains("session_token: None"));
+    }
+
+    #[test]
+    fn direct_client_endpoints_follow_the_sdks_variables() {
+        let c = direct(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")]).unwrap();
+        assert_eq!(c.dynamodb_endpoint, "http://127.0.0.1:4566");
+        assert_eq!(c.secretsmanager_endpoint, "http://127.0.0.1:4566");
+        let c = direct(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9000"),
+        ])
+        .unwrap();
+        assert_eq!(c.dynamodb_endpoint, "http://127.0.0.1:8000");
+        assert_eq!(c.secretsmanager_endpoint, "http://127.0.0.1:9000");
+        let c = direct(&[
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+            ("DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:7000/"),
+        ])
+        .unwrap();
+        assert_eq!(c.dynamodb_endpoint, "http://127.0.0.1:7000/");
+        assert_eq!(
+            c.secretsmanager_endpoint,
+            "https://secretsmanager.eu-west-1.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn direct_client_refuses_what_it_would_get_wrong() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("AWS_USE_FIPS_ENDPOINT", "true")],
+                "AWS_USE_FIPS_ENDPOINT",
+            ),
+            (
+                &[("AWS_USE_DUALSTACK_ENDPOINT", "TRUE")],
+                "AWS_USE_DUALSTACK_ENDPOINT",
+            ),
+            (&[("AWS_REGION", "us-iso-east-1")], "AWS_REGION"),
+            (&[("AWS_REGION", "eusc-de-east-1")], "AWS_REGION"),
+            (&[("AWS_REGION", "EU-WEST-1")], "AWS_REGION"),
+            (&[("AWS_ACCESS_KEY_ID", "AKID\n")], "AWS_ACCESS_KEY_ID"),
+            (
+                &[("AWS_SECRET_ACCESS_KEY", "sec ret")],
+                "AWS_SECRET_ACCESS_KEY",
+            ),
+            (&[("AWS_SESSION_TOKEN", "tok\u{e9}n")], "AWS_SESSION_TOKEN"),
+            (
+                &[("AWS_ENDPOINT_URL", "https://user:pw@example.com")],
+                "AWS_ENDPOINT_URL",
+            ),
+            (
+                &[("AWS_ENDPOINT_URL_DYNAMODB", "https://example.com/prefix")],
+                "AWS_ENDPOINT_URL_DYNAMODB",
+            ),
+            (
+                &[("DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:8000/?x=1")],
+                "DYNAMODB_ENDPOINT_URL",
+            ),
+            (
+                &[("AWS_ENDPOINT_URL", "ftp://example.com")],
+                "AWS_ENDPOINT_URL",
+            ),
+            (&[("AWS_ENDPOINT_URL", "https://")], "AWS_ENDPOINT_URL"),
+        ];
+        for (pairs, name) in cases {
+            let err = direct(pairs).unwrap_err();
+            assert_eq!(err.name, *name, "{pairs:?}: {err}");
+        }
+        // With both endpoints explicit, FIPS and other partitions are the operator's choice.
+        let explicit = [
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ("AWS_REGION", "us-iso-east-1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.example"),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                "https://secrets.example",
+            ),
+        ];
+        assert!(direct(&explicit).is_ok());
+        assert!(direct(&[("AWS_USE_FIPS_ENDPOINT", "false")]).is_ok());
+    }
 
     #[test]
     fn defaults() {

@@ -12,12 +12,13 @@
 //! - [`token`]: issuing and verifying the HS256 access tokens (pinned algorithm, `kid`, `iss`,
 //!   `aud`, `exp`, `nbf`, explicit leeway).
 //! - [`store`]: narrow store traits (one per operation a handler needs) with a DynamoDB and an
-//!   in-memory implementation that pass the same conformance suite.
+//!   in-memory implementation that pass the same conformance suite, and the SDK-less reads of
+//!   the authorizer and user-info.
 //! - [`error`]: the one error type of the service and its causes.
 //! - [`api`]: the one place where errors become HTTP responses, JSON body parsing and the identity
 //!   the authorizer put into the request context.
-//! - [`aws`]: SigV4-signed calls to AWS JSON services without the SDK, for the authorizer's
-//!   one DynamoDB read per request and its keys at start-up.
+//! - [`aws`]: SigV4-signed calls to AWS JSON services without the SDK, for the one DynamoDB read
+//!   per request of the authorizer and user-info, and the authorizer's keys at start-up.
 //! - [`clock`]: the wall clock, in epoch seconds.
 //! - [`throttle`]: the brute-force limiter's policy (per-username exponential back-off).
 //! - [`telemetry`]: structured logs that follow Lambda's logging controls, and CloudWatch

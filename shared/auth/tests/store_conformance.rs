@@ -693,10 +693,20 @@ conformance!(
 #[tokio::test]
 async fn dynamodb_expired_item_is_still_in_the_table() {
     let tables = TestTables::create().await;
-    let sessions = tables.sessions();
+    expired_item_is_still_in_the_table(&tables, &tables.sessions()).await;
+}
+
+/// The same through the authorizer's direct read.
+#[tokio::test]
+async fn dynamodb_expired_item_is_still_in_the_table_read_directly() {
+    let tables = TestTables::create().await;
+    expired_item_is_still_in_the_table(&tables, &tables.sessions_read_directly()).await;
+}
+
+async fn expired_item_is_still_in_the_table(tables: &TestTables, sessions: &impl Sessions) {
     let now = clock::now();
     let gina = user("gina");
-    let (s, _) = start(&sessions, &gina, now - 5).await;
+    let (s, _) = start(sessions, &gina, now - 5).await;
     let raw = tables
         .client
         .get_item()
@@ -722,11 +732,16 @@ async fn dynamodb_expired_item_is_still_in_the_table() {
     );
 }
 
-/// A malformed item is an error, never a session.
+/// A malformed item is an error, never a session: through the SDK store and the direct read.
 #[tokio::test]
 async fn dynamodb_malformed_item_is_an_error() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let tables = TestTables::create().await;
+    malformed_item_is_an_error(&tables, &tables.sessions()).await;
+    malformed_item_is_an_error(&tables, &tables.direct_sessions()).await;
+}
+
+async fn malformed_item_is_an_error(tables: &TestTables, sessions: &(impl GetSession + Sync)) {
+    use aws_sdk_dynamodb::types::AttributeValue;
     let id = SessionId::generate();
     tables
         .client
@@ -742,9 +757,27 @@ async fn dynamodb_malformed_item_is_an_error() {
         .await
         .unwrap();
     assert!(matches!(
-        tables
-            .sessions()
+        sessions
             .get_session(&id, &UserId::generate(), clock::now())
+            .await,
+        Err(StoreError::Malformed(_))
+    ));
+    // A marker whose generation is not a number: an error too, never generation 0.
+    let owner = UserId::generate();
+    let live = auth::testing::new_session(&owner, "mallory", clock::now() + 60);
+    auth::testing::put_session(&tables.sessions(), &live).await;
+    tables
+        .client
+        .put_item()
+        .table_name(&tables.sessions_table)
+        .item("pk", AttributeValue::S(format!("user#{owner}")))
+        .item("generation", AttributeValue::Bool(true))
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        sessions
+            .get_session(&live.session_id, &owner, clock::now())
             .await,
         Err(StoreError::Malformed(_))
     ));

@@ -4,8 +4,10 @@
 //! the request [`DynamoSessions`](super::dynamo::DynamoSessions) makes for `get_session` —
 //! judged by the same rule, [`SessionLookup::judge`]) and user-info's account read
 //! ([`DirectUsers`]: one strongly consistent `GetItem`, as
-//! [`DynamoUsers`](super::dynamo::DynamoUsers) makes it). Items are parsed by the same code as
-//! the SDK stores'. Keys DynamoDB leaves unprocessed are asked for again; transient failures are
+//! [`DynamoUsers`](super::dynamo::DynamoUsers) makes it). Items are converted from DynamoDB's
+//! JSON (strings and numbers; an attribute of any other type is dropped, so it reads as missing
+//! and the item as malformed) and then parsed by the same code as the SDK stores'. Keys
+//! DynamoDB leaves unprocessed are asked for again after a back-off; transient failures are
 //! [`StoreError::Unavailable`], refusals [`StoreError::Backend`], an answer that is not the
 //! expected JSON [`StoreError::Malformed`].
 
@@ -45,12 +47,21 @@ impl DirectSessions {
         })
     }
 
-    /// Strongly consistent reads of `pks` (at most 100), within the configured timeout.
+    /// Strongly consistent reads of `pks` (at most 100), within the configured timeout. Keys
+    /// DynamoDB leaves unprocessed are asked for again after a back-off, as AWS asks, at most
+    /// [`BATCH_ROUNDS`] rounds in all.
     async fn batch_get(&self, pks: &[&str]) -> Result<Vec<Item>, StoreError> {
         let deadline = Instant::now() + self.dynamodb.timeout();
         let mut pending: Vec<String> = pks.iter().map(|pk| (*pk).to_owned()).collect();
         let mut items = Vec::new();
-        for _ in 0..BATCH_ROUNDS {
+        for round in 0..BATCH_ROUNDS {
+            if round > 0 {
+                let wait = crate::aws::backoff(round as u32 - 1);
+                if Instant::now() + wait >= deadline {
+                    break;
+                }
+                tokio::time::sleep(wait).await;
+            }
             let body = self.batch_body(&pending)?;
             let answer = timed(
                 "BatchGetItem",

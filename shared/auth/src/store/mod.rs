@@ -15,7 +15,10 @@
 //!
 //! Two implementations: [`dynamo`] (DynamoDB through `aws-sdk-dynamodb`) and [`memory`] (the
 //! embedded default for local runs). Both pass the same conformance suite
-//! (`shared/auth/tests/store_conformance.rs`).
+//! (`shared/auth/tests/store_conformance.rs`). A third, [`dynamo_http`], serves only the reads of
+//! the per-request Lambdas ([`GetSession`] for the authorizer, [`FindUser`] for user-info)
+//! through the SDK-less direct client ([`crate::aws`]); the suite runs its cases through it too,
+//! on items the SDK store wrote.
 //!
 //! ## How sessions end
 //! A session is live while its item exists, its `expires_at` has not passed (DynamoDB deletes
