@@ -224,7 +224,8 @@ w(f"Each function ran as a real process against the Runtime API emulator (bench/
   f"(`isAuthorized: true` with exactly the context `{{user_id, username, jti, sid}}` of the sample "
   f"token and session; 200 with the sample user's account). The authorizers (ours and the peers) "
   f"verify the token, then read the session item (`pk` = the token's `sid`) and the owner's "
-  f"revocation marker (`pk` = `user#<sub>`) in one strongly consistent BatchGetItem.\n")
+  f"revocation marker (`pk` = `user#<sub>`) in one strongly consistent BatchGetItem. "
+  + (f"CPU placement: {os.environ['BENCH_PLACEMENT']}.\n" if os.environ.get("BENCH_PLACEMENT") else "\n"))
 w("## Side by side\n")
 w("| function | init ms (median / p99) | first invocation ms (median / p99) | warm CPU µs per invocation (median / p99 / mean) | warm wall ms (median / p99) | peak RSS MB | checked |")
 w("|---|---|---|---|---|---|---|")

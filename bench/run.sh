@@ -59,11 +59,25 @@ if [ ! -d "$BENCH/node/node_modules/jsonwebtoken" ]; then
   (cd "$BENCH/node" && npm ci --no-audit --no-fund --silent)
 fi
 
+# --- CPU placement --------------------------------------------------------------------------
+# With two or more CPUs, the servers (moto and its keep-alive front) run on CPU 0 and each process
+# under test (with the emulator that spawns it) on the last CPU, as on Lambda, where a function
+# does not share its CPU with DynamoDB. Unpinned, a function's CPU time per invocation swung by
+# up to 50% between runs with moto's Python on the same core (bench/NOTES.md). BENCH_PIN=0 turns
+# it off.
+SERVER_PIN=(); FN_PIN=()
+if [ "${BENCH_PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  SERVER_PIN=(taskset -c 0); FN_PIN=(taskset -c "$(( $(nproc) - 1 ))")
+  export BENCH_PLACEMENT="moto and its keep-alive front pinned to CPU 0, each function under test (and the emulator that runs it) and the micro-benchmarks to CPU $(( $(nproc) - 1 ))"
+else
+  export BENCH_PLACEMENT="not pinned"
+fi
+
 # --- DynamoDB on moto -----------------------------------------------------------------------
 MOTO="$ROOT/.venv/bin/moto_server"
 [ -x "$MOTO" ] || { echo "moto is missing: run bash scripts/test once (it installs it into .venv)" >&2; exit 1; }
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-"$MOTO" -H 127.0.0.1 -p "$PORT" >"$OUT/logs/moto.log" 2>&1 &
+"${SERVER_PIN[@]}" "$MOTO" -H 127.0.0.1 -p "$PORT" >"$OUT/logs/moto.log" 2>&1 &
 MOTO_PID=$!
 trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
 ENDPOINT="http://127.0.0.1:$PORT"
@@ -77,7 +91,7 @@ done
 # moto answers every request with `Connection: close`; DynamoDB keeps connections alive. The
 # functions talk to moto through a keep-alive front (emulator --proxy) so that a warm invocation
 # does not pay a TCP connect that it would not pay on AWS.
-"$REL/emulator" --proxy "127.0.0.1:$PORT" >"$OUT/proxy.port" 2>"$OUT/logs/proxy.log" &
+"${SERVER_PIN[@]}" "$REL/emulator" --proxy "127.0.0.1:$PORT" >"$OUT/proxy.port" 2>"$OUT/logs/proxy.log" &
 PROXY_PID=$!
 trap 'kill "$PROXY_PID" "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do [ -s "$OUT/proxy.port" ] && break; sleep 0.1; done
@@ -107,7 +121,7 @@ fi
 measure() { # name, expect, event file, command...
   local name=$1 expect=$2 event=$3; shift 3
   log "measuring $name"
-  AWS_LAMBDA_FUNCTION_NAME="$name" "$REL/emulator" --name "$name" --event "$event" \
+  AWS_LAMBDA_FUNCTION_NAME="$name" "${FN_PIN[@]}" "$REL/emulator" --name "$name" --event "$event" \
     --expect "$expect" --cold "$COLD" --warmup "$WARMUP" --warm "$WARM" \
     --out "$OUT/runs/$name.json" --log "$OUT/logs/$name.log" -- "$@" || true
 }
@@ -119,7 +133,7 @@ measure rust-authorizer  authorizer "$EV_AUTH" "$REL/authorizer"
 measure rust-user-info   http200    "$EV_ME"   "$REL/user-info"
 if [ ${#HOST_CERT_ENV[@]} -gt 0 ]; then
   log "measuring rust-authorizer-hostcerts (cold starts only, this host's /etc/ssl/certs)"
-  env "${HOST_CERT_ENV[@]}" AWS_LAMBDA_FUNCTION_NAME=authorizer "$REL/emulator" \
+  env "${HOST_CERT_ENV[@]}" AWS_LAMBDA_FUNCTION_NAME=authorizer "${FN_PIN[@]}" "$REL/emulator" \
     --name rust-authorizer-hostcerts --event "$EV_AUTH" --expect authorizer --cold "$COLD" \
     --warm 0 --out "$OUT/runs/rust-authorizer-hostcerts.json" \
     --log "$OUT/logs/rust-authorizer-hostcerts.log" -- "$REL/authorizer" || true
@@ -171,7 +185,7 @@ for variant in ${BENCH_VARIANTS:-}; do
   for f in authorizer user-info; do
     expect=authorizer; event="$EV_AUTH"
     [ "$f" = user-info ] && { expect=http200; event="$EV_ME"; }
-    AWS_LAMBDA_FUNCTION_NAME="$f" "$REL/emulator" --name "$variant-$f" --event "$event" \
+    AWS_LAMBDA_FUNCTION_NAME="$f" "${FN_PIN[@]}" "$REL/emulator" --name "$variant-$f" --event "$event" \
       --expect "$expect" --cold "$COLD" --warmup "$WARMUP" --warm "$WARM" \
       --out "$OUT/variants/$variant-$f.json" --log "$OUT/logs/variant-$variant-$f.log" \
       -- "$vrel/$f" || true
@@ -184,7 +198,7 @@ done
 
 # --- micro-benchmarks -----------------------------------------------------------------------
 log "micro-benchmarks: Argon2id, JWT verification vs HMAC-SHA256"
-BENCH_QUICK="$QUICK" "$REL/microbench" >"$OUT/microbench.json"
+BENCH_QUICK="$QUICK" "${FN_PIN[@]}" "$REL/microbench" >"$OUT/microbench.json"
 
 # --- report ---------------------------------------------------------------------------------
 log "writing bench/RESULTS.md and bench/chart.png"
