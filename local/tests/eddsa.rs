@@ -126,6 +126,9 @@ fn the_authorizer_needs_only_public_keys() {
         ("SESSIONS_TABLE", "sessions".to_owned()),
         ("JWT_ALGORITHM", "EdDSA".to_owned()),
         ("JWT_PUBLIC_KEYS", public.clone()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "example-secret".to_owned()),
     ]
     .into();
     let config = authorizer::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();

@@ -299,11 +299,32 @@ fn resolve(value: &Value, doc: &Value) -> String {
 type FromLookup = fn(auth::config::Lookup<'_>) -> Result<(), auth::ConfigError>;
 
 /// Each function's environment in the template is exactly what its configuration reads (bar the
-/// two variables meant for local runs only), and its configuration accepts those values.
+/// two variables meant for local runs only, the variables Lambda itself sets, and the SDK's
+/// optional endpoint variables), and its configuration accepts those values with what Lambda
+/// sets beside them.
 #[test]
 fn environment_variables_are_exactly_what_each_function_reads() {
     let doc = common::yaml_file("template.yaml");
     let local_only: BTreeSet<&str> = ["JWT_SECRET", "DYNAMODB_ENDPOINT_URL"].into();
+    // Lambda's reserved variables (the function's region and role credentials): read by the
+    // direct client of the authorizer and user-info; a template may not set them.
+    let lambda_sets: std::collections::BTreeMap<&str, &str> = [
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "example-secret"),
+        ("AWS_SESSION_TOKEN", "example-token"),
+    ]
+    .into();
+    // Optional, unset in a deployment, read as the SDK reads them.
+    let sdk_optional: BTreeSet<&str> = [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        "AWS_USE_FIPS_ENDPOINT",
+        "AWS_USE_DUALSTACK_ENDPOINT",
+    ]
+    .into();
     let functions: &[(&str, FromLookup)] = &[
         ("register", |env| {
             register::Config::from_lookup(env).map(|_| ())
@@ -336,9 +357,18 @@ fn environment_variables_are_exactly_what_each_function_reads() {
                 .map(|(k, v)| (k.clone(), resolve(v, &doc)))
                 .collect();
         let read = std::cell::RefCell::new(BTreeSet::<String>::new());
+        for reserved in lambda_sets.keys() {
+            assert!(
+                !given.contains_key(*reserved),
+                "{binary}: the template sets {reserved}, which Lambda reserves"
+            );
+        }
         let lookup = |name: &str| {
             read.borrow_mut().insert(name.to_owned());
-            given.get(name).cloned()
+            given
+                .get(name)
+                .cloned()
+                .or_else(|| lambda_sets.get(name).map(|v| (*v).to_owned()))
         };
         from_lookup(&lookup).unwrap_or_else(|e| panic!("{binary}: {e}"));
         let read = read.into_inner();
@@ -350,7 +380,11 @@ fn environment_variables_are_exactly_what_each_function_reads() {
         );
         let missing: Vec<_> = read
             .difference(&given_names)
-            .filter(|n| !local_only.contains(n.as_str()))
+            .filter(|n| {
+                !local_only.contains(n.as_str())
+                    && !lambda_sets.contains_key(n.as_str())
+                    && !sdk_optional.contains(n.as_str())
+            })
             .collect();
         assert!(
             missing.is_empty(),
