@@ -17,12 +17,12 @@ use auth::store::{
     CreateUser, FindUser, GetSession, RevokeAllSessions, SessionLookup, SessionRecord, UserRecord,
 };
 use auth::testing::{
-    OwnMoto, TestTables, client_for, direct_config, dynamodb_endpoint, event, new_session,
-    put_session, signer, unique_name, verifier,
+    OwnMoto, TestTables, client_for, direct_config, dynamodb_endpoint, new_session, put_session,
+    signer, unique_name, verifier,
 };
 use auth::{StoreError, UserId, Username, clock};
-use authorizer::{AuthorizerRequest, Deny, Handler};
-use support::{Proxy, Scripted};
+use authorizer::{Deny, Handler};
+use support::{Proxy, Scripted, authorizer_event};
 
 fn reader(endpoint: &str, table: &str, timeout_ms: u64) -> DirectSessions {
     let mut config = direct_config(endpoint);
@@ -233,14 +233,6 @@ async fn a_garbled_answer_is_an_error_not_a_session() {
             "{result:?}"
         );
     }
-}
-
-fn authorizer_event(token: &str) -> AuthorizerRequest {
-    let mut e = event("authorizer-valid.json");
-    let header = format!("Bearer {token}");
-    e["headers"]["authorization"] = header.clone().into();
-    e["identitySource"] = serde_json::json!([header]);
-    serde_json::from_value(e).unwrap()
 }
 
 /// moto stopped under a running authorizer: denies within the timeout; started again (empty, as

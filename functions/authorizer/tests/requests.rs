@@ -7,20 +7,12 @@ mod support;
 use auth::store::dynamo::DynamoSessions;
 use auth::store::{DeleteSession, GetSession, RevokeAllSessions};
 use auth::testing::{
-    TestTables, client_for, direct_sessions_at, dynamodb_endpoint, event, new_session, put_session,
+    TestTables, client_for, direct_sessions_at, dynamodb_endpoint, new_session, put_session,
     signer, verifier,
 };
 use auth::{UserId, clock};
-use authorizer::{AuthorizerRequest, Deny, Handler};
-use support::Proxy;
-
-fn authorizer_event(token: &str) -> AuthorizerRequest {
-    let mut e = event("authorizer-valid.json");
-    let header = format!("Bearer {token}");
-    e["headers"]["authorization"] = header.clone().into();
-    e["identitySource"] = serde_json::json!([header]);
-    serde_json::from_value(e).unwrap()
-}
+use authorizer::{Deny, Handler};
+use support::{Proxy, authorizer_event};
 
 #[tokio::test]
 async fn one_consistent_request_per_call_direct() {

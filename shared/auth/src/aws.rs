@@ -229,6 +229,8 @@ impl AwsHttp {
 pub struct JsonService {
     http: AwsHttp,
     uri: http::Uri,
+    /// `uri` as text, for the signer.
+    uri_text: String,
     host: http::HeaderValue,
     signing_name: &'static str,
     content_type: &'static str,
@@ -267,6 +269,7 @@ impl JsonService {
             .map_err(|_| bad())?;
         Ok(Self {
             http: http.clone(),
+            uri_text: uri.to_string(),
             uri,
             host,
             signing_name,
@@ -393,10 +396,9 @@ impl JsonService {
             .build()
             .expect("every signing parameter is set")
             .into();
-        let uri = self.uri.to_string();
         let signable = SignableRequest::new(
             "POST",
-            &uri,
+            &self.uri_text,
             headers.iter().copied(),
             SignableBody::Bytes(&body),
         )?;
@@ -521,20 +523,22 @@ impl SecretVersions for SecretsClient {
             version_stage: stage,
         };
         let deadline = Instant::now() + self.service.timeout();
-        let result: Result<Output, _> = self
+        let result: Result<Output, CallError> = self
             .service
             .call_json("secretsmanager.GetSecretValue", &input, deadline)
             .await;
-        match result {
-            Ok(out) => out
-                .secret_string
-                .map(Some)
-                .ok_or_else(|| KeyLoadError::Unusable(format!("{stage} has no string value"))),
-            Err(e) if stage != "AWSCURRENT" && e.code() == Some("ResourceNotFoundException") => {
-                Ok(None)
-            }
-            Err(e) => Err(KeyLoadError::SecretsManager(Box::new(e))),
-        }
+        let code = result
+            .as_ref()
+            .err()
+            .and_then(CallError::code)
+            .map(str::to_owned);
+        crate::config::secret_version(
+            stage,
+            result
+                .map(|out| out.secret_string)
+                .map_err(|e| Box::new(e) as BoxError),
+            code.as_deref(),
+        )
     }
 }
 

@@ -547,15 +547,34 @@ async fn secret_string(
         .version_stage(stage)
         .send()
         .await;
-    match result {
-        Ok(out) => out
-            .secret_string
+    let code = result
+        .as_ref()
+        .err()
+        .and_then(|e| e.code())
+        .map(str::to_owned);
+    secret_version(
+        stage,
+        result
+            .map(|out| out.secret_string)
+            .map_err(|e| Box::new(e) as crate::error::BoxError),
+        code.as_deref(),
+    )
+}
+
+/// What a `GetSecretValue` answer for version `stage` means, whichever client asked: the
+/// secret's string; `None` when a stage other than `AWSCURRENT` does not exist (error code
+/// `code` is `ResourceNotFoundException`); otherwise an error.
+pub(crate) fn secret_version(
+    stage: &str,
+    answer: Result<Option<String>, crate::error::BoxError>,
+    code: Option<&str>,
+) -> Result<Option<String>, KeyLoadError> {
+    match answer {
+        Ok(string) => string
             .map(Some)
             .ok_or_else(|| KeyLoadError::Unusable(format!("{stage} has no string value"))),
-        Err(e) if stage != "AWSCURRENT" && e.code() == Some("ResourceNotFoundException") => {
-            Ok(None)
-        }
-        Err(e) => Err(KeyLoadError::SecretsManager(Box::new(e))),
+        Err(_) if stage != "AWSCURRENT" && code == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(KeyLoadError::SecretsManager(e)),
     }
 }
 

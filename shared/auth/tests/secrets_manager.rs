@@ -9,6 +9,19 @@ fn sdk() -> aws_config::SdkConfig {
     StoreConfig::default().local_sdk_config(&dynamodb_endpoint())
 }
 
+/// A token for a new user and session, signed by `signer` at `now`.
+fn token_by(signer: &auth::token::TokenSigner, now: i64) -> String {
+    signer
+        .issue(
+            &UserId::generate(),
+            &Username::parse("alice").unwrap(),
+            &SessionId::generate(),
+            now,
+        )
+        .unwrap()
+        .token
+}
+
 fn config_with_arn(arn: &str) -> Config {
     let mut env = test_env();
     env.remove("JWT_SECRET");
@@ -104,29 +117,11 @@ async fn a_pending_key_is_accepted_before_it_signs() {
         auth::token::HmacKey::new(b"pending-key-0123456789abcdef0123456789abcdef".to_vec())
             .unwrap();
     let now = clock::now();
-    let token = config
-        .signer
-        .signer_for(&pending)
-        .issue(
-            &UserId::generate(),
-            &Username::parse("alice").unwrap(),
-            &SessionId::generate(),
-            now,
-        )
-        .unwrap()
-        .token;
+    let token = token_by(&config.signer.signer_for(&pending), now);
     assert!(verifier.verify(&token, now).is_ok(), "pending key accepted");
     // Signers still use the current key until it is promoted.
     let current = config.signer.signer(Some(&sdk)).await.unwrap();
-    let t = current
-        .issue(
-            &UserId::generate(),
-            &Username::parse("alice").unwrap(),
-            &SessionId::generate(),
-            now,
-        )
-        .unwrap()
-        .token;
+    let t = token_by(&current, now);
     let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     assert_ne!(kid(&t), pending.kid());
     assert!(verifier.verify(&t, now).is_ok());
@@ -224,17 +219,7 @@ async fn the_direct_client_loads_what_the_sdk_loads() {
         "first-key-0123456789abcdef0123456789abcdef",
     ] {
         let key = auth::token::HmacKey::new(secret.as_bytes().to_vec()).unwrap();
-        let token = config
-            .signer
-            .signer_for(&key)
-            .issue(
-                &UserId::generate(),
-                &Username::parse("alice").unwrap(),
-                &SessionId::generate(),
-                now,
-            )
-            .unwrap()
-            .token;
+        let token = token_by(&config.signer.signer_for(&key), now);
         assert!(verifier.verify(&token, now).is_ok(), "{secret}");
     }
 

@@ -1,4 +1,5 @@
-//! A recording, scriptable HTTP proxy in front of the test DynamoDB server (moto): it records
+//! Helpers of the authorizer's integration tests: the sample event with a token, and a
+//! recording, scriptable HTTP proxy in front of the test DynamoDB server (moto): it records
 //! every request the authorizer's client sends (its `X-Amz-Target` and body) and answers the
 //! next requests from a script — an error DynamoDB would send, an answer with unprocessed keys,
 //! or no answer at all — before forwarding the rest to moto unchanged.
@@ -12,6 +13,15 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+
+/// `events/authorizer-valid.json` carrying `Bearer <token>`.
+pub fn authorizer_event(token: &str) -> authorizer::AuthorizerRequest {
+    let mut e = auth::testing::event("authorizer-valid.json");
+    let header = format!("Bearer {token}");
+    e["headers"]["authorization"] = header.clone().into();
+    e["identitySource"] = serde_json::json!([header]);
+    serde_json::from_value(e).unwrap()
+}
 
 /// What the proxy does with one request instead of forwarding it.
 #[derive(Debug, Clone)]

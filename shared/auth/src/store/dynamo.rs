@@ -428,6 +428,26 @@ pub(super) fn judge(
     Ok(SessionLookup::judge(record, owner, marker, now))
 }
 
+/// Judges session `id` of `owner` from the items of one batch read of the session item and
+/// the owner's marker (no marker means generation 0).
+pub(super) fn judge_batch(
+    items: &[Item],
+    id: &SessionId,
+    owner: &UserId,
+    now: i64,
+) -> Result<SessionLookup, StoreError> {
+    let find = |pk: &str| {
+        items
+            .iter()
+            .find(|item| matches!(item.get("pk"), Some(AttributeValue::S(v)) if v == pk))
+    };
+    let marker = find(&marker_key(owner))
+        .map(generation)
+        .transpose()?
+        .unwrap_or(0);
+    judge(find(id.as_str()), owner, marker, now)
+}
+
 impl StartSession for DynamoSessions {
     async fn revocation_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
         self.marker_generation(owner).await
@@ -457,16 +477,8 @@ impl GetSession for DynamoSessions {
         now: i64,
     ) -> Result<SessionLookup, StoreError> {
         let marker_pk = marker_key(owner);
-        let items = self
-            .batch_get(vec![id.to_string(), marker_pk.clone()])
-            .await?;
-        let find = |pk: &str| {
-            items
-                .iter()
-                .find(|item| matches!(item.get("pk"), Some(AttributeValue::S(v)) if v == pk))
-        };
-        let marker = find(&marker_pk).map(generation).transpose()?.unwrap_or(0);
-        judge(find(id.as_str()), owner, marker, now)
+        let items = self.batch_get(vec![id.to_string(), marker_pk]).await?;
+        judge_batch(&items, id, owner, now)
     }
 }
 

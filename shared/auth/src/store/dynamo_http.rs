@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::dynamo::{Item, generation, judge, marker_key, timed, user_record};
+use super::dynamo::{Item, judge_batch, marker_key, timed, user_record};
 use super::{FindUser, GetSession, SessionLookup, UserRecord};
 use crate::aws::{AwsHttp, CallError, DirectConfig, DirectConfigError, JsonService};
 use crate::domain::{SessionId, UserId, Username};
@@ -219,13 +219,7 @@ impl GetSession for DirectSessions {
     ) -> Result<SessionLookup, StoreError> {
         let marker_pk = marker_key(owner);
         let items = self.batch_get(&[id.as_str(), &marker_pk]).await?;
-        let find = |pk: &str| {
-            items
-                .iter()
-                .find(|item| matches!(item.get("pk"), Some(AttributeValue::S(v)) if v == pk))
-        };
-        let marker = find(&marker_pk).map(generation).transpose()?.unwrap_or(0);
-        judge(find(id.as_str()), owner, marker, now)
+        judge_batch(&items, id, owner, now)
     }
 }
 
