@@ -27,6 +27,9 @@ pub const OUR_CRATES: &[&str] = &[
     "user_info",
     "logout",
     "authorizer",
+    "refresh",
+    "sessions",
+    "logout_all",
     "local_api",
 ];
 
@@ -208,5 +211,38 @@ mod tests {
         let warn = directives(LevelFilter::WARN);
         assert!(warn.contains(&"warn".to_owned()), "{warn:?}");
         assert!(warn.contains(&"login=warn".to_owned()), "{warn:?}");
+    }
+
+    /// Every package of the workspace is one of [`OUR_CRATES`], so the log level reaches it
+    /// (a function left out would stay capped at `INFO` whatever `AWS_LAMBDA_LOG_LEVEL` says).
+    #[test]
+    fn every_workspace_crate_is_ours() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let workspace = std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap();
+        let members = workspace
+            .split_once("members = [")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .expect("the workspace lists its members")
+            .0;
+        let mut seen = 0;
+        for member in members.split('"').skip(1).step_by(2) {
+            let manifest = std::fs::read_to_string(format!("{root}/{member}/Cargo.toml")).unwrap();
+            let name = manifest
+                .lines()
+                .find_map(|l| l.strip_prefix("name = \""))
+                .and_then(|l| l.strip_suffix('"'))
+                .unwrap_or_else(|| panic!("{member} names its package"));
+            let krate = name.replace('-', "_");
+            assert!(
+                OUR_CRATES.contains(&krate.as_str()),
+                "{krate} is not in OUR_CRATES"
+            );
+            seen += 1;
+        }
+        assert_eq!(
+            seen,
+            OUR_CRATES.len(),
+            "OUR_CRATES names a crate the workspace lacks"
+        );
     }
 }
