@@ -38,9 +38,10 @@ log "building the bench tools and the hello-world floor"
 cargo build --release --quiet --manifest-path "$BENCH/rust/Cargo.toml"
 REL="$CARGO_TARGET_DIR/release"
 
-CL="$ROOT/.venv-sam/bin/cargo-lambda"
-[ -x "$CL" ] || CL="cargo-lambda"
 if [ "${BENCH_SKIP_ARM64:-0}" != 1 ]; then
+  # cargo lambda (with zig) from PyPI into .venv-sam, as scripts/check-template installs it.
+  (source scripts/lib/tools.sh && ensure_sam_tools >/dev/null)
+  CL="$ROOT/.venv-sam/bin/cargo-lambda"
   log "cross-building arm64 (cargo lambda, zig) for sizes"
   PATH="$ROOT/.venv-sam/bin:$PATH" "$CL" lambda build --release --arm64 --quiet \
     $(printf -- '-p %s ' "${FUNCTIONS[@]}") >"$OUT/logs/arm64-build.log" 2>&1
@@ -74,8 +75,9 @@ else
 fi
 
 # --- DynamoDB on moto -----------------------------------------------------------------------
+# moto's server from PyPI into .venv, the version the tests use (scripts/lib/moto.sh).
+(source scripts/lib/moto.sh && ensure_moto)
 MOTO="$ROOT/.venv/bin/moto_server"
-[ -x "$MOTO" ] || { echo "moto is missing: run bash scripts/test once (it installs it into .venv)" >&2; exit 1; }
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 "${SERVER_PIN[@]}" "$MOTO" -H 127.0.0.1 -p "$PORT" >"$OUT/logs/moto.log" 2>&1 &
 MOTO_PID=$!
