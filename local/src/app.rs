@@ -111,7 +111,10 @@ where
     );
     let authorize: AuthorizerFunction = Arc::new(move |event| {
         let h = authorizer.clone();
-        Box::pin(async move { Ok(h.handle(event).await) })
+        Box::pin(async move {
+            let event: authorizer::AuthorizerRequest = serde_json::from_value(event)?;
+            Ok(h.handle(event).await)
+        })
     });
     Ok(Gateway::new(functions, authorize))
 }

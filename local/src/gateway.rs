@@ -24,7 +24,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authorizer::{AuthorizerRequest, AuthorizerResponse};
+use authorizer::AuthorizerResponse;
 use base64::Engine as _;
 use lambda_http::http::{self, HeaderMap, HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -38,9 +38,11 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// An HTTP function: what a `lambda_http` Lambda runs for one event.
 pub type HttpFunction = Arc<dyn Fn(Request) -> BoxFuture<Response<Body>> + Send + Sync>;
-/// The authorizer: what the `lambda_runtime` authorizer Lambda runs for one event.
+/// The authorizer: what the `lambda_runtime` authorizer Lambda runs for one event, given the
+/// event's JSON as API Gateway sends it (the function decodes it as its Lambda would; an event it
+/// cannot decode is an error, 500 at the gateway).
 pub type AuthorizerFunction =
-    Arc<dyn Fn(AuthorizerRequest) -> BoxFuture<Result<AuthorizerResponse, BoxError>> + Send + Sync>;
+    Arc<dyn Fn(Value) -> BoxFuture<Result<AuthorizerResponse, BoxError>> + Send + Sync>;
 
 /// How long the gateway waits for the authorizer and for a function, as API Gateway's
 /// integration timeout does.
@@ -129,18 +131,7 @@ impl Gateway {
             if !has_credentials {
                 return gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized");
             }
-            let authorizer_event = match serde_json::from_value::<AuthorizerRequest>(
-                authorizer_event(&event, route),
-            ) {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not build the authorizer event");
-                    return gateway_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error",
-                    );
-                }
-            };
+            let authorizer_event = authorizer_event(&event, route);
             let authorizer = self.authorizer.clone();
             match self.run(authorizer(authorizer_event)).await {
                 Some(Ok(decision)) if decision.is_authorized => {

@@ -293,7 +293,7 @@ async fn the_authorizer_sees_the_event_api_gateway_would_send() {
     let seen = Arc::new(std::sync::Mutex::new(None));
     let sink = seen.clone();
     let recording: AuthorizerFunction = Arc::new(move |event| {
-        *sink.lock().unwrap() = Some(serde_json::to_value(&event).unwrap());
+        *sink.lock().unwrap() = Some(event);
         Box::pin(async {
             let mut r = authorizer::AuthorizerResponse::default();
             r.is_authorized = false;
@@ -311,6 +311,12 @@ async fn the_authorizer_sees_the_event_api_gateway_would_send() {
         .unwrap();
     assert_eq!(resp.status(), 403);
     let event = seen.lock().unwrap().take().unwrap();
+    // A valid payload-2.0 authorizer event in `aws_lambda_events`' full type, and in ours.
+    let _: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
+        serde_json::from_value(event.clone()).unwrap();
+    let ours: authorizer::AuthorizerRequest = serde_json::from_value(event.clone()).unwrap();
+    assert_eq!(ours.authorization.as_deref(), Some("Bearer tok"));
+    assert_eq!(ours.route_key.as_deref(), Some("GET /me"));
     assert_eq!(event["type"], "REQUEST");
     assert_eq!(event["version"], "2.0");
     assert_eq!(event["routeKey"], "GET /me");
