@@ -12,6 +12,8 @@ async fn main() -> Result<(), Error> {
     let handler = &handler;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<authorizer::AuthorizerRequest>| async move {
+            // The invocation's logs and metrics go out in one write, before the response.
+            let _batch = auth::telemetry::batch();
             Ok::<_, std::convert::Infallible>(handler.handle(event.payload).await)
         },
     ))

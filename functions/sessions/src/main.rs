@@ -11,6 +11,8 @@ async fn main() -> Result<(), Error> {
     let handler = sessions::Handler::from_config(&config).await;
     let handler = &handler;
     lambda_http::run(service_fn(move |req| async move {
+        // The invocation's logs and metrics go out in one write, before the response.
+        let _batch = auth::telemetry::batch();
         Ok::<_, std::convert::Infallible>(handler.handle(req).await)
     }))
     .await

@@ -14,6 +14,13 @@
 //! them into metrics in the namespace [`metrics::NAMESPACE`] with no API call from the function.
 //! They are off until a Lambda `main` calls [`metrics::enable_stdout`], so local runs and tests
 //! stay quiet unless they install a sink of their own.
+//!
+//! ## One write per invocation
+//! Logs and metrics written to stdout through [`Stdout`] while a [`batch`] is open are collected
+//! and written together when it ends: a Lambda `main` opens one around each invocation, so the
+//! invocation's log line and metric lines cost one `write` instead of one each, and they are out
+//! before the response is (Lambda may freeze the process once it has the response). Lines
+//! written outside a batch (start-up, the runtime's own errors) go out at once.
 
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
@@ -58,9 +65,94 @@ pub fn json_from_env() -> bool {
     std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"))
 }
 
-/// Installs the subscriber for a Lambda function, writing to stdout (see the module docs).
+/// Installs the subscriber for a Lambda function, writing to [`Stdout`] (see the module docs).
 pub fn init() {
-    init_with(json_from_env(), level_from_env(), std::io::stdout);
+    init_with(json_from_env(), level_from_env(), Stdout);
+}
+
+/// Output held back by open [`batch`]es, and how many are open.
+#[derive(Debug, Default)]
+struct Held {
+    open: usize,
+    lines: Vec<u8>,
+}
+
+impl Held {
+    const fn new() -> Self {
+        Self {
+            open: 0,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Keeps `buf` if a batch is open (`true`); else it is to be written at once (`false`).
+    fn keep(&mut self, buf: &[u8]) -> bool {
+        if self.open == 0 {
+            return false;
+        }
+        self.lines.extend_from_slice(buf);
+        true
+    }
+
+    /// Ends one batch, writing everything held so far to `out` in one `write_all`.
+    fn end(&mut self, out: &mut impl std::io::Write) {
+        self.open = self.open.saturating_sub(1);
+        if !self.lines.is_empty() {
+            let _ = out.write_all(&self.lines);
+            self.lines.clear();
+        }
+    }
+}
+
+static HELD: std::sync::Mutex<Held> = std::sync::Mutex::new(Held::new());
+
+fn held() -> std::sync::MutexGuard<'static, Held> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Process stdout, held back while a [`batch`] is open (see the module docs). A `MakeWriter` for
+/// [`init_with`] and the writer of [`metrics::enable_stdout`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdout;
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if held().keep(buf) {
+            return Ok(buf.len());
+        }
+        std::io::stdout().lock().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().lock().flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for Stdout {
+    type Writer = Stdout;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Stdout
+    }
+}
+
+/// An open batch of [`Stdout`] output; ending it (dropping it, also when a panic unwinds or the
+/// invocation's future is dropped) writes what it holds in one `write`. Batches may overlap:
+/// each end writes what is held so far, so nothing waits longer than the batch that wrote it.
+#[derive(Debug)]
+#[must_use = "the batch ends, and its output is written, when this is dropped"]
+pub struct Batch(());
+
+/// Opens a batch (see [`Batch`]). A Lambda `main` wraps each invocation in one.
+pub fn batch() -> Batch {
+    held().open += 1;
+    Batch(())
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        held().end(&mut std::io::stdout().lock());
+    }
 }
 
 /// Installs the subscriber with explicit settings and writer (tests capture logs this way).
@@ -106,12 +198,16 @@ pub mod metrics {
 
     static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 
-    /// Writes metrics to stdout, as Lambda functions do.
+    /// Writes metrics to stdout (through [`super::Stdout`], so in the invocation's batch), as
+    /// Lambda functions do.
     pub fn enable_stdout() {
         set_sink(Some(Arc::new(|line: &str| {
             use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
+            let mut out = super::Stdout;
+            let mut text = Vec::with_capacity(line.len() + 1);
+            text.extend_from_slice(line.as_bytes());
+            text.push(b'\n');
+            let _ = out.write_all(&text);
         })));
     }
 
@@ -142,24 +238,39 @@ pub mod metrics {
         dimensions: &[(&str, &str)],
         timestamp_ms: u128,
     ) -> String {
-        let mut doc = serde_json::Map::new();
-        let names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
-        doc.insert(
-            "_aws".into(),
-            serde_json::json!({
-                "Timestamp": timestamp_ms as u64,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [names],
-                    "Metrics": [{"Name": name, "Unit": unit}],
-                }],
-            }),
-        );
-        for (k, v) in dimensions {
-            doc.insert((*k).into(), (*v).into());
+        // Written out rather than built as a `serde_json::Value`: this runs on every request.
+        fn string(out: &mut Vec<u8>, s: &str) {
+            serde_json::to_writer(&mut *out, s).expect("a string serialises infallibly");
         }
-        doc.insert(name.into(), value.into());
-        serde_json::Value::Object(doc).to_string()
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(br#"{"_aws":{"Timestamp":"#);
+        out.extend_from_slice((timestamp_ms as u64).to_string().as_bytes());
+        out.extend_from_slice(br#","CloudWatchMetrics":[{"Namespace":"#);
+        string(&mut out, NAMESPACE);
+        out.extend_from_slice(br#","Dimensions":[["#);
+        for (i, (k, _)) in dimensions.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(&mut out, k);
+        }
+        out.extend_from_slice(br#"]],"Metrics":[{"Name":"#);
+        string(&mut out, name);
+        out.extend_from_slice(br#","Unit":"#);
+        string(&mut out, unit);
+        out.extend_from_slice(b"}]}]}");
+        for (k, v) in dimensions {
+            out.push(b',');
+            string(&mut out, k);
+            out.push(b':');
+            string(&mut out, v);
+        }
+        out.push(b',');
+        string(&mut out, name);
+        out.push(b':');
+        serde_json::to_writer(&mut out, &value).expect("a number serialises infallibly");
+        out.push(b'}');
+        String::from_utf8(out).expect("JSON text is UTF-8")
     }
 
     fn now_millis() -> u128 {
@@ -171,6 +282,39 @@ pub mod metrics {
 
     #[cfg(test)]
     mod tests {
+        #[test]
+        fn emf_escapes_and_several_dimensions() {
+            let line = super::line(
+                "Authorizations",
+                1.0,
+                "Count",
+                &[("Decision", "deny"), ("Reason", "a \"quoted\"\nvalue")],
+                u128::from(u64::MAX),
+            );
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(
+                v,
+                serde_json::json!({
+                    "_aws": {"Timestamp": u64::MAX, "CloudWatchMetrics": [{
+                        "Namespace": "JwtSessionService",
+                        "Dimensions": [["Decision", "Reason"]],
+                        "Metrics": [{"Name": "Authorizations", "Unit": "Count"}]
+                    }]},
+                    "Decision": "deny",
+                    "Reason": "a \"quoted\"\nvalue",
+                    "Authorizations": 1.0
+                })
+            );
+            assert!(!line.contains('\n'), "one line");
+            let none = super::line("DynamoDbLatency", 2.5, "Milliseconds", &[], 7);
+            let v: serde_json::Value = serde_json::from_str(&none).unwrap();
+            assert_eq!(
+                v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+                serde_json::json!([[]])
+            );
+            assert_eq!(v["DynamoDbLatency"], 2.5);
+        }
+
         #[test]
         fn emf_document() {
             let line = super::line("Logins", 1.0, "Count", &[("Outcome", "success")], 1234);
@@ -194,6 +338,54 @@ pub mod metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts the `write` calls that reach it.
+    #[derive(Default)]
+    struct Out {
+        text: Vec<u8>,
+        writes: usize,
+    }
+
+    impl std::io::Write for Out {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.text.extend_from_slice(buf);
+            self.writes += 1;
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_batch_holds_its_lines_for_one_write() {
+        let mut held = Held::new();
+        assert!(!held.keep(b"start-up\n"), "no batch open: written at once");
+        held.open += 1;
+        assert!(held.keep(b"log\n"));
+        assert!(held.keep(b"metric 1\n"));
+        assert!(held.keep(b"metric 2\n"));
+        let mut out = Out::default();
+        held.end(&mut out);
+        assert_eq!(out.text, b"log\nmetric 1\nmetric 2\n");
+        assert_eq!(out.writes, 1);
+        assert!(!held.keep(b"after\n"), "the batch has ended");
+
+        // Overlapping batches: each end writes what is held so far; nothing is lost or repeated.
+        held.open += 2;
+        assert!(held.keep(b"a\n"));
+        held.end(&mut out);
+        assert!(held.keep(b"b\n"));
+        held.end(&mut out);
+        assert_eq!(out.text, b"log\nmetric 1\nmetric 2\na\nb\n");
+        assert_eq!(out.writes, 3);
+        assert_eq!(held.open, 0);
+        // An empty batch writes nothing.
+        held.open += 1;
+        held.end(&mut out);
+        assert_eq!(out.writes, 3);
+    }
 
     #[test]
     fn third_party_crates_never_go_below_info() {
