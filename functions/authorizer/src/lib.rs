@@ -46,11 +46,16 @@ pub struct AuthorizerRequest {
     /// The route, e.g. `GET /me` (logged).
     #[serde(default)]
     pub route_key: Option<String>,
-    /// The `Authorization` header, whatever the letter case of its name (the last one if the
-    /// object has several, as `aws_lambda_events`' header map keeps), if its value is visible
-    /// ASCII (or tabs), as `http::HeaderValue::to_str` would give it; else `None`, and
-    /// [`Handler::decide`] falls back to [`Self::identity_source`]. (API Gateway sends one
-    /// lower-case `authorization` key, repeated headers joined by commas.)
+    /// The `Authorization` header, read as `aws_lambda_events`' header map read it: whatever
+    /// the letter case of the name; a string value (or a one-element array) replaces what earlier
+    /// keys of the same name gave, a longer array adds its values, an empty one nothing; the
+    /// first value is taken if it is visible ASCII (or tabs), as `http::HeaderValue::to_str`
+    /// gives it. Else `None`, and [`Handler::decide`] falls back to
+    /// [`Self::identity_source`], as it did for a header `to_str` refused. Where the header map
+    /// refused the whole event (a control character, a value that is not a string, `null`
+    /// headers), the header is `None` too: the event is decided on its identity source rather
+    /// than failing the invocation. (API Gateway sends one lower-case `authorization` key,
+    /// repeated headers joined by commas, and puts the same value in the identity source.)
     #[serde(default, rename = "headers", deserialize_with = "authorization_header")]
     pub authorization: Option<String>,
     /// The identity source values API Gateway extracted (`$request.header.Authorization`).
@@ -71,7 +76,7 @@ pub struct RequestContext {
 }
 
 /// Reads the `Authorization` value out of the event's `headers` object (or `null`), skipping the
-/// other headers without copying them.
+/// other headers without copying them (see [`AuthorizerRequest::authorization`]).
 fn authorization_header<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     struct Headers;
     impl<'de> Visitor<'de> for Headers {
@@ -94,18 +99,24 @@ fn authorization_header<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut found = None;
+            // The values the header map would hold for the name; `None` is one it could not read.
+            let mut values: Vec<Option<String>> = Vec::new();
             while let Some(is_authorization) = map.next_key_seed(IsAuthorization)? {
-                if is_authorization {
-                    found = map
-                        .next_value::<StringOrOther>()?
-                        .0
-                        .filter(|v| v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)));
-                } else {
+                if !is_authorization {
                     map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                match map.next_value::<HeaderValues>()? {
+                    HeaderValues::One(value) => values = vec![value],
+                    HeaderValues::Many(more) if more.len() == 1 => values = more,
+                    HeaderValues::Many(more) => values.extend(more),
                 }
             }
-            Ok(found)
+            Ok(values
+                .into_iter()
+                .next()
+                .flatten()
+                .filter(|v| v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))))
         }
     }
     d.deserialize_option(Headers)
@@ -134,59 +145,68 @@ impl Visitor<'_> for IsAuthorization {
     }
 }
 
-/// A header value: `Some` if it is a string; anything else API Gateway would never send is
-/// `None` (an unreadable header) rather than a failed event.
-struct StringOrOther(Option<String>);
+/// A header's value in the event: a string, or an array of them (`None` for anything API
+/// Gateway would never send, which reads as an unreadable header rather than a failed event).
+enum HeaderValues {
+    One(Option<String>),
+    Many(Vec<Option<String>>),
+}
 
-impl<'de> Deserialize<'de> for StringOrOther {
+impl<'de> Deserialize<'de> for HeaderValues {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Value;
         impl<'de> Visitor<'de> for Value {
-            type Value = StringOrOther;
+            type Value = HeaderValues;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a header value")
             }
 
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<StringOrOther, E> {
-                Ok(StringOrOther(Some(v.to_owned())))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HeaderValues, E> {
+                Ok(HeaderValues::One(Some(v.to_owned())))
             }
 
-            fn visit_string<E: de::Error>(self, v: String) -> Result<StringOrOther, E> {
-                Ok(StringOrOther(Some(v)))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<HeaderValues, E> {
+                Ok(HeaderValues::One(Some(v)))
             }
 
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<StringOrOther, E> {
-                Ok(StringOrOther(None))
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<HeaderValues, E> {
+                Ok(HeaderValues::One(None))
             }
 
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<StringOrOther, E> {
-                Ok(StringOrOther(None))
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<HeaderValues, E> {
+                Ok(HeaderValues::One(None))
             }
 
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<StringOrOther, E> {
-                Ok(StringOrOther(None))
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<HeaderValues, E> {
+                Ok(HeaderValues::One(None))
             }
 
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<StringOrOther, E> {
-                Ok(StringOrOther(None))
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<HeaderValues, E> {
+                Ok(HeaderValues::One(None))
             }
 
-            fn visit_unit<E: de::Error>(self) -> Result<StringOrOther, E> {
-                Ok(StringOrOther(None))
+            fn visit_unit<E: de::Error>(self) -> Result<HeaderValues, E> {
+                Ok(HeaderValues::One(None))
             }
 
             fn visit_seq<A: de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> Result<StringOrOther, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(StringOrOther(None))
+            ) -> Result<HeaderValues, A::Error> {
+                let mut values = Vec::new();
+                while let Some(value) = seq.next_element::<HeaderValues>()? {
+                    values.push(match value {
+                        HeaderValues::One(v) => v,
+                        HeaderValues::Many(_) => None,
+                    });
+                }
+                Ok(HeaderValues::Many(values))
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringOrOther, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderValues, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(StringOrOther(None))
+                Ok(HeaderValues::One(None))
             }
         }
         d.deserialize_any(Value)
@@ -413,8 +433,8 @@ mod tests {
     }
 
     /// What the authorizer read from `aws_lambda_events`' full request before this type: the
-    /// first `authorization` header whose value `HeaderValue::to_str` accepts. `None` where the
-    /// full request does not decode at all.
+    /// first value its header map held for `authorization`, if `HeaderValue::to_str` accepted
+    /// it. `None` where the full request does not decode at all.
     fn full_header(event: &Value) -> Option<Option<String>> {
         let full: FullRequest = serde_json::from_value(event.clone()).ok()?;
         Some(
@@ -461,6 +481,13 @@ mod tests {
             (json!({"authorization": "Bearer caf\u{e9}"}), None),
             (json!({"authorization": "Bearer\ta"}), Some("Bearer\ta")),
             (json!({"authorization-x": "Bearer a"}), None),
+            // Arrays, as the header map read them: one element is the value; more add values.
+            (json!({"authorization": ["Bearer a"]}), Some("Bearer a")),
+            (
+                json!({"authorization": ["Bearer a", "Bearer b"]}),
+                Some("Bearer a"),
+            ),
+            (json!({"authorization": []}), None),
             (json!({"accept": "*/*"}), None),
             (json!({}), None),
         ] {
@@ -487,6 +514,37 @@ mod tests {
         assert_eq!(req.authorization.as_deref(), Some("Bearer b"));
         let full: FullRequest = serde_json::from_str(&text).unwrap();
         assert_eq!(full.headers["authorization"], "Bearer b");
+        // Later keys of the name: a string or one-element array replaces, an empty array
+        // keeps, a longer one adds after.
+        for (headers, expected) in [
+            (
+                r#"{"authorization": "Bearer a", "Authorization": []}"#,
+                "Bearer a",
+            ),
+            (
+                r#"{"authorization": "Bearer a", "Authorization": ["Bearer b"]}"#,
+                "Bearer b",
+            ),
+            (
+                r#"{"authorization": "Bearer a", "AUTHORIZATION": ["Bearer b", "c"]}"#,
+                "Bearer a",
+            ),
+            (
+                r#"{"authorization": [], "Authorization": ["Bearer b", "c"]}"#,
+                "Bearer b",
+            ),
+            // An escaped name is the name.
+            (r#"{"authoriz\u0061tion": "Bearer a"}"#, "Bearer a"),
+        ] {
+            let text = format!(
+                r#"{{"headers": {headers}, "requestContext": {}}}"#,
+                sample()["requestContext"]
+            );
+            let req: AuthorizerRequest = serde_json::from_str(&text).unwrap();
+            assert_eq!(req.authorization.as_deref(), Some(expected), "{headers}");
+            let full: FullRequest = serde_json::from_str(&text).unwrap();
+            assert_eq!(full.headers["authorization"], expected, "{headers}");
+        }
         // A control character, or `"headers": null`: the full request did not decode at all (an
         // invocation error, 500 at the gateway); here there is no readable header: a deny.
         for headers in [json!({"authorization": "Bearer a\u{7f}"}), Value::Null] {
@@ -501,7 +559,8 @@ mod tests {
         for odd in [
             json!(1),
             json!(true),
-            json!(["Bearer a"]),
+            json!([1]),
+            json!([["Bearer a"]]),
             json!({"a": 1}),
             Value::Null,
         ] {
@@ -512,8 +571,24 @@ mod tests {
         assert_eq!(lean(json!({})), AuthorizerRequest::default());
     }
 
+    /// A header value as an event might carry it: a string (printable, any Unicode, or ASCII
+    /// with control characters) or an array of strings.
+    fn header_value() -> impl Strategy<Value = Value> {
+        let text = prop_oneof![
+            "Bearer [ -~]{0,40}",
+            "[\\t -~]{0,20}",
+            "[\\x00-\\x7f]{0,12}",
+            any::<String>(),
+        ];
+        prop_oneof![
+            4 => text.clone().prop_map(Value::from),
+            1 => proptest::collection::vec(text, 0..3).prop_map(Value::from),
+        ]
+    }
+
     proptest! {
-        /// On any header object the full request decodes, both read the same `Authorization`.
+        /// On any header object the full request decodes, both read the same `Authorization`,
+        /// decoded from the event's text as Lambda hands it over (repeated keys included).
         #[test]
         fn same_header_as_the_full_request(
             headers in proptest::collection::vec(
@@ -524,24 +599,36 @@ mod tests {
                         Just("AUTHORIZATION".to_owned()),
                         "[a-zA-Z-]{1,15}",
                     ],
-                    prop_oneof![
-                        "Bearer [ -~]{0,40}",
-                        "[\\t -~]{0,20}",
-                        any::<String>(),
-                    ],
+                    header_value(),
                 ),
                 0..6,
             )
         ) {
-            let mut e = sample();
-            let mut object = serde_json::Map::new();
-            for (name, value) in &headers {
-                // A JSON object holds each key once; later duplicates replace earlier ones.
-                object.insert(name.clone(), value.clone().into());
-            }
-            e["headers"] = object.into();
-            if let Some(full) = full_header(&e) {
-                prop_assert_eq!(lean(e).authorization, full);
+            let entries: Vec<String> = headers
+                .iter()
+                .map(|(name, value)| format!("{}: {value}", Value::from(name.as_str())))
+                .collect();
+            let text = format!(
+                r#"{{"headers": {{{}}}, "requestContext": {}}}"#,
+                entries.join(", "),
+                sample()["requestContext"]
+            );
+            let ours: AuthorizerRequest = serde_json::from_str(&text).unwrap();
+            if let Ok(full) = serde_json::from_str::<FullRequest>(&text) {
+                let full = full
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                prop_assert_eq!(ours.authorization, full);
+            } else {
+                // The header map refused a value (a control character, say): ours still
+                // decodes the event, and any header it holds is readable.
+                let readable = ours
+                    .authorization
+                    .as_deref()
+                    .is_none_or(|v| v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)));
+                prop_assert!(readable);
             }
         }
     }

@@ -237,6 +237,53 @@ async fn bad_headers_are_denied() {
     assert!(handler.decide(&req).await.is_ok());
 }
 
+/// A header the authorizer cannot read (not visible ASCII, not a string, `null` headers) is
+/// decided on the identity source API Gateway extracted, whose token is checked as fully as the
+/// header's; without a usable identity source it is a deny. Never an invocation error.
+#[tokio::test]
+async fn unreadable_header_falls_back_to_the_identity_source() {
+    let sessions = MemorySessions::new();
+    let handler = Handler::new(sessions.clone(), verifier());
+    let (token, _) = live_token(&sessions).await;
+    let bearer = format!("Bearer {token}");
+    let with = |headers: Value, identity: Value| -> AuthorizerRequest {
+        let mut e = event("authorizer-valid.json");
+        e["headers"] = headers;
+        e["identitySource"] = identity;
+        serde_json::from_value(e).expect("the event decodes")
+    };
+    for headers in [
+        json!({"authorization": "Bearer caf\u{e9}"}),
+        json!({"authorization": "Bearer a\u{1}b"}),
+        json!({"authorization": 7}),
+        Value::Null,
+        json!({}),
+    ] {
+        let req = with(headers.clone(), json!([bearer]));
+        assert!(handler.decide(&req).await.is_ok(), "{headers}");
+        for (identity, deny) in [
+            (Value::Null, Deny::MissingHeader),
+            (json!([]), Deny::MissingHeader),
+            (
+                json!(["Bearer not-a-token"]),
+                Deny::Token(TokenError::Malformed),
+            ),
+            (json!(["Basic abc"]), Deny::BadScheme),
+        ] {
+            let req = with(headers.clone(), identity.clone());
+            assert_eq!(
+                handler.decide(&req).await.unwrap_err(),
+                deny,
+                "{headers} {identity}"
+            );
+            assert!(!handler.handle(req).await.is_authorized);
+        }
+    }
+    // A readable header is used even when the identity source says otherwise.
+    let req = with(json!({"authorization": "Basic abc"}), json!([bearer]));
+    assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::BadScheme);
+}
+
 #[tokio::test]
 async fn store_failure_is_a_deny() {
     let sessions = MemorySessions::new();
