@@ -19,8 +19,14 @@
 //! Logs and metrics written to stdout through [`Stdout`] while a [`batch`] is open are collected
 //! and written together when it ends: a Lambda `main` opens one around each invocation, so the
 //! invocation's log line and metric lines cost one `write` instead of one each, and they are out
-//! before the response is (Lambda may freeze the process once it has the response). Lines
-//! written outside a batch (start-up, the runtime's own errors) go out at once.
+//! before the response is (Lambda may freeze the process once it has the response).
+//! - The batch is process-wide: while one is open, every line written through [`Stdout`], from
+//!   any task, is held. That fits a Lambda function, which runs one invocation at a time; the
+//!   local server does not batch.
+//! - `WARN` and `ERROR` lines are not held: each goes out at once, with the lines held before it,
+//!   so a process that Lambda kills mid-invocation (a time-out, out of memory) has already
+//!   written why it failed. Only that invocation's `INFO` lines and metrics can be lost then.
+//! - Lines written outside a batch (start-up, the runtime's own errors) go out at once.
 
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
@@ -67,7 +73,7 @@ pub fn json_from_env() -> bool {
 
 /// Installs the subscriber for a Lambda function, writing to [`Stdout`] (see the module docs).
 pub fn init() {
-    init_with(json_from_env(), level_from_env(), Stdout);
+    init_with(json_from_env(), level_from_env(), Stdout::default());
 }
 
 /// Output held back by open [`batch`]es, and how many are open.
@@ -94,6 +100,18 @@ impl Held {
         true
     }
 
+    /// Writes everything held so far, then `buf`, to `out` in one `write_all` (an urgent line:
+    /// it must not wait for the batch's end, nor overtake the lines before it).
+    fn write_through(&mut self, buf: &[u8], out: &mut impl std::io::Write) -> std::io::Result<()> {
+        if self.lines.is_empty() {
+            return out.write_all(buf);
+        }
+        self.lines.extend_from_slice(buf);
+        let result = out.write_all(&self.lines);
+        self.lines.clear();
+        result
+    }
+
     /// Ends one batch, writing everything held so far to `out` in one `write_all`.
     fn end(&mut self, out: &mut impl std::io::Write) {
         self.open = self.open.saturating_sub(1);
@@ -111,15 +129,24 @@ fn held() -> std::sync::MutexGuard<'static, Held> {
 }
 
 /// Process stdout, held back while a [`batch`] is open (see the module docs). A `MakeWriter` for
-/// [`init_with`] and the writer of [`metrics::enable_stdout`].
+/// [`init_with`] (it sends `WARN` and `ERROR` lines through at once) and the writer of
+/// [`metrics::enable_stdout`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Stdout;
+pub struct Stdout {
+    urgent: bool,
+}
 
 impl std::io::Write for Stdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if held().keep(buf) {
+        let mut held = held();
+        if self.urgent {
+            held.write_through(buf, &mut std::io::stdout().lock())?;
             return Ok(buf.len());
         }
+        if held.keep(buf) {
+            return Ok(buf.len());
+        }
+        drop(held);
         std::io::stdout().lock().write(buf)
     }
 
@@ -132,7 +159,13 @@ impl<'a> MakeWriter<'a> for Stdout {
     type Writer = Stdout;
 
     fn make_writer(&'a self) -> Self::Writer {
-        Stdout
+        *self
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        Stdout {
+            urgent: *meta.level() <= tracing::Level::WARN,
+        }
     }
 }
 
@@ -186,8 +219,12 @@ pub mod metrics {
     //! | `Registrations` | Count | `Outcome` (`created`, `username_taken`, `invalid_request`, …) | register |
     //! | `Logins` | Count | `Outcome` (`success`, `invalid_credentials`, …) | login |
     //! | `Logouts` | Count | `Outcome` (`logged_out`, `already_gone`, …) | logout |
+    //! | `Refreshes` | Count | `Outcome` (`rotated`, `concurrent`, `invalid_refresh_token`, …) | refresh |
+    //! | `RefreshTokenReuse` | Count | `Action` (`session_revoked`) | refresh |
+    //! | `SessionListings`, `SessionRevocations` | Count | `Outcome` (`success`, `session_not_found`, …) | sessions |
+    //! | `LogoutAlls` | Count | `Outcome` (`success`, …) | logout-all |
     //! | `Authorizations` | Count | `Decision` (`allow`, `deny`), `Reason` | authorizer |
-    //! | `DynamoDbLatency` | Milliseconds | `Operation` (`GetItem`, `PutItem`, `DeleteItem`) | every function |
+    //! | `DynamoDbLatency` | Milliseconds | `Operation` (`GetItem`, `BatchGetItem`, `PutItem`, `UpdateItem`, `DeleteItem`, `Query`) | every function on DynamoDB |
 
     use std::sync::{Arc, RwLock};
 
@@ -203,7 +240,7 @@ pub mod metrics {
     pub fn enable_stdout() {
         set_sink(Some(Arc::new(|line: &str| {
             use std::io::Write as _;
-            let mut out = super::Stdout;
+            let mut out = super::Stdout::default();
             let mut text = Vec::with_capacity(line.len() + 1);
             text.extend_from_slice(line.as_bytes());
             text.push(b'\n');
@@ -221,8 +258,13 @@ pub mod metrics {
         emit(name, 1.0, "Count", dimensions);
     }
 
-    /// Records one `name` value of `unit` with the given dimensions.
+    /// Records one `name` value of `unit` with the given dimensions. A value that is not a
+    /// finite number is not recorded (CloudWatch would drop the whole line).
     pub fn emit(name: &str, value: f64, unit: &str, dimensions: &[(&str, &str)]) {
+        debug_assert!(value.is_finite(), "{name}: {value} is not a metric value");
+        if !value.is_finite() {
+            return;
+        }
         let sink = SINK.read().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(sink) = sink {
             sink(&line(name, value, unit, dimensions, now_millis()));
@@ -230,7 +272,8 @@ pub mod metrics {
     }
 
     /// One EMF document. It carries no `level`: Lambda counts such lines as INFO, so a function
-    /// whose application log level is above INFO writes no metrics.
+    /// whose application log level is above INFO writes no metrics. A dimension may not be named
+    /// `_aws` or like the metric (the document would hold the key twice).
     pub fn line(
         name: &str,
         value: f64,
@@ -238,6 +281,10 @@ pub mod metrics {
         dimensions: &[(&str, &str)],
         timestamp_ms: u128,
     ) -> String {
+        debug_assert!(
+            dimensions.iter().all(|(k, _)| *k != name && *k != "_aws"),
+            "{name}: a dimension clashes with a key of the document"
+        );
         // Written out rather than built as a `serde_json::Value`: this runs on every request.
         fn string(out: &mut Vec<u8>, s: &str) {
             serde_json::to_writer(&mut *out, s).expect("a string serialises infallibly");
@@ -385,6 +432,50 @@ mod tests {
         held.open += 1;
         held.end(&mut out);
         assert_eq!(out.writes, 3);
+
+        // An urgent line (WARN, ERROR) goes out at once, after what was held, in one write.
+        held.open += 1;
+        assert!(held.keep(b"info\n"));
+        held.write_through(b"error\n", &mut out).unwrap();
+        assert_eq!(out.writes, 4);
+        assert!(out.text.ends_with(b"b\ninfo\nerror\n"));
+        assert!(held.keep(b"metric\n"), "the batch is still open");
+        held.end(&mut out);
+        assert!(out.text.ends_with(b"info\nerror\nmetric\n"));
+        assert_eq!(out.writes, 5);
+        // With nothing held, an urgent line is written as it is.
+        held.write_through(b"warn\n", &mut out).unwrap();
+        assert!(out.text.ends_with(b"metric\nwarn\n"));
+    }
+
+    /// Through a real subscriber: while a batch is open `INFO` lines are held, a `WARN` or
+    /// `ERROR` line takes them out with it at once, and the batch's end writes the rest. (The
+    /// lines do reach this process's stdout.)
+    #[test]
+    fn the_writer_holds_only_routine_lines() {
+        let holds = |text: &str| String::from_utf8_lossy(&held().lines).contains(text);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(Stdout::default())
+            .with_ansi(false)
+            .without_time()
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let open = batch();
+            tracing::info!("telemetry test: a routine line");
+            assert!(holds("a routine line"));
+            tracing::error!("telemetry test: an urgent line");
+            assert!(
+                held().lines.is_empty(),
+                "the urgent line took the held one out"
+            );
+            tracing::info!("telemetry test: another routine line");
+            assert!(holds("another routine line"));
+            drop(open);
+            assert!(held().lines.is_empty());
+            assert_eq!(held().open, 0);
+            tracing::info!("telemetry test: outside a batch");
+            assert!(held().lines.is_empty(), "no batch: written at once");
+        });
     }
 
     #[test]
