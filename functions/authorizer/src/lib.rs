@@ -99,22 +99,23 @@ fn authorization_header<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            // The values the header map would hold for the name; `None` is one it could not read.
-            let mut values: Vec<Option<String>> = Vec::new();
+            // The first value the header map would hold for the name (only that one is read):
+            // `Some(None)` is a value it could not read.
+            let mut first: Option<Option<String>> = None;
             while let Some(is_authorization) = map.next_key_seed(IsAuthorization)? {
                 if !is_authorization {
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 }
                 match map.next_value::<HeaderValues>()? {
-                    HeaderValues::One(value) => values = vec![value],
-                    HeaderValues::Many(more) if more.len() == 1 => values = more,
-                    HeaderValues::Many(more) => values.extend(more),
+                    HeaderValues::One(value) => first = Some(value),
+                    HeaderValues::Many(more) if more.len() == 1 || first.is_none() => {
+                        first = more.into_iter().next().or(first);
+                    }
+                    HeaderValues::Many(_) => {}
                 }
             }
-            Ok(values
-                .into_iter()
-                .next()
+            Ok(first
                 .flatten()
                 .filter(|v| v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))))
         }

@@ -17,8 +17,8 @@ use auth::store::{
     CreateUser, FindUser, GetSession, RevokeAllSessions, SessionLookup, SessionRecord, UserRecord,
 };
 use auth::testing::{
-    OwnMoto, TestTables, client_for, direct_config, dynamodb_endpoint, new_session, put_session,
-    signer, unique_name, verifier,
+    OwnMoto, TestTables, access_token, client_for, direct_config, dynamodb_endpoint, new_session,
+    put_session, unique_name, verifier,
 };
 use auth::{StoreError, UserId, Username, clock};
 use authorizer::{Deny, Handler};
@@ -250,15 +250,7 @@ async fn store_down_then_back() {
     let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
     put_session(&sessions, &session).await;
     let handler = Handler::new(reader(&moto.url(), &table, 1000), verifier());
-    let token = signer()
-        .issue(
-            &session.user_id,
-            &session.username,
-            &session.session_id,
-            clock::now(),
-        )
-        .unwrap()
-        .token;
+    let token = access_token(&session);
     let req = authorizer_event(&token);
     assert!(handler.decide(&req).await.is_ok());
 

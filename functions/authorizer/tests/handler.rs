@@ -6,7 +6,7 @@ use auth::store::dynamo::DynamoSessions;
 use auth::store::memory::MemorySessions;
 use auth::store::{DeleteSession, GetSession, RevokeAllSessions, SessionRecord, StartSession};
 use auth::testing::{
-    TestTables, event, new_session, put_session, signer, unreachable_client, verifier,
+    TestTables, access_token, event, new_session, put_session, signer, unreachable_client, verifier,
 };
 use auth::token::TokenError;
 use authorizer::{AuthorizerRequest, Deny, Handler};
@@ -25,20 +25,7 @@ fn authorizer_event(name: &str, authorization: Option<&str>) -> AuthorizerReques
 async fn live_token(sessions: &impl StartSession) -> (String, SessionRecord) {
     let record = new_session(&UserId::generate(), "alice", clock::now() + 3600);
     put_session(sessions, &record).await;
-    (token_for(&record), record)
-}
-
-/// A new access token of `session`.
-fn token_for(session: &SessionRecord) -> String {
-    signer()
-        .issue(
-            &session.user_id,
-            &session.username,
-            &session.session_id,
-            clock::now(),
-        )
-        .unwrap()
-        .token
+    (access_token(&record), record)
 }
 
 async fn decides<S>(sessions: S)
@@ -64,7 +51,7 @@ where
         })
     );
     // Another access token of the same session (as a refresh issues) is allowed too.
-    let sibling = format!("Bearer {}", token_for(&record));
+    let sibling = format!("Bearer {}", access_token(&record));
     let req = authorizer_event("authorizer-valid.json", Some(&sibling));
     assert!(handler.decide(&req).await.is_ok());
     // The serialised response is the simple format API Gateway expects.
@@ -91,7 +78,7 @@ where
     let mut second = new_session(&owner, "alice", clock::now() + 3600);
     put_session(&sessions, &second).await;
     sessions.bump_generation(&owner).await.unwrap();
-    for token in [mine, token_for(&second)] {
+    for token in [mine, access_token(&second)] {
         let req = authorizer_event("authorizer-valid.json", Some(&format!("Bearer {token}")));
         assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::Revoked);
     }
@@ -103,7 +90,7 @@ where
     put_session(&sessions, &second).await;
     let req = authorizer_event(
         "authorizer-valid.json",
-        Some(&format!("Bearer {}", token_for(&second))),
+        Some(&format!("Bearer {}", access_token(&second))),
     );
     assert!(handler.decide(&req).await.is_ok());
 }
@@ -189,7 +176,7 @@ async fn expired_item_still_in_the_table_is_denied() {
     put_session(&sessions, &ended).await;
     let req = authorizer_event(
         "authorizer-valid.json",
-        Some(&format!("Bearer {}", token_for(&ended))),
+        Some(&format!("Bearer {}", access_token(&ended))),
     );
     assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::NoSession);
 }

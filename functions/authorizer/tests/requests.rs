@@ -7,8 +7,8 @@ mod support;
 use auth::store::dynamo::DynamoSessions;
 use auth::store::{DeleteSession, GetSession, RevokeAllSessions};
 use auth::testing::{
-    TestTables, client_for, direct_sessions_at, dynamodb_endpoint, new_session, put_session,
-    signer, verifier,
+    TestTables, access_token, client_for, direct_sessions_at, dynamodb_endpoint, new_session,
+    put_session, verifier,
 };
 use auth::{UserId, clock};
 use authorizer::{Deny, Handler};
@@ -39,18 +39,12 @@ async fn one_consistent_request_per_call(
     let handler = Handler::new(reader, verifier());
     let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
     put_session(&sessions, &session).await;
-    let token = |s: &auth::store::SessionRecord| {
-        signer()
-            .issue(&s.user_id, &s.username, &s.session_id, clock::now())
-            .unwrap()
-            .token
-    };
     sent.take();
 
     // Allowed: one request, a consistent BatchGetItem of the session and the owner's marker.
     assert!(
         handler
-            .decide(&authorizer_event(&token(&session)))
+            .decide(&authorizer_event(&access_token(&session)))
             .await
             .is_ok()
     );
@@ -77,7 +71,9 @@ async fn one_consistent_request_per_call(
     sessions.bump_generation(&session.user_id).await.unwrap();
     sent.take();
     assert_eq!(
-        handler.decide(&authorizer_event(&token(&second))).await,
+        handler
+            .decide(&authorizer_event(&access_token(&second)))
+            .await,
         Err(Deny::Revoked)
     );
     assert_eq!(sent.take().len(), 1);
@@ -87,7 +83,9 @@ async fn one_consistent_request_per_call(
         .unwrap();
     sent.take();
     assert_eq!(
-        handler.decide(&authorizer_event(&token(&second))).await,
+        handler
+            .decide(&authorizer_event(&access_token(&second)))
+            .await,
         Err(Deny::NoSession)
     );
     assert_eq!(sent.take().len(), 1);

@@ -473,6 +473,19 @@ pub async fn put_session(
     token
 }
 
+/// An access token of `session`, issued now by [`signer`] (test set-up).
+pub fn access_token(session: &crate::store::SessionRecord) -> String {
+    signer()
+        .issue(
+            &session.user_id,
+            &session.username,
+            &session.session_id,
+            crate::clock::now(),
+        )
+        .expect("issuing a test token")
+        .token
+}
+
 /// A live session of `user_id` / `username` that began now and ends at `expires_at`, in
 /// revocation generation 0 (test set-up).
 pub fn new_session(

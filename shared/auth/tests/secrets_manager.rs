@@ -9,6 +9,19 @@ fn sdk() -> aws_config::SdkConfig {
     StoreConfig::default().local_sdk_config(&dynamodb_endpoint())
 }
 
+/// A new secret named after `prefix` holding `value`; its ARN.
+async fn new_secret(client: &aws_sdk_secretsmanager::Client, prefix: &str, value: &str) -> String {
+    client
+        .create_secret()
+        .name(unique_name(prefix))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
 /// A token for a new user and session, signed by `signer` at `now`.
 fn token_by(signer: &auth::token::TokenSigner, now: i64) -> String {
     signer
@@ -35,15 +48,7 @@ async fn keys_come_from_secrets_manager_and_rotate() {
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
     let first = "first-key-0123456789abcdef0123456789abcdef";
     let second = "second-key-0123456789abcdef0123456789abcdef";
-    let arn = client
-        .create_secret()
-        .name(unique_name("signing-key"))
-        .secret_string(first)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = new_secret(&client, "signing-key", first).await;
     let config = config_with_arn(&arn);
     assert!(matches!(
         config.signer.key,
@@ -94,15 +99,12 @@ async fn keys_come_from_secrets_manager_and_rotate() {
 async fn a_pending_key_is_accepted_before_it_signs() {
     let sdk = sdk();
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let arn = client
-        .create_secret()
-        .name(unique_name("staged-key"))
-        .secret_string("current-key-0123456789abcdef0123456789abcdef")
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = new_secret(
+        &client,
+        "staged-key",
+        "current-key-0123456789abcdef0123456789abcdef",
+    )
+    .await;
     client
         .put_secret_value()
         .secret_id(&arn)
@@ -137,15 +139,7 @@ async fn missing_or_short_secret_fails_start_up() {
         missing.signer.signer(Some(&sdk)).await,
         Err(KeyLoadError::SecretsManager(_))
     ));
-    let arn = client
-        .create_secret()
-        .name(unique_name("short-key"))
-        .secret_string("too-short")
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = new_secret(&client, "short-key", "too-short").await;
     assert!(matches!(
         config_with_arn(&arn).verifier.verifier(Some(&sdk)).await,
         Err(KeyLoadError::Unusable(_))
@@ -172,15 +166,12 @@ async fn the_direct_client_loads_what_the_sdk_loads() {
         keys.iter().map(|k| k.kid().to_owned()).collect::<Vec<_>>()
     };
 
-    let arn = client
-        .create_secret()
-        .name(unique_name("direct-key"))
-        .secret_string("first-key-0123456789abcdef0123456789abcdef")
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = new_secret(
+        &client,
+        "direct-key",
+        "first-key-0123456789abcdef0123456789abcdef",
+    )
+    .await;
     let source = KeySource::SecretsManager(arn.clone());
     let once = kids(source.load_with(&direct, true).await.unwrap());
     assert_eq!(once.len(), 1);
@@ -230,15 +221,7 @@ async fn the_direct_client_loads_what_the_sdk_loads() {
         missing.load_with(&direct, true).await,
         Err(KeyLoadError::SecretsManager(_))
     ));
-    let short = client
-        .create_secret()
-        .name(unique_name("short-key"))
-        .secret_string("too-short")
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let short = new_secret(&client, "short-key", "too-short").await;
     assert!(matches!(
         KeySource::SecretsManager(short)
             .load_with(&direct, true)
