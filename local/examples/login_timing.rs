@@ -6,12 +6,14 @@
 //! steps in), and writes the medians and percentiles to the file named by the first argument.
 //! `cargo run --release -p local-api --example login_timing -- bench/login-timing.md [rounds]`
 
+use auth_edge::Function as _;
+use auth_sdk::SdkKeys as _;
 use std::time::Instant;
 
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth::store::{CreateUser, UserRecord};
-use auth::testing::{event, request, with_body};
 use auth::{Password, UserId, Username, clock};
+use auth_testing::{event, request, with_body};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -25,7 +27,7 @@ async fn main() {
         .next()
         .unwrap_or_else(|| "bench/login-timing.md".into());
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(200);
-    let config = auth::testing::test_config();
+    let config = auth_testing::test_config();
     let hasher = config.password.hasher();
     let users = MemoryUsers::new();
     let mut names = Vec::new();
@@ -49,7 +51,7 @@ async fn main() {
         MemorySessions::new(),
         MemoryAttempts::new(),
         hasher,
-        config.signer.signer(None).await.unwrap(),
+        config.signer.load_sdk(None).await.unwrap(),
         config.refresh_ttl_seconds,
     );
     let login = |name: String| {

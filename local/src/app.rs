@@ -1,19 +1,25 @@
-//! Wires the functions' handlers, as the Lambda binaries build them, to one pair of stores.
+//! Wires the functions' handlers, as the Lambda binaries build them, to one set of stores.
+//!
+//! On DynamoDB the local server runs what the Lambdas run: the SDK stores for the functions
+//! that use the SDK, and the direct client's reads for the authorizer and user-info
+//! ([`gateway_with_readers`]), so every request path that runs in AWS runs under `cargo run`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use auth::Config;
-use auth::config::KeyLoadError;
+use auth::keys::{KeyLoadError, NoSecrets};
 use auth::store::{
     CreateUser, DeleteSession, FindUser, GetSession, ListSessions, LoginAttempts, RefreshTokens,
     RevokeAllSessions, StartSession,
 };
+use auth_edge::runner::{EventFunction, Function};
 
 use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 
-/// A gateway in front of every function, over `users`, `sessions` and `attempts`, configured by
-/// `config` (whose key must be inline: `JWT_SECRET`).
+/// A gateway in front of every function, over `users`, `sessions` and `attempts` (the
+/// authorizer and user-info read the same stores), configured by `config` (whose keys must be
+/// inline: `JWT_SECRET`, or EdDSA keys).
 pub async fn gateway<U, S, A>(
     users: U,
     sessions: S,
@@ -34,87 +40,95 @@ where
         + 'static,
     A: LoginAttempts + Send + Sync + 'static,
 {
-    let hasher = config.password.hasher();
-    let register = Arc::new(register::Handler::new(users.clone(), hasher.clone()));
-    let login = Arc::new(login::Handler::new(
-        users.clone(),
-        sessions.clone(),
-        attempts,
-        hasher,
-        config.signer.signer(None).await?,
-        config.refresh_ttl_seconds,
-    ));
-    let user_info = Arc::new(user_info::Handler::new(users));
-    let logout = Arc::new(logout::Handler::new(sessions.clone()));
-    let refresh = Arc::new(refresh::Handler::new(
-        sessions.clone(),
-        config.signer.signer(None).await?,
-        config.refresh_ttl_seconds,
-        config.reuse_grace_seconds,
-    ));
-    let sessions_fn = Arc::new(sessions::Handler::new(sessions.clone()));
-    let logout_all = Arc::new(logout_all::Handler::new(sessions.clone()));
-    let authorizer = Arc::new(authorizer::Handler::new(
-        sessions,
-        config.verifier.verifier(None).await?,
-    ));
+    let readers = (users.clone(), sessions.clone());
+    gateway_with_readers(users, sessions, attempts, readers, config).await
+}
 
+/// [`gateway`], with user-info reading accounts through `readers.0` and the authorizer reading
+/// sessions through `readers.1`, as the deployed functions do with the direct client.
+pub async fn gateway_with_readers<U, S, A, UR, SR>(
+    users: U,
+    sessions: S,
+    attempts: A,
+    readers: (UR, SR),
+    config: &Config,
+) -> Result<Gateway, KeyLoadError>
+where
+    U: CreateUser + FindUser + Clone + Send + Sync + 'static,
+    S: StartSession
+        + GetSession
+        + RefreshTokens
+        + DeleteSession
+        + ListSessions
+        + RevokeAllSessions
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    A: LoginAttempts + Send + Sync + 'static,
+    UR: FindUser + Send + Sync + 'static,
+    SR: GetSession + Send + Sync + 'static,
+{
+    let (user_reader, session_reader) = readers;
+    let hasher = config.password.hasher();
+    let signer = config.signer.signer_with(None::<&NoSecrets>).await?;
     let mut functions: HashMap<&'static str, HttpFunction> = HashMap::new();
     functions.insert(
         "register",
-        Arc::new(move |req| {
-            let h = register.clone();
-            Box::pin(async move { h.handle(req).await })
-        }),
+        http(register::Handler::new(users.clone(), hasher.clone())),
     );
     functions.insert(
         "login",
-        Arc::new(move |req| {
-            let h = login.clone();
-            Box::pin(async move { h.handle(req).await })
-        }),
+        http(login::Handler::new(
+            users,
+            sessions.clone(),
+            attempts,
+            hasher,
+            signer.clone(),
+            config.refresh_ttl_seconds,
+        )),
     );
-    functions.insert(
-        "user-info",
-        Arc::new(move |req| {
-            let h = user_info.clone();
-            Box::pin(async move { h.handle(req).await })
-        }),
-    );
-    functions.insert(
-        "logout",
-        Arc::new(move |req| {
-            let h = logout.clone();
-            Box::pin(async move { h.handle(req).await })
-        }),
-    );
+    functions.insert("user-info", http(user_info::Handler::new(user_reader)));
+    functions.insert("logout", http(logout::Handler::new(sessions.clone())));
     functions.insert(
         "refresh",
-        Arc::new(move |req| {
-            let h = refresh.clone();
-            Box::pin(async move { h.handle(req).await })
-        }),
+        http(refresh::Handler::new(
+            sessions.clone(),
+            signer,
+            config.refresh_ttl_seconds,
+            config.reuse_grace_seconds,
+        )),
     );
-    functions.insert(
-        "sessions",
-        Arc::new(move |req| {
-            let h = sessions_fn.clone();
-            Box::pin(async move { h.handle(req).await })
-        }),
+    functions.insert("sessions", http(sessions::Handler::new(sessions.clone())));
+    functions.insert("logout-all", http(logout_all::Handler::new(sessions)));
+    let authorizer = authorizer::Handler::new(
+        session_reader,
+        config.verifier.verifier_from(None::<&NoSecrets>).await?,
     );
-    functions.insert(
-        "logout-all",
-        Arc::new(move |req| {
-            let h = logout_all.clone();
-            Box::pin(async move { h.handle(req).await })
-        }),
-    );
-    let authorize: AuthorizerFunction = Arc::new(move |event| {
-        let h = authorizer.clone();
+    Ok(Gateway::new(functions, events(authorizer)))
+}
+
+/// An HTTP function's handler as the gateway calls it (through the runner's per-request
+/// wrapper, as its Lambda does).
+fn http<F: Function + Send + Sync + 'static>(function: F) -> HttpFunction {
+    let function = Arc::new(function);
+    Arc::new(move |req| {
+        let function = function.clone();
+        Box::pin(async move { function.handle(req).await })
+    })
+}
+
+/// The authorizer as the gateway calls it: with the event's JSON, decoded as its Lambda does.
+fn events<F>(function: F) -> AuthorizerFunction
+where
+    F: EventFunction<Response = authorizer::AuthorizerResponse> + Send + Sync + 'static,
+{
+    let function = Arc::new(function);
+    Arc::new(move |event| {
+        let function = function.clone();
         Box::pin(async move {
-            let event: authorizer::AuthorizerRequest = serde_json::from_value(event)?;
-            Ok(h.handle(event).await)
+            let event: F::Event = serde_json::from_value(event)?;
+            Ok(EventFunction::handle(&*function, event).await)
         })
-    });
-    Ok(Gateway::new(functions, authorize))
+    })
 }

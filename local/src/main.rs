@@ -7,8 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use auth::Config;
-use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
+use auth_direct::{AwsHttp, DirectConfig, DirectSessions, DirectUsers};
+use auth_sdk::SdkClients as _;
+use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
 use clap::Parser;
 
 /// The JWT session service's API on localhost, behind a local API Gateway that behaves as the
@@ -172,11 +174,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         }
         Some(endpoint) => {
-            let client = if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
-                config.store.client().await
+            // With AWS credentials in the environment, both clients use them as the Lambdas
+            // do; else the placeholder credentials a local server accepts.
+            let on_aws = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+            let (client, direct) = if on_aws {
+                let direct = DirectConfig::from_store(&config.store, &auth::config::process_env)?;
+                (config.store.client().await, direct)
             } else {
-                config.store.local_client(endpoint)
+                let direct = DirectConfig::local(endpoint, config.store.timeout);
+                (config.store.local_client(endpoint), direct)
             };
+            // The authorizer and user-info read through the direct client, as deployed.
+            let http = AwsHttp::new(&direct)?;
+            let readers = (
+                DirectUsers::new(&http, &direct, &config.users_table)?,
+                DirectSessions::new(&http, &direct, &config.sessions_table)?,
+            );
             if args.create_tables {
                 create_tables(
                     &client,
@@ -187,10 +200,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .await?;
             }
             (
-                local_api::app::gateway(
+                local_api::app::gateway_with_readers(
                     DynamoUsers::new(client.clone(), &config.users_table),
                     DynamoSessions::new(client.clone(), &config.sessions_table),
                     DynamoAttempts::new(client, &config.attempts_table),
+                    readers,
                     &config,
                 )
                 .await?,

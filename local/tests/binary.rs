@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use auth::testing::{dynamodb_endpoint, unique_name};
+use auth_testing::{dynamodb_endpoint, unique_name};
 
 struct Running {
     child: Child,
@@ -167,7 +167,7 @@ fn dynamodb_with_create_tables() {
     server.interrupt();
 
     // The tables exist on the server and hold the account.
-    let client = auth::testing::dynamo_client();
+    let client = auth_testing::dynamo_client();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -5,8 +5,10 @@
 mod common;
 
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
-use auth::testing::{test_env, unique_username};
 use auth::testing_keys::ed25519_pem_pair;
+use auth_sdk::SdkClients as _;
+use auth_sdk::SdkKeys as _;
+use auth_testing::{test_env, unique_username};
 use common::{call, spawn};
 use reqwest::Method;
 use serde_json::json;
@@ -158,14 +160,14 @@ async fn rotation_with_two_public_keys() {
     let both = format!("{new_public}{old_public}");
     let old = eddsa_config(&old_private, &both);
     let new = eddsa_config(&new_private, &both);
-    let verifier = new.verifier.verifier(None).await.unwrap();
+    let verifier = new.verifier.load_sdk(None).await.unwrap();
     let (uid, name, now) = (
         auth::UserId::generate(),
         auth::Username::parse("alice").unwrap(),
         auth::clock::now(),
     );
     for config in [&old, &new] {
-        let signer = config.signer.signer(None).await.unwrap();
+        let signer = config.signer.load_sdk(None).await.unwrap();
         let t = signer
             .issue(&uid, &name, &auth::SessionId::generate(), now)
             .unwrap();
@@ -173,12 +175,12 @@ async fn rotation_with_two_public_keys() {
     }
     let only_new = eddsa_config(&new_private, &new_public)
         .verifier
-        .verifier(None)
+        .load_sdk(None)
         .await
         .unwrap();
     let t = old
         .signer
-        .signer(None)
+        .load_sdk(None)
         .await
         .unwrap()
         .issue(&uid, &name, &auth::SessionId::generate(), now)
@@ -193,11 +195,11 @@ async fn rotation_with_two_public_keys() {
 async fn private_key_from_secrets_manager() {
     let (private, public) = ed25519_pem_pair();
     let sdk =
-        auth::config::StoreConfig::default().local_sdk_config(&auth::testing::dynamodb_endpoint());
+        auth::config::StoreConfig::default().local_sdk_config(&auth_testing::dynamodb_endpoint());
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
     let arn = client
         .create_secret()
-        .name(auth::testing::unique_name("ed25519"))
+        .name(auth_testing::unique_name("ed25519"))
         .secret_string(&private)
         .send()
         .await
@@ -210,8 +212,8 @@ async fn private_key_from_secrets_manager() {
     env.insert("JWT_PRIVATE_KEY_ARN".into(), arn);
     env.insert("JWT_PUBLIC_KEYS".into(), public);
     let config = auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
-    let signer = config.signer.signer(Some(&sdk)).await.unwrap();
-    let verifier = config.verifier.verifier(None).await.unwrap();
+    let signer = config.signer.load_sdk(Some(&sdk)).await.unwrap();
+    let verifier = config.verifier.load_sdk(None).await.unwrap();
     let now = auth::clock::now();
     let t = signer
         .issue(

@@ -5,11 +5,13 @@
 use auth::Password;
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth::store::{CreateUser, StartSession, UserRecord};
-use auth::testing::{
+use auth::{UserId, Username};
+use auth_edge::Function as _;
+use auth_sdk::SdkKeys as _;
+use auth_testing::{
     SAMPLE_EVENTS_SECRET, SAMPLE_USER_ID, SAMPLE_USERNAME, event, events_dir, hasher, request,
     response_json, sample_refresh, sample_session, sample_verifier, test_env,
 };
-use auth::{UserId, Username};
 
 /// What each sample shows: an HTTP status, or an authorizer decision.
 enum Expect {
@@ -61,7 +63,7 @@ async fn every_sample_event_gets_its_answer() {
     let mut env = test_env();
     env.insert("JWT_SECRET".into(), SAMPLE_EVENTS_SECRET.into());
     let config = auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
-    let signer = config.signer.signer(None).await.unwrap();
+    let signer = config.signer.load_sdk(None).await.unwrap();
 
     let mut files: Vec<String> = std::fs::read_dir(events_dir())
         .unwrap()

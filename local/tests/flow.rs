@@ -4,22 +4,23 @@
 //! denies the same token; a second login gets an independent session that survives the first
 //! one's logout.
 
-use auth::testing::{
+use auth_edge::Function as _;
+use auth_testing::{
     TestTables, event, hasher, request, response_json, signer, unique_username, verifier, with_body,
 };
 use authorizer::{AuthorizerRequest, Deny};
 use serde_json::{Value, json};
 
 struct Functions {
-    register: register::Handler<auth::store::dynamo::DynamoUsers>,
+    register: register::Handler<auth_sdk::store::DynamoUsers>,
     login: login::Handler<
-        auth::store::dynamo::DynamoUsers,
-        auth::store::dynamo::DynamoSessions,
-        auth::store::dynamo::DynamoAttempts,
+        auth_sdk::store::DynamoUsers,
+        auth_sdk::store::DynamoSessions,
+        auth_sdk::store::DynamoAttempts,
     >,
-    user_info: user_info::Handler<auth::store::dynamo::DynamoUsers>,
-    logout: logout::Handler<auth::store::dynamo::DynamoSessions>,
-    authorizer: authorizer::Handler<auth::store::dynamo::DynamoSessions>,
+    user_info: user_info::Handler<auth_sdk::store::DynamoUsers>,
+    logout: logout::Handler<auth_sdk::store::DynamoSessions>,
+    authorizer: authorizer::Handler<auth_sdk::store::DynamoSessions>,
 }
 
 impl Functions {

@@ -3,8 +3,9 @@
 //! Nothing may panic, and every refusal must be a refusal (never an allow, never a 5xx).
 //! `PROPTEST_CASES` sets the number of cases (256 by default; `bash scripts/fuzz` runs many more).
 
-use auth::testing::{event, request, verifier, with_body};
-use auth::{Password, Username, api};
+use auth::{Password, Username};
+use auth_edge::api;
+use auth_testing::{event, request, verifier, with_body};
 use base64::Engine as _;
 use proptest::prelude::*;
 
@@ -95,7 +96,7 @@ proptest! {
                 auth::store::memory::MemoryUsers::new(),
                 auth::store::memory::MemorySessions::new(),
                 auth::store::memory::MemoryAttempts::new(),
-                &auth::testing::test_config(),
+                &auth_testing::test_config(),
             )
             .await
             .unwrap();

@@ -5,11 +5,12 @@
 
 mod common;
 
+use auth_sdk::SdkClients as _;
 use std::net::TcpListener as StdListener;
 use std::time::{Duration, Instant};
 
-use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
-use auth::testing::{OwnMoto, TEST_SECRET, test_config, unique_name, unique_username};
+use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
+use auth_testing::{OwnMoto, TEST_SECRET, test_config, unique_name, unique_username};
 use base64::Engine as _;
 use common::{call, spawn};
 use reqwest::Method;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use auth::testing::unique_username;
+use auth_testing::unique_username;
 use common::{OpenApi, TestServer, call, spawn};
 use local_api::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 use reqwest::Method;
@@ -221,7 +221,9 @@ async fn bodies_reach_the_functions_as_api_gateway_sends_them() {
 /// authorizer calls.
 fn gateway_with(authorizer: AuthorizerFunction) -> Gateway {
     let ok: HttpFunction = Arc::new(|_req| {
-        Box::pin(async { auth::api::json_response(lambda_http::http::StatusCode::OK, &json!({})) })
+        Box::pin(async {
+            auth_edge::api::json_response(lambda_http::http::StatusCode::OK, &json!({}))
+        })
     });
     let functions: HashMap<&'static str, HttpFunction> = local_api::routes::ROUTES
         .iter()

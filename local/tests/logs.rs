@@ -8,7 +8,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use auth::testing::{TEST_SECRET, unique_username};
+use auth_testing::{TEST_SECRET, unique_username};
 use lambda_http::http;
 use serde_json::{Value, json};
 use tracing::level_filters::LevelFilter;
@@ -60,10 +60,10 @@ async fn send(
 #[tokio::test]
 async fn secrets_never_reach_the_logs_and_metrics_are_written() {
     let logs = Capture::default();
-    auth::telemetry::init_with(true, LevelFilter::TRACE, logs.clone());
+    auth_telemetry::init_with(true, LevelFilter::TRACE, logs.clone());
     let metrics = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = metrics.clone();
-    auth::telemetry::metrics::set_sink(Some(Arc::new(move |line: &str| {
+    auth_telemetry::metrics::set_sink(Some(Arc::new(move |line: &str| {
         sink.lock().unwrap().push(line.to_owned())
     })));
 

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
-use auth::testing::{TestTables, test_env, unique_username};
+use auth_testing::{TestTables, test_env, unique_username};
 use common::{OpenApi, TestServer, call, spawn};
 use local_api::gateway::Gateway;
 use reqwest::Method;

@@ -166,7 +166,7 @@ fn tables_as_the_design_needs_them() {
     assert_eq!(sessions["KeySchema"][0]["AttributeName"], "pk");
     // The per-user index exists for listing, keys only.
     let index = &sessions["GlobalSecondaryIndexes"][0];
-    assert_eq!(index["IndexName"], auth::store::dynamo::BY_USER_INDEX);
+    assert_eq!(index["IndexName"], auth_sdk::store::BY_USER_INDEX);
     assert_eq!(index["KeySchema"][0]["AttributeName"], "user_id");
     assert_eq!(index["Projection"]["ProjectionType"], "KEYS_ONLY");
     assert_eq!(

@@ -20,16 +20,19 @@
 //! gateway), never an error (which the gateway would answer with 500) and never an allow. The
 //! reason is logged; the token never is.
 
-use auth::aws::{AwsHttp, DirectConfig, DirectConfigError, SecretsClient};
-use auth::config::{self, ConfigError, KeyLoadError, Lookup, StoreConfig, VerifierConfig};
-use auth::store::dynamo_http::DirectSessions;
+use auth::clock;
+use auth::config::{self, ConfigError, Lookup, VerifierConfig};
+use auth::error::chain;
+use auth::keys::KeyLoadError;
 use auth::store::{GetSession, SessionLookup};
-use auth::telemetry::metrics;
 use auth::token::TokenVerifier;
-use auth::{api, clock};
+use auth_direct::{AwsHttp, DirectConfig, DirectConfigError, DirectSessions, SecretsClient};
+use auth_edge::AuthorizerContext;
+use auth_edge::runner::EventFunction;
+use auth_telemetry::metrics;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerSimpleResponse;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use std::fmt;
 use tracing::Instrument as _;
 
@@ -239,22 +242,9 @@ impl Config {
         Ok(Self {
             sessions_table: config::sessions_table(env)?,
             verifier: VerifierConfig::from_lookup(env)?,
-            direct: StoreConfig::from_lookup(env)?.direct_config(env)?,
+            direct: DirectConfig::from_lookup(env)?,
         })
     }
-}
-
-/// The context of an allow, as protected functions receive it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AllowContext {
-    /// The token's `sub`.
-    pub user_id: String,
-    /// The account's username.
-    pub username: String,
-    /// The token's `jti` (its own id).
-    pub jti: String,
-    /// The token's `sid` (the session id).
-    pub sid: String,
 }
 
 /// Why a request was denied; [`Deny::reason`] is a stable label for logs and metrics.
@@ -344,6 +334,15 @@ impl Handler<DirectSessions> {
     }
 }
 
+impl<S: GetSession + Sync> EventFunction for Handler<S> {
+    type Event = AuthorizerRequest;
+    type Response = AuthorizerResponse;
+
+    async fn handle(&self, event: AuthorizerRequest) -> AuthorizerResponse {
+        self.handle(event).await
+    }
+}
+
 impl<S: GetSession + Sync> Handler<S> {
     /// An authorizer over `sessions`.
     pub fn new(sessions: S, verifier: TokenVerifier) -> Self {
@@ -386,7 +385,7 @@ impl<S: GetSession + Sync> Handler<S> {
     }
 
     /// The decision, with the reason for a deny.
-    pub async fn decide(&self, req: &AuthorizerRequest) -> Result<AllowContext, Deny> {
+    pub async fn decide(&self, req: &AuthorizerRequest) -> Result<AuthorizerContext, Deny> {
         let header = req
             .authorization
             .as_deref()
@@ -400,7 +399,7 @@ impl<S: GetSession + Sync> Handler<S> {
             .get_session(&verified.session_id, &verified.user_id, now)
             .await
             .map_err(|e| {
-                tracing::error!(error = %api::chain(&e), "session lookup failed");
+                tracing::error!(error = %chain(&e), "session lookup failed");
                 Deny::StoreError
             })?;
         let session = match lookup {
@@ -409,7 +408,7 @@ impl<S: GetSession + Sync> Handler<S> {
             SessionLookup::WrongOwner => return Err(Deny::WrongOwner),
             SessionLookup::Revoked => return Err(Deny::Revoked),
         };
-        Ok(AllowContext {
+        Ok(AuthorizerContext {
             user_id: session.user_id.to_string(),
             username: session.username.to_string(),
             jti: verified.token_id.to_string(),

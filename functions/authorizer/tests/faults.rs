@@ -10,24 +10,24 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use auth::store::dynamo::create_tables;
-use auth::store::dynamo_http::DirectSessions;
-use auth::store::dynamo_http::DirectUsers;
 use auth::store::{
     CreateUser, FindUser, GetSession, RevokeAllSessions, SessionLookup, SessionRecord, UserRecord,
 };
-use auth::testing::{
+use auth::{StoreError, UserId, Username, clock};
+use auth_direct::store::DirectSessions;
+use auth_direct::store::DirectUsers;
+use auth_sdk::store::create_tables;
+use auth_testing::{
     OwnMoto, TestTables, access_token, client_for, direct_config, dynamodb_endpoint, new_session,
     put_session, unique_name, verifier,
 };
-use auth::{StoreError, UserId, Username, clock};
 use authorizer::{Deny, Handler};
 use support::{Proxy, Scripted, authorizer_event};
 
 fn reader(endpoint: &str, table: &str, timeout_ms: u64) -> DirectSessions {
     let mut config = direct_config(endpoint);
     config.timeout = Duration::from_millis(timeout_ms);
-    auth::testing::direct_sessions(&config, table)
+    auth_testing::direct_sessions(&config, table)
 }
 
 /// Tables, a live session in them, and a proxy to moto.
@@ -246,7 +246,7 @@ async fn store_down_then_back() {
     let (users, attempts) = (unique_name("u"), unique_name("a"));
     let create = || create_tables(&client, &users, &table, &attempts);
     create().await.unwrap();
-    let sessions = auth::store::dynamo::DynamoSessions::new(client.clone(), &table);
+    let sessions = auth_sdk::store::DynamoSessions::new(client.clone(), &table);
     let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
     put_session(&sessions, &session).await;
     let handler = Handler::new(reader(&moto.url(), &table, 1000), verifier());
@@ -278,7 +278,7 @@ async fn account_reads_retry_refuse_and_report_garbage() {
     tables.users().create_user(&user).await.unwrap();
     let proxy = Proxy::start(&dynamodb_endpoint()).await;
     let config = direct_config(&proxy.url);
-    let http = auth::aws::AwsHttp::new(&config).unwrap();
+    let http = auth_direct::client::AwsHttp::new(&config).unwrap();
     let users = DirectUsers::new(&http, &config, &tables.users_table).unwrap();
 
     proxy.script([

@@ -2,13 +2,14 @@
 
 use auth::UserId;
 use auth::clock;
-use auth::store::dynamo::DynamoSessions;
 use auth::store::memory::MemorySessions;
 use auth::store::{DeleteSession, GetSession, RevokeAllSessions, SessionRecord, StartSession};
-use auth::testing::{
+use auth::token::TokenError;
+use auth_sdk::SdkClients as _;
+use auth_sdk::store::DynamoSessions;
+use auth_testing::{
     TestTables, access_token, event, new_session, put_session, signer, unreachable_client, verifier,
 };
-use auth::token::TokenError;
 use authorizer::{AuthorizerRequest, Deny, Handler};
 use serde_json::{Value, json};
 
@@ -135,16 +136,16 @@ async fn sample_events_are_denied() {
 #[tokio::test]
 async fn the_valid_token_sample_is_allowed_while_its_session_lives() {
     let sessions = MemorySessions::new();
-    let handler = Handler::new(sessions.clone(), auth::testing::sample_verifier());
+    let handler = Handler::new(sessions.clone(), auth_testing::sample_verifier());
     let req = || authorizer_event("authorizer-valid.json", None);
     assert_eq!(handler.decide(&req()).await.unwrap_err(), Deny::NoSession);
-    let session = auth::testing::sample_session();
+    let session = auth_testing::sample_session();
     put_session(&sessions, &session).await;
     let allow = handler.handle(req()).await;
     assert!(allow.is_authorized);
-    assert_eq!(allow.context["user_id"], auth::testing::SAMPLE_USER_ID);
-    assert_eq!(allow.context["jti"], auth::testing::SAMPLE_JTI);
-    assert_eq!(allow.context["sid"], auth::testing::SAMPLE_SID);
+    assert_eq!(allow.context["user_id"], auth_testing::SAMPLE_USER_ID);
+    assert_eq!(allow.context["jti"], auth_testing::SAMPLE_JTI);
+    assert_eq!(allow.context["sid"], auth_testing::SAMPLE_SID);
     // The downstream samples carry exactly the context this allow produces.
     for downstream in [
         "me.json",
@@ -286,11 +287,11 @@ async fn store_failure_is_a_deny() {
     let _: Value = serde_json::to_value(response).unwrap();
 
     // The same with the direct read the Lambda runs.
-    let port = auth::testing::OwnMoto::free_port();
-    let mut config = auth::testing::direct_config(&format!("http://127.0.0.1:{port}"));
+    let port = auth_testing::OwnMoto::free_port();
+    let mut config = auth_testing::direct_config(&format!("http://127.0.0.1:{port}"));
     config.timeout = std::time::Duration::from_millis(500);
     let handler = Handler::new(
-        auth::testing::direct_sessions(&config, "sessions"),
+        auth_testing::direct_sessions(&config, "sessions"),
         verifier(),
     );
     assert_eq!(handler.decide(&req).await.unwrap_err(), Deny::StoreError);
@@ -303,8 +304,8 @@ async fn store_failure_is_a_deny() {
 async fn from_config_reads_the_table() {
     let tables = TestTables::create().await;
     let (token, _) = live_token(&tables.sessions()).await;
-    let endpoint = auth::testing::dynamodb_endpoint();
-    let mut env = auth::testing::test_env();
+    let endpoint = auth_testing::dynamodb_endpoint();
+    let mut env = auth_testing::test_env();
     for (k, v) in [
         ("SESSIONS_TABLE", tables.sessions_table.as_str()),
         ("DYNAMODB_ENDPOINT_URL", endpoint.as_str()),
@@ -330,8 +331,8 @@ async fn from_config_reads_the_table() {
     );
     let arn = secrets
         .create_secret()
-        .name(auth::testing::unique_name("authorizer-key"))
-        .secret_string(auth::testing::TEST_SECRET)
+        .name(auth_testing::unique_name("authorizer-key"))
+        .secret_string(auth_testing::TEST_SECRET)
         .send()
         .await
         .unwrap()

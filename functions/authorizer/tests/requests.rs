@@ -4,13 +4,13 @@
 
 mod support;
 
-use auth::store::dynamo::DynamoSessions;
 use auth::store::{DeleteSession, GetSession, RevokeAllSessions};
-use auth::testing::{
+use auth::{UserId, clock};
+use auth_sdk::store::DynamoSessions;
+use auth_testing::{
     TestTables, access_token, client_for, direct_sessions_at, dynamodb_endpoint, new_session,
     put_session, verifier,
 };
-use auth::{UserId, clock};
 use authorizer::{Deny, Handler};
 use support::{Proxy, authorizer_event};
 

@@ -21,23 +21,23 @@
 //! answers 429 `too_many_requests` with `Retry-After` without checking the password. A success
 //! resets the counter.
 
-use auth::api::{self, parse_json};
-use auth::config::{
-    self, ConfigError, KeyLoadError, Lookup, PasswordConfig, SignerConfig, StoreConfig,
-};
+use auth::config::{self, ConfigError, Lookup, PasswordConfig, SignerConfig, StoreConfig};
+use auth::keys::KeyLoadError;
 use auth::password::PasswordHasher;
-use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers};
 use auth::store::{
     FindUser, LoginAttempts, RefreshRecord, SessionRecord, StartSession, UserRecord,
 };
-use auth::telemetry::metrics;
 use auth::throttle;
 use auth::token::TokenSigner;
 use auth::{AuthError, Password, RefreshToken, SessionId, Username, clock};
+use auth_edge::api::{self, parse_json};
+use auth_edge::runner::{Answer, Function};
+use auth_sdk::SdkClients as _;
+use auth_sdk::SdkKeys as _;
+use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use tracing::Instrument as _;
 
 /// What login reads from the environment.
 #[derive(Debug, Clone)]
@@ -111,9 +111,24 @@ impl Handler<DynamoUsers, DynamoSessions, DynamoAttempts> {
             DynamoSessions::new(client.clone(), &config.sessions_table),
             DynamoAttempts::new(client, &config.attempts_table),
             config.password.hasher(),
-            config.signer.signer(Some(&sdk)).await?,
+            config.signer.load_sdk(Some(&sdk)).await?,
             config.refresh_ttl_seconds,
         ))
+    }
+}
+
+impl<U, S, A> Function for Handler<U, S, A>
+where
+    U: FindUser + Sync,
+    S: StartSession + Sync,
+    A: LoginAttempts + Sync,
+{
+    fn metric(&self, _req: &Request) -> Option<&'static str> {
+        Some("Logins")
+    }
+
+    async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        self.login(req).await.map(|response| (response, "success"))
     }
 }
 
@@ -135,18 +150,6 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             signer,
             refresh_ttl_seconds,
         }
-    }
-
-    /// Handles one request; errors become responses here.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        let span = api::request_span(&req);
-        async move {
-            let result = self.login(req).await;
-            metrics::count("Logins", &[("Outcome", api::outcome(&result, "success"))]);
-            api::respond(result)
-        }
-        .instrument(span)
-        .await
     }
 
     async fn login(&self, req: Request) -> Result<Response<Body>, AuthError> {

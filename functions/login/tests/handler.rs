@@ -1,17 +1,18 @@
 //! The login handler, fed with `events/login.json`, on the in-memory stores and on DynamoDB.
 
 use auth::clock;
-use auth::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers};
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth::store::{
     CreateUser, FindUser, GetSession, LoginAttempts, RefreshTokens, SessionLookup, StartSession,
     UserRecord,
 };
-use auth::testing::{
+use auth::{Password, UserId, Username};
+use auth_edge::Function as _;
+use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers};
+use auth_testing::{
     TestTables, event, hasher, request, response_json, signer, unique_username, unreachable_client,
     verifier, with_body,
 };
-use auth::{Password, UserId, Username};
 use login::Handler;
 
 const REFRESH_TTL: i64 = 30 * 24 * 3600;

@@ -11,13 +11,13 @@
 //!   (nothing was ended then; retry).
 
 use auth::AuthError;
-use auth::api::{self, caller};
 use auth::store::RevokeAllSessions;
-use auth::store::dynamo::DynamoSessions;
-use auth::telemetry::metrics;
+use auth_edge::api;
+use auth_edge::caller;
+use auth_edge::runner::{Answer, Function};
+use auth_sdk::store::DynamoSessions;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use tracing::Instrument as _;
 
 /// What logout-all reads from the environment: `SESSIONS_TABLE` and the DynamoDB settings.
 pub type Config = auth::config::SessionsTableConfig;
@@ -31,7 +31,22 @@ pub struct Handler<S> {
 impl Handler<DynamoSessions> {
     /// The handler on DynamoDB, as the Lambda runs it.
     pub async fn from_config(config: &Config) -> Self {
-        Self::new(config.sessions().await)
+        Self::new(auth_sdk::clients::sessions_table(config).await)
+    }
+}
+
+impl<S> Function for Handler<S>
+where
+    S: RevokeAllSessions + Sync,
+{
+    fn metric(&self, _req: &Request) -> Option<&'static str> {
+        Some("LogoutAlls")
+    }
+
+    async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        self.logout_all(req)
+            .await
+            .map(|response| (response, "success"))
     }
 }
 
@@ -39,21 +54,6 @@ impl<S: RevokeAllSessions + Sync> Handler<S> {
     /// A handler over `sessions`.
     pub fn new(sessions: S) -> Self {
         Self { sessions }
-    }
-
-    /// Handles one request; errors become responses here.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        let span = api::request_span(&req);
-        async move {
-            let result = self.logout_all(req).await;
-            metrics::count(
-                "LogoutAlls",
-                &[("Outcome", api::outcome(&result, "success"))],
-            );
-            api::respond(result)
-        }
-        .instrument(span)
-        .await
     }
 
     async fn logout_all(&self, req: Request) -> Result<Response<Body>, AuthError> {

@@ -1,14 +1,15 @@
 //! The logout-all handler, fed with `events/logout-all.json`, on the in-memory store and on
 //! DynamoDB.
 
-use auth::store::dynamo::DynamoSessions;
 use auth::store::memory::MemorySessions;
 use auth::store::{GetSession, ListSessions, RevokeAllSessions, SessionLookup, StartSession};
-use auth::testing::{
+use auth::{UserId, clock};
+use auth_edge::Function as _;
+use auth_sdk::store::DynamoSessions;
+use auth_testing::{
     TestTables, event, new_session, put_session, request, response_json, unreachable_client,
     with_caller,
 };
-use auth::{UserId, clock};
 use logout_all::Handler;
 use serde_json::Value;
 

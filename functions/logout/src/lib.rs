@@ -7,14 +7,14 @@
 //!
 //! - 204; 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable.
 
-use auth::api::{self, caller};
 use auth::store::DeleteSession;
-use auth::store::dynamo::DynamoSessions;
-use auth::telemetry::metrics;
 use auth::{AuthError, clock};
+use auth_edge::api;
+use auth_edge::caller;
+use auth_edge::runner::{Answer, Function};
+use auth_sdk::store::DynamoSessions;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use tracing::Instrument as _;
 
 /// What logout reads from the environment: `SESSIONS_TABLE` and the DynamoDB settings.
 pub type Config = auth::config::SessionsTableConfig;
@@ -28,7 +28,28 @@ pub struct Handler<S> {
 impl Handler<DynamoSessions> {
     /// The handler on DynamoDB, as the Lambda runs it.
     pub async fn from_config(config: &Config) -> Self {
-        Self::new(config.sessions().await)
+        Self::new(auth_sdk::clients::sessions_table(config).await)
+    }
+}
+
+impl<S> Function for Handler<S>
+where
+    S: DeleteSession + Sync,
+{
+    fn metric(&self, _req: &Request) -> Option<&'static str> {
+        Some("Logouts")
+    }
+
+    async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        let (response, deleted) = self.logout(req).await?;
+        Ok((
+            response,
+            if deleted {
+                "logged_out"
+            } else {
+                "already_gone"
+            },
+        ))
     }
 }
 
@@ -36,23 +57,6 @@ impl<S: DeleteSession + Sync> Handler<S> {
     /// A handler over `sessions`.
     pub fn new(sessions: S) -> Self {
         Self { sessions }
-    }
-
-    /// Handles one request; errors become responses here.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        let span = api::request_span(&req);
-        async move {
-            let result = self.logout(req).await;
-            let outcome = match &result {
-                Ok((_, true)) => "logged_out",
-                Ok((_, false)) => "already_gone",
-                Err(e) => api::status_and_code(e).1,
-            };
-            metrics::count("Logouts", &[("Outcome", outcome)]);
-            api::respond(result.map(|(response, _)| response))
-        }
-        .instrument(span)
-        .await
     }
 
     /// The response, and whether a session was ended.

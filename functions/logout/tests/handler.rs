@@ -2,10 +2,11 @@
 
 use auth::UserId;
 use auth::clock;
-use auth::store::dynamo::DynamoSessions;
 use auth::store::memory::MemorySessions;
 use auth::store::{DeleteSession, GetSession, SessionLookup, SessionRecord, StartSession};
-use auth::testing::{
+use auth_edge::Function as _;
+use auth_sdk::store::DynamoSessions;
+use auth_testing::{
     TestTables, event, new_session, put_session, request, response_json, unreachable_client,
     with_caller,
 };

@@ -18,20 +18,22 @@
 //! - 400 `invalid_request` for a body without a string `refresh_token`; 503 when the store is
 //!   unavailable.
 
-use auth::api::{self, TokenResponse, parse_json};
-use auth::config::{self, ConfigError, KeyLoadError, Lookup, SignerConfig, StoreConfig};
-use auth::store::dynamo::DynamoSessions;
+use auth::config::{self, ConfigError, Lookup, SignerConfig, StoreConfig};
+use auth::keys::KeyLoadError;
 use auth::store::{
     DeleteSession, GetSession, RefreshRecord, RefreshTokens, Rotation, SessionLookup,
     SessionRecord, SessionUse,
 };
-use auth::telemetry::metrics;
 use auth::token::TokenSigner;
 use auth::{AuthError, RefreshToken, clock};
+use auth_edge::api::{self, TokenResponse, parse_json};
+use auth_edge::runner::{Answer, Function};
+use auth_sdk::SdkClients as _;
+use auth_sdk::SdkKeys as _;
+use auth_sdk::store::DynamoSessions;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use tracing::Instrument as _;
 
 /// What refresh reads from the environment.
 #[derive(Debug, Clone)]
@@ -82,6 +84,16 @@ enum Outcome {
     Concurrent,
 }
 
+impl Outcome {
+    /// The outcome's label in logs and metrics.
+    fn label(self) -> &'static str {
+        match self {
+            Self::Rotated => "rotated",
+            Self::Concurrent => "concurrent",
+        }
+    }
+}
+
 /// The refresh handler over the sessions table.
 #[derive(Debug, Clone)]
 pub struct Handler<S> {
@@ -99,10 +111,24 @@ impl Handler<DynamoSessions> {
         let client = config.store.dynamo_client(&sdk);
         Ok(Self::new(
             DynamoSessions::new(client, &config.sessions_table),
-            config.signer.signer(Some(&sdk)).await?,
+            config.signer.load_sdk(Some(&sdk)).await?,
             config.refresh_ttl_seconds,
             config.reuse_grace_seconds,
         ))
+    }
+}
+
+impl<S> Function for Handler<S>
+where
+    S: RefreshTokens + GetSession + DeleteSession + Sync,
+{
+    fn metric(&self, _req: &Request) -> Option<&'static str> {
+        Some("Refreshes")
+    }
+
+    async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        let (response, outcome) = self.refresh(req).await?;
+        Ok((response, outcome.label()))
     }
 }
 
@@ -121,23 +147,6 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
             refresh_ttl_seconds,
             reuse_grace_ms: reuse_grace_seconds * 1000,
         }
-    }
-
-    /// Handles one request; errors become responses here.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        let span = api::request_span(&req);
-        async move {
-            let result = self.refresh(req).await;
-            let outcome = match &result {
-                Ok((_, Outcome::Rotated)) => "rotated",
-                Ok((_, Outcome::Concurrent)) => "concurrent",
-                Err(e) => api::status_and_code(e).1,
-            };
-            metrics::count("Refreshes", &[("Outcome", outcome)]);
-            api::respond(result.map(|(response, _)| response))
-        }
-        .instrument(span)
-        .await
     }
 
     async fn refresh(&self, req: Request) -> Result<(Response<Body>, Outcome), AuthError> {
@@ -212,7 +221,7 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
                 now,
             )
             .map_err(AuthError::Internal)?;
-        tracing::info!(outcome = ?outcome, "refreshed");
+        tracing::info!(outcome = outcome.label(), "refreshed");
         let response = api::json_response(
             StatusCode::OK,
             &TokenResponse {
@@ -257,7 +266,7 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
             session_revoked = revoked,
             "a rotated refresh token was presented again; session revoked"
         );
-        metrics::count("RefreshTokenReuse", &[("Action", "session_revoked")]);
+        auth_telemetry::metrics::count("RefreshTokenReuse", &[("Action", "session_revoked")]);
         Ok(())
     }
 }

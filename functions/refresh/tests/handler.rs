@@ -1,18 +1,19 @@
 //! The refresh handler, fed with `events/refresh.json`, on the in-memory store and on DynamoDB.
 
+use auth_edge::Function as _;
 use std::time::Duration;
 
-use auth::store::dynamo::DynamoSessions;
 use auth::store::memory::MemorySessions;
 use auth::store::{
     DeleteSession, GetSession, RefreshTokens, RevokeAllSessions, SessionLookup, SessionRecord,
     StartSession,
 };
-use auth::testing::{
+use auth::{RefreshToken, UserId, clock};
+use auth_sdk::store::DynamoSessions;
+use auth_testing::{
     TestTables, event, new_session, put_session, request, response_json, signer,
     unreachable_client, verifier, with_body,
 };
-use auth::{RefreshToken, UserId, clock};
 use refresh::Handler;
 use serde_json::{Value, json};
 

@@ -8,18 +8,18 @@
 //! - 400 `invalid_request` (bad JSON, missing/unknown fields, a username or password breaking
 //!   the rules), 409 `username_taken`, 413, 415, 503 (see [`auth::api`]).
 
-use auth::api::{self, parse_json};
 use auth::config::{self, ConfigError, Lookup, PasswordConfig, StoreConfig};
 use auth::password::PasswordHasher;
 use auth::store::CreateUser;
 use auth::store::UserRecord;
-use auth::store::dynamo::DynamoUsers;
-use auth::telemetry::metrics;
 use auth::{AuthError, Password, StoreError, UserId, Username, clock};
+use auth_edge::api::{self, parse_json};
+use auth_edge::runner::{Answer, Function};
+use auth_sdk::SdkClients as _;
+use auth_sdk::store::DynamoUsers;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use tracing::Instrument as _;
 
 /// What register reads from the environment.
 #[derive(Debug, Clone)]
@@ -83,25 +83,25 @@ impl Handler<DynamoUsers> {
     }
 }
 
+impl<U> Function for Handler<U>
+where
+    U: CreateUser + Sync,
+{
+    fn metric(&self, _req: &Request) -> Option<&'static str> {
+        Some("Registrations")
+    }
+
+    async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        self.register(req)
+            .await
+            .map(|response| (response, "created"))
+    }
+}
+
 impl<U: CreateUser + Sync> Handler<U> {
     /// A handler over `users`.
     pub fn new(users: U, hasher: PasswordHasher) -> Self {
         Self { users, hasher }
-    }
-
-    /// Handles one request; errors become responses here.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        let span = api::request_span(&req);
-        async move {
-            let result = self.register(req).await;
-            metrics::count(
-                "Registrations",
-                &[("Outcome", api::outcome(&result, "created"))],
-            );
-            api::respond(result)
-        }
-        .instrument(span)
-        .await
     }
 
     async fn register(&self, req: Request) -> Result<Response<Body>, AuthError> {

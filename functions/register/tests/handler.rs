@@ -2,13 +2,14 @@
 //! DynamoDB (moto).
 
 use auth::store::FindUser;
-use auth::store::dynamo::DynamoUsers;
 use auth::store::memory::MemoryUsers;
-use auth::testing::{
+use auth::{Username, store::CreateUser};
+use auth_edge::Function as _;
+use auth_sdk::store::DynamoUsers;
+use auth_testing::{
     TestTables, event, hasher, request, response_json, unique_username, unreachable_client,
     with_body,
 };
-use auth::{Username, store::CreateUser};
 use register::Handler;
 use serde_json::{Value, json};
 

@@ -12,15 +12,15 @@
 //!
 //! 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable.
 
-use auth::api::{self, Caller, caller};
-use auth::store::dynamo::DynamoSessions;
 use auth::store::{DeleteSession, ListSessions, SessionRecord};
-use auth::telemetry::metrics;
 use auth::{AuthError, SessionId, clock};
+use auth_edge::api;
+use auth_edge::runner::{Answer, Function};
+use auth_edge::{Caller, caller};
+use auth_sdk::store::DynamoSessions;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt as _, Response};
 use serde::{Deserialize, Serialize};
-use tracing::Instrument as _;
 
 /// What the sessions function reads from the environment: `SESSIONS_TABLE` and the DynamoDB settings.
 pub type Config = auth::config::SessionsTableConfig;
@@ -74,7 +74,29 @@ pub struct Handler<S> {
 impl Handler<DynamoSessions> {
     /// The handler on DynamoDB, as the Lambda runs it.
     pub async fn from_config(config: &Config) -> Self {
-        Self::new(config.sessions().await)
+        Self::new(auth_sdk::clients::sessions_table(config).await)
+    }
+}
+
+impl<S> Function for Handler<S>
+where
+    S: ListSessions + DeleteSession + Sync,
+{
+    fn metric(&self, req: &Request) -> Option<&'static str> {
+        Some(if req.method() == Method::DELETE {
+            "SessionRevocations"
+        } else {
+            "SessionListings"
+        })
+    }
+
+    async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        let response = if req.method() == Method::DELETE {
+            self.revoke(&req).await?
+        } else {
+            self.list(&req).await?
+        };
+        Ok((response, "success"))
     }
 }
 
@@ -82,23 +104,6 @@ impl<S: ListSessions + DeleteSession + Sync> Handler<S> {
     /// A handler over `sessions`.
     pub fn new(sessions: S) -> Self {
         Self { sessions }
-    }
-
-    /// Handles one request (`GET /sessions` or `DELETE /sessions/{id}`); errors become
-    /// responses here.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        let span = api::request_span(&req);
-        async move {
-            let (metric, result) = if req.method() == Method::DELETE {
-                ("SessionRevocations", self.revoke(&req).await)
-            } else {
-                ("SessionListings", self.list(&req).await)
-            };
-            metrics::count(metric, &[("Outcome", api::outcome(&result, "success"))]);
-            api::respond(result)
-        }
-        .instrument(span)
-        .await
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, AuthError> {

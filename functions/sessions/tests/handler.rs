@@ -1,16 +1,17 @@
 //! The sessions handler (`GET /sessions`, `DELETE /sessions/{id}`), fed with `events/sessions.json`
 //! and `events/session-delete.json`, on the in-memory store and on DynamoDB.
 
-use auth::store::dynamo::DynamoSessions;
 use auth::store::memory::MemorySessions;
 use auth::store::{
     DeleteSession, GetSession, ListSessions, SessionLookup, SessionRecord, StartSession,
 };
-use auth::testing::{
+use auth::{UserId, clock};
+use auth_edge::Function as _;
+use auth_sdk::store::DynamoSessions;
+use auth_testing::{
     TestTables, event, new_session, put_session, request, response_json, unreachable_client,
     with_caller,
 };
-use auth::{UserId, clock};
 use serde_json::{Value, json};
 use sessions::Handler;
 

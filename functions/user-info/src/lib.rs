@@ -9,20 +9,21 @@
 //!   (or its name now belongs to another account); 503 when the store is unavailable.
 //!
 //! Like the authorizer, it reads DynamoDB through the auth crate's direct client
-//! ([`auth::store::dynamo_http::DirectUsers`], one signed `GetItem`) rather than the AWS SDK:
+//! ([`auth_direct::store::DirectUsers`], one signed `GetItem`) rather than the AWS SDK:
 //! its whole work per request is that one read, and the SDK's start-up and request pipeline
 //! were most of its cold start and CPU (bench/RESULTS.md).
 
-use auth::api::{self, caller};
-use auth::aws::{AwsHttp, DirectConfig, DirectConfigError};
-use auth::config::{self, ConfigError, Lookup, StoreConfig};
+use auth::config::{self, ConfigError, Lookup};
 use auth::store::FindUser;
-use auth::store::dynamo_http::DirectUsers;
 use auth::{AuthError, clock};
+use auth_direct::client::{AwsHttp, DirectConfig, DirectConfigError};
+use auth_direct::store::DirectUsers;
+use auth_edge::api;
+use auth_edge::caller;
+use auth_edge::runner::{Answer, Function};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use tracing::Instrument as _;
 
 /// What user-info reads from the environment.
 #[derive(Debug, Clone)]
@@ -43,7 +44,7 @@ impl Config {
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             users_table: config::users_table(env)?,
-            direct: StoreConfig::from_lookup(env)?.direct_config(env)?,
+            direct: DirectConfig::from_lookup(env)?,
         })
     }
 }
@@ -78,18 +79,23 @@ impl Handler<DirectUsers> {
     }
 }
 
+impl<U> Function for Handler<U>
+where
+    U: FindUser + Sync,
+{
+    fn metric(&self, _req: &Request) -> Option<&'static str> {
+        None
+    }
+
+    async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        self.me(req).await.map(|response| (response, "success"))
+    }
+}
+
 impl<U: FindUser + Sync> Handler<U> {
     /// A handler over `users`.
     pub fn new(users: U) -> Self {
         Self { users }
-    }
-
-    /// Handles one request; errors become responses here.
-    pub async fn handle(&self, req: Request) -> Response<Body> {
-        let span = api::request_span(&req);
-        async move { api::respond(self.me(req).await) }
-            .instrument(span)
-            .await
     }
 
     async fn me(&self, req: Request) -> Result<Response<Body>, AuthError> {

@@ -1,13 +1,14 @@
 //! The user-info handler, fed with `events/me.json`.
 
 use auth::clock;
-use auth::store::dynamo::DynamoUsers;
 use auth::store::memory::MemoryUsers;
 use auth::store::{CreateUser, FindUser, UserRecord};
-use auth::testing::{
+use auth::{SessionId, UserId, Username};
+use auth_edge::Function as _;
+use auth_sdk::store::DynamoUsers;
+use auth_testing::{
     TestTables, event, request, response_json, unique_username, unreachable_client, with_caller,
 };
-use auth::{SessionId, UserId, Username};
 use serde_json::{Value, json};
 use user_info::Handler;
 
@@ -79,7 +80,7 @@ async fn returns_the_caller_on_dynamodb_read_directly() {
 async fn from_config_reads_the_table() {
     let tables = TestTables::create().await;
     let user = add_user(&tables.users()).await;
-    let endpoint = auth::testing::dynamodb_endpoint();
+    let endpoint = auth_testing::dynamodb_endpoint();
     let env = std::collections::HashMap::from([
         ("USERS_TABLE", tables.users_table.as_str()),
         ("DYNAMODB_ENDPOINT_URL", endpoint.as_str()),
@@ -132,10 +133,10 @@ async fn unavailable_store_is_503() {
     let handler = Handler::new(DynamoUsers::new(unreachable_client(), "users"));
     assert_eq!(call(&handler, event("me.json")).await.0, 503);
     // The same with the direct read the Lambda runs.
-    let port = auth::testing::OwnMoto::free_port();
-    let mut config = auth::testing::direct_config(&format!("http://127.0.0.1:{port}"));
+    let port = auth_testing::OwnMoto::free_port();
+    let mut config = auth_testing::direct_config(&format!("http://127.0.0.1:{port}"));
     config.timeout = std::time::Duration::from_millis(500);
-    let http = auth::aws::AwsHttp::new(&config).unwrap();
-    let users = auth::store::dynamo_http::DirectUsers::new(&http, &config, "users").unwrap();
+    let http = auth_direct::client::AwsHttp::new(&config).unwrap();
+    let users = auth_direct::store::DirectUsers::new(&http, &config, "users").unwrap();
     assert_eq!(call(&Handler::new(users), event("me.json")).await.0, 503);
 }

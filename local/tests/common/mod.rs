@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
-use auth::testing::{TestTables, test_config};
+use auth_testing::{TestTables, test_config};
 use local_api::gateway::Gateway;
 use serde_json::Value;
 use tokio::sync::oneshot;

@@ -1,44 +1,14 @@
-//! Configuration from the environment, read once per cold start.
+//! Configuration: the environment's variables read into settings, once per cold start.
 //!
-//! `JWT_SECRET` is the HS256 key itself (at least 32 bytes), for local runs and tests.
-//! `JWT_SECRET_ARN` names an AWS Secrets Manager secret holding it, as deployed stacks do
-//! (`template.yaml`): the key is read once per cold start; login signs with the secret's
-//! `AWSCURRENT` version and the authorizer also accepts its `AWSPENDING` and `AWSPREVIOUS`
-//! versions, so the key can rotate without logging anyone out: stage the new key as
-//! `AWSPENDING`, let the authorizers restart, then promote it (README, "Keys").
-//!
-//! With `JWT_ALGORITHM=EdDSA`, login signs with an Ed25519 private key (`JWT_PRIVATE_KEY`, a
-//! PKCS#8 PEM, or `JWT_PRIVATE_KEY_ARN`, a Secrets Manager secret holding it) and the authorizer
-//! holds only public keys (`JWT_PUBLIC_KEYS`, one or more PEM blocks), so it cannot mint tokens.
+//! This module only reads variables; it builds no client and loads no key. Keys are loaded by
+//! [`crate::keys`] (through whichever Secrets Manager client the function has); clients are
+//! built by `auth-sdk` (the SDK's) and `auth-direct` (the direct client's) from the settings
+//! read here. Every variable, its default and who reads it: `docs/configuration.md` (checked
+//! against the code by a test). Each default is a named constant below, written once.
 //!
 //! Each function reads only the variables it needs (its `Config::from_env` composes the pieces
 //! below), so that `template.yaml` gives each function exactly those. A missing or bad variable
 //! is a [`ConfigError`] naming it, and the function refuses to start.
-//!
-//! | variable | default | read by |
-//! |---|---|---|
-//! | `USERS_TABLE` | required | register, login, user-info |
-//! | `SESSIONS_TABLE` | required | login, logout, authorizer, refresh, sessions, logout-all |
-//! | `ATTEMPTS_TABLE` | required | login |
-//! | `JWT_ALGORITHM` | `HS256` (or `EdDSA`) | login, refresh, authorizer |
-//! | `JWT_SECRET` | HS256: one of these two is required | login, refresh, authorizer |
-//! | `JWT_SECRET_ARN` | | login, refresh, authorizer |
-//! | `JWT_PRIVATE_KEY` | EdDSA: one of these two is required | login, refresh |
-//! | `JWT_PRIVATE_KEY_ARN` | | login, refresh |
-//! | `JWT_PUBLIC_KEYS` | EdDSA: required (PEM, current and previous) | authorizer |
-//! | `JWT_ISSUER` | `jwt-session-service` | login, refresh, authorizer |
-//! | `JWT_AUDIENCE` | `jwt-session-service` | login, refresh, authorizer |
-//! | `TOKEN_TTL_SECONDS` | `900` (60 – 86400): access tokens | login, refresh |
-//! | `REFRESH_TOKEN_TTL_SECONDS` | `2592000` (30 days; 3600 – 31536000, at least `TOKEN_TTL_SECONDS`) | login, refresh |
-//! | `REFRESH_REUSE_GRACE_SECONDS` | `5` (0 – 60) | refresh |
-//! | `JWT_LEEWAY_SECONDS` | `5` (0 – 300) | authorizer |
-//! | `ARGON2_MEMORY_KIB` | `19456` | register, login |
-//! | `ARGON2_ITERATIONS` | `2` | register, login |
-//! | `ARGON2_PARALLELISM` | `1` | register, login |
-//! | `DYNAMODB_ENDPOINT_URL` | unset (AWS) | every function |
-//! | `DYNAMODB_TIMEOUT_MS` | `2000` (100 – 30000) | every function |
-//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | set by Lambda | every function (the authorizer and user-info read them themselves, [`StoreConfig::direct_config`]; the others through the SDK's chain) |
-//! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER` | unset (AWS) | every function (as the SDK reads them) |
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -66,18 +36,21 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn optional(env: Lookup<'_>, name: &'static str) -> Option<String> {
+/// `name`'s value, if it is set and not blank.
+pub fn optional(env: Lookup<'_>, name: &'static str) -> Option<String> {
     env(name).filter(|v| !v.trim().is_empty())
 }
 
-fn required(env: Lookup<'_>, name: &'static str) -> Result<String, ConfigError> {
+/// `name`'s value; a [`ConfigError`] if it is unset or blank.
+pub fn required(env: Lookup<'_>, name: &'static str) -> Result<String, ConfigError> {
     optional(env, name).ok_or(ConfigError {
         name,
         problem: "is required but not set".into(),
     })
 }
 
-fn number<T>(
+/// `name` as a whole number within `range`, or `default` if it is unset.
+pub fn number<T>(
     env: Lookup<'_>,
     name: &'static str,
     default: T,
@@ -132,7 +105,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             endpoint_url: None,
-            timeout: Duration::from_secs(2),
+            timeout: Duration::from_millis(DEFAULT_DYNAMODB_TIMEOUT_MS),
         }
     }
 }
@@ -149,221 +122,23 @@ impl StoreConfig {
                 problem: format!("{url:?} is not an http(s) URL"),
             });
         }
-        let timeout_ms = number(env, "DYNAMODB_TIMEOUT_MS", 2000u64, 100..=30_000)?;
+        let timeout_ms = number(
+            env,
+            "DYNAMODB_TIMEOUT_MS",
+            DEFAULT_DYNAMODB_TIMEOUT_MS,
+            100..=30_000,
+        )?;
         Ok(Self {
             endpoint_url,
             timeout: Duration::from_millis(timeout_ms),
         })
     }
-
-    /// Loads the AWS SDK configuration (region, credentials, the timeouts below): once per cold
-    /// start. Region and credentials come from the usual AWS chain (in Lambda, the function's
-    /// environment).
-    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(self.timeouts())
-            .stalled_stream_protection(Self::stalled_stream_protection())
-            .load()
-            .await
-    }
-
-    /// Off: every call is already bounded by [`StoreConfig::timeouts`], and DynamoDB's answers
-    /// are small, so the SDK's throughput monitor (timers polled on every request and response
-    /// body) costs CPU on each invocation and protects nothing here.
-    fn stalled_stream_protection()
-    -> aws_config::stalled_stream_protection::StalledStreamProtectionConfig {
-        aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled()
-    }
-
-    /// The DynamoDB client on `sdk`, at the configured endpoint if there is one.
-    pub fn dynamo_client(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-        let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
-        if let Some(url) = &self.endpoint_url {
-            builder = builder.endpoint_url(url);
-        }
-        aws_sdk_dynamodb::Client::from_conf(builder.build())
-    }
-
-    /// [`StoreConfig::sdk_config`] and [`StoreConfig::dynamo_client`] in one.
-    pub async fn client(&self) -> aws_sdk_dynamodb::Client {
-        self.dynamo_client(&self.sdk_config().await)
-    }
-
-    /// Where and as whom the direct client ([`crate::aws`]) of the authorizer and user-info
-    /// calls: the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`), credentials from
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and, if set, `AWS_SESSION_TOKEN` — the
-    /// variables Lambda sets for the function's role. Endpoints: DynamoDB's from
-    /// `DYNAMODB_ENDPOINT_URL`, else `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`;
-    /// Secrets Manager's from `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL` (the
-    /// SDK's variables, in its order); else the region's standard endpoint, which is known for
-    /// the `aws` (commercial and GovCloud) and `aws-cn` partitions only. Refused at start-up,
-    /// rather than silently calling another endpoint than the SDK would: `AWS_USE_FIPS_ENDPOINT`
-    /// or `AWS_USE_DUALSTACK_ENDPOINT` set to true, and regions of other partitions, unless both
-    /// endpoints are configured explicitly; endpoints with user info, a path or a query; and
-    /// credentials with characters an HTTP header cannot carry.
-    pub fn direct_config(&self, env: Lookup<'_>) -> Result<crate::aws::DirectConfig, ConfigError> {
-        use crate::aws::{AwsCredentials, DirectConfig, regional_endpoint};
-        let region = match optional(env, "AWS_REGION") {
-            Some(region) => region,
-            None => required(env, "AWS_DEFAULT_REGION").map_err(|_| ConfigError {
-                name: "AWS_REGION",
-                problem: "is required but not set (nor AWS_DEFAULT_REGION)".into(),
-            })?,
-        };
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(ConfigError {
-                name: "AWS_REGION",
-                problem: format!("{region:?} is not a region name"),
-            });
-        }
-        let header_safe = |name: &'static str, value: String| {
-            if value.bytes().all(|b| b.is_ascii_graphic()) {
-                Ok(value)
-            } else {
-                Err(ConfigError {
-                    name,
-                    problem: "contains white space or characters outside visible ASCII".into(),
-                })
-            }
-        };
-        let credentials = AwsCredentials::new(
-            header_safe("AWS_ACCESS_KEY_ID", required(env, "AWS_ACCESS_KEY_ID")?)?,
-            header_safe(
-                "AWS_SECRET_ACCESS_KEY",
-                required(env, "AWS_SECRET_ACCESS_KEY")?,
-            )?,
-            optional(env, "AWS_SESSION_TOKEN")
-                .map(|t| header_safe("AWS_SESSION_TOKEN", t))
-                .transpose()?,
-        );
-        // Why the region's standard endpoint cannot be used, if it cannot.
-        let unsupported = ["AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT"]
-            .into_iter()
-            .find(|name| optional(env, name).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")))
-            .map(|name| (name, format!("{name} is set")))
-            .or_else(|| {
-                let commercial = [
-                    "af-", "ap-", "ca-", "eu-", "il-", "me-", "mx-", "sa-", "us-",
-                ];
-                let known = region.starts_with("cn-")
-                    || (commercial.iter().any(|p| region.starts_with(p))
-                        && !region.starts_with("us-iso"));
-                (!known).then(|| {
-                    (
-                        "AWS_REGION",
-                        format!("{region:?} is not in a partition whose endpoints are known"),
-                    )
-                })
-            });
-        let endpoint = |names: &[&'static str], service: &str| -> Result<String, ConfigError> {
-            for name in names {
-                if let Some(url) = optional(env, name) {
-                    return checked_endpoint(name, url);
-                }
-            }
-            match &unsupported {
-                None => Ok(regional_endpoint(service, &region)),
-                Some((name, why)) => Err(ConfigError {
-                    name,
-                    problem: format!(
-                        "{why}: the direct client of the authorizer and user-info builds only \
-                         standard endpoints; set {} to the {service} endpoint to use",
-                        names[0]
-                    ),
-                }),
-            }
-        };
-        let dynamodb_endpoint = match &self.endpoint_url {
-            Some(url) => checked_endpoint("DYNAMODB_ENDPOINT_URL", url.clone())?,
-            None => endpoint(
-                &["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"],
-                "dynamodb",
-            )?,
-        };
-        let secretsmanager_endpoint = endpoint(
-            &["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"],
-            "secretsmanager",
-        )?;
-        Ok(DirectConfig {
-            region,
-            credentials,
-            dynamodb_endpoint,
-            secretsmanager_endpoint,
-            timeout: self.timeout,
-        })
-    }
-
-    /// A client for a local DynamoDB-compatible server at the configured endpoint (or `endpoint`
-    /// if none is configured), with a fixed region and static placeholder credentials, so that
-    /// no AWS account or profile is needed. For local servers and tests only.
-    pub fn local_client(&self, endpoint: &str) -> aws_sdk_dynamodb::Client {
-        self.dynamo_client(&self.local_sdk_config(endpoint))
-    }
-
-    /// SDK configuration for local servers: every service at `endpoint`, region `us-east-1`,
-    /// static placeholder credentials.
-    pub fn local_sdk_config(&self, endpoint: &str) -> aws_config::SdkConfig {
-        use aws_sdk_dynamodb::config::{
-            BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
-        };
-        aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "local", "local", None, None, "local",
-            )))
-            .endpoint_url(endpoint)
-            .timeout_config(self.timeouts())
-            .stalled_stream_protection(Self::stalled_stream_protection())
-            .build()
-    }
-
-    /// The SDK timeouts: the whole operation within `timeout`, one attempt within half of it,
-    /// so that one retry fits.
-    pub fn timeouts(&self) -> aws_config::timeout::TimeoutConfig {
-        aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(self.timeout / 2)
-            .operation_attempt_timeout(self.timeout / 2)
-            .operation_timeout(self.timeout)
-            .build()
-    }
-}
-
-/// `url` if it is an absolute http(s) URL of a host (and port), with nothing else: the direct
-/// client signs and sends every request to its root.
-fn checked_endpoint(name: &'static str, url: String) -> Result<String, ConfigError> {
-    let bad = |problem: &str| ConfigError {
-        name,
-        problem: format!("{url:?} {problem}"),
-    };
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| bad("is not an http(s) URL"))?;
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.is_empty() {
-        return Err(bad("has no host"));
-    }
-    if authority.contains('@') {
-        return Err(bad(
-            "carries user info; credentials come from the AWS_* variables",
-        ));
-    }
-    if authority.contains(['/', '?', '#']) {
-        return Err(bad(
-            "has a path or query; only scheme, host and port are supported",
-        ));
-    }
-    Ok(url)
 }
 
 fn issuer_audience(env: Lookup<'_>) -> (String, String) {
     (
-        optional(env, "JWT_ISSUER").unwrap_or_else(|| "jwt-session-service".into()),
-        optional(env, "JWT_AUDIENCE").unwrap_or_else(|| "jwt-session-service".into()),
+        optional(env, "JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
+        optional(env, "JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
     )
 }
 
@@ -411,94 +186,6 @@ impl KeySource {
             Self::SecretsManager(_) => None,
         }
     }
-
-    /// The keys: the current one first, then (with `previous`) the one before it, if any.
-    /// Secrets Manager is asked through `sdk` (one call per version).
-    pub async fn load(
-        &self,
-        sdk: Option<&aws_config::SdkConfig>,
-        previous: bool,
-    ) -> Result<Vec<HmacKey>, KeyLoadError> {
-        match self {
-            Self::Inline(key) => Ok(vec![key.clone()]),
-            Self::SecretsManager(arn) => {
-                let sdk = sdk.ok_or(KeyLoadError::NoSdk)?;
-                let client = aws_sdk_secretsmanager::Client::new(sdk);
-                load_from_secrets_manager(&client, arn, previous).await
-            }
-        }
-    }
-
-    /// [`KeySource::load`] with Secrets Manager asked through `secrets` (the authorizer's
-    /// direct client, [`crate::aws::SecretsClient`]).
-    pub async fn load_with(
-        &self,
-        secrets: &impl SecretVersions,
-        previous: bool,
-    ) -> Result<Vec<HmacKey>, KeyLoadError> {
-        match self {
-            Self::Inline(key) => Ok(vec![key.clone()]),
-            Self::SecretsManager(arn) => load_from_secrets_manager(secrets, arn, previous).await,
-        }
-    }
-}
-
-/// Reads versions of Secrets Manager secrets: the SDK's client, or the authorizer's direct one.
-pub trait SecretVersions: Sync {
-    /// The string of version `stage` of secret `arn`; `None` if a stage other than
-    /// `AWSCURRENT` does not exist (a secret that was never rotated has no `AWSPREVIOUS`).
-    fn secret_string(
-        &self,
-        arn: &str,
-        stage: &str,
-    ) -> impl std::future::Future<Output = Result<Option<String>, KeyLoadError>> + Send;
-}
-
-impl SecretVersions for aws_sdk_secretsmanager::Client {
-    async fn secret_string(&self, arn: &str, stage: &str) -> Result<Option<String>, KeyLoadError> {
-        secret_string(self, arn, stage).await
-    }
-}
-
-/// The key could not be loaded at start-up.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyLoadError {
-    /// `JWT_SECRET_ARN` is set but no AWS configuration was given to reach it.
-    #[error("JWT_SECRET_ARN needs the AWS SDK configuration")]
-    NoSdk,
-    /// Secrets Manager refused or failed.
-    #[error("reading the signing key from Secrets Manager failed")]
-    SecretsManager(#[source] crate::error::BoxError),
-    /// The secret is not a usable key.
-    #[error("the signing key in Secrets Manager is unusable: {0}")]
-    Unusable(String),
-}
-
-/// Reads the `AWSCURRENT` version of secret `arn` and, with `previous` (the verifier's set), its
-/// `AWSPENDING` and `AWSPREVIOUS` versions where it has them.
-pub async fn load_from_secrets_manager(
-    client: &impl SecretVersions,
-    arn: &str,
-    previous: bool,
-) -> Result<Vec<HmacKey>, KeyLoadError> {
-    let stages: &[&str] = if previous {
-        &["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"]
-    } else {
-        &["AWSCURRENT"]
-    };
-    let mut keys = Vec::new();
-    for stage in stages {
-        let secret = match client.secret_string(arn, stage).await? {
-            Some(secret) => secret,
-            // A secret that was never rotated has no AWSPREVIOUS or AWSPENDING version.
-            None if *stage != "AWSCURRENT" => continue,
-            None => return Err(KeyLoadError::Unusable(format!("{stage} is missing"))),
-        };
-        let key = HmacKey::new(secret.trim().as_bytes().to_vec())
-            .map_err(|problem| KeyLoadError::Unusable(format!("{stage}: {problem}")))?;
-        keys.push(key);
-    }
-    Ok(keys)
 }
 
 /// `JWT_ALGORITHM`: `HS256` (default) or `EdDSA`.
@@ -534,50 +221,6 @@ impl SigningKeySource {
     }
 }
 
-/// The string of version `stage` of secret `arn`; `None` if there is no such version.
-async fn secret_string(
-    client: &aws_sdk_secretsmanager::Client,
-    arn: &str,
-    stage: &str,
-) -> Result<Option<String>, KeyLoadError> {
-    use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
-    let result = client
-        .get_secret_value()
-        .secret_id(arn)
-        .version_stage(stage)
-        .send()
-        .await;
-    let code = result
-        .as_ref()
-        .err()
-        .and_then(|e| e.code())
-        .map(str::to_owned);
-    secret_version(
-        stage,
-        result
-            .map(|out| out.secret_string)
-            .map_err(|e| Box::new(e) as crate::error::BoxError),
-        code.as_deref(),
-    )
-}
-
-/// What a `GetSecretValue` answer for version `stage` means, whichever client asked: the
-/// secret's string; `None` when a stage other than `AWSCURRENT` does not exist (error code
-/// `code` is `ResourceNotFoundException`); otherwise an error.
-pub(crate) fn secret_version(
-    stage: &str,
-    answer: Result<Option<String>, crate::error::BoxError>,
-    code: Option<&str>,
-) -> Result<Option<String>, KeyLoadError> {
-    match answer {
-        Ok(string) => string
-            .map(Some)
-            .ok_or_else(|| KeyLoadError::Unusable(format!("{stage} has no string value"))),
-        Err(_) if stage != "AWSCURRENT" && code == Some("ResourceNotFoundException") => Ok(None),
-        Err(e) => Err(KeyLoadError::SecretsManager(e)),
-    }
-}
-
 /// What a function that only touches the sessions table reads (logout, sessions, logout-all):
 /// `SESSIONS_TABLE` and the DynamoDB settings.
 #[derive(Debug, Clone)]
@@ -601,11 +244,6 @@ impl SessionsTableConfig {
             store: StoreConfig::from_lookup(env)?,
         })
     }
-
-    /// The sessions table on DynamoDB, with its client built once (per cold start).
-    pub async fn sessions(&self) -> crate::store::dynamo::DynamoSessions {
-        crate::store::dynamo::DynamoSessions::new(self.store.client().await, &self.sessions_table)
-    }
 }
 
 /// Default lifetime of an access token: 15 minutes.
@@ -614,6 +252,14 @@ pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const DEFAULT_REFRESH_TTL_SECONDS: i64 = 30 * 24 * 3600;
 /// Default grace window for a concurrent refresh with a just-rotated token: 5 seconds.
 pub const DEFAULT_REUSE_GRACE_SECONDS: i64 = 5;
+/// Default clock leeway of the token verifier: 5 seconds.
+pub const DEFAULT_LEEWAY_SECONDS: u64 = 5;
+/// Default `iss` of the tokens.
+pub const DEFAULT_ISSUER: &str = "jwt-session-service";
+/// Default `aud` of the tokens.
+pub const DEFAULT_AUDIENCE: &str = "jwt-session-service";
+/// Default bound on one store call, retries included: 2 seconds.
+pub const DEFAULT_DYNAMODB_TIMEOUT_MS: u64 = 2000;
 
 /// `REFRESH_TOKEN_TTL_SECONDS`: the lifetime of a refresh token, and so of a session nobody
 /// refreshes; at least `access_ttl_seconds` (an access token never outlives its session).
@@ -649,7 +295,7 @@ pub fn reuse_grace_seconds(env: Lookup<'_>) -> Result<i64, ConfigError> {
 pub struct SignerConfig {
     /// Where the key comes from.
     pub key: SigningKeySource,
-    settings: TokenSettings,
+    pub(crate) settings: TokenSettings,
 }
 
 impl SignerConfig {
@@ -713,34 +359,6 @@ impl SignerConfig {
         })
     }
 
-    /// The signer, loading the current key (from Secrets Manager through `sdk` if configured so).
-    pub async fn signer(
-        &self,
-        sdk: Option<&aws_config::SdkConfig>,
-    ) -> Result<TokenSigner, KeyLoadError> {
-        match &self.key {
-            SigningKeySource::Hmac(source) => {
-                let keys = source.load(sdk, false).await?;
-                let current = keys
-                    .first()
-                    .ok_or_else(|| KeyLoadError::Unusable("no current key".into()))?;
-                Ok(self.signer_for(current))
-            }
-            SigningKeySource::Ed25519(key) => {
-                Ok(TokenSigner::new_ed25519(key, self.settings.clone()))
-            }
-            SigningKeySource::Ed25519SecretsManager(arn) => {
-                let sdk = sdk.ok_or(KeyLoadError::NoSdk)?;
-                let client = aws_sdk_secretsmanager::Client::new(sdk);
-                let pem = secret_string(&client, arn, "AWSCURRENT")
-                    .await?
-                    .ok_or_else(|| KeyLoadError::Unusable("no current version".into()))?;
-                let key = Ed25519PrivateKey::from_pem(&pem).map_err(KeyLoadError::Unusable)?;
-                Ok(TokenSigner::new_ed25519(&key, self.settings.clone()))
-            }
-        }
-    }
-
     /// An HS256 signer with `key` and these settings.
     pub fn signer_for(&self, key: &HmacKey) -> TokenSigner {
         TokenSigner::new(key, self.settings.clone())
@@ -772,7 +390,7 @@ impl VerifyingKeys {
 pub struct VerifierConfig {
     /// Where the keys come from.
     pub key: VerifyingKeys,
-    settings: TokenSettings,
+    pub(crate) settings: TokenSettings,
 }
 
 impl VerifierConfig {
@@ -792,7 +410,7 @@ impl VerifierConfig {
             _ => VerifyingKeys::Hmac(KeySource::from_lookup(env)?),
         };
         let (issuer, audience) = issuer_audience(env);
-        let leeway_seconds = number(env, "JWT_LEEWAY_SECONDS", 5u64, 0..=300)?;
+        let leeway_seconds = number(env, "JWT_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS, 0..=300)?;
         Ok(Self {
             key,
             settings: TokenSettings {
@@ -802,32 +420,6 @@ impl VerifierConfig {
                 leeway_seconds,
             },
         })
-    }
-
-    /// The verifier, loading the current and previous HS256 keys (from Secrets Manager through
-    /// `sdk` if configured so), or with the configured Ed25519 public keys.
-    pub async fn verifier(
-        &self,
-        sdk: Option<&aws_config::SdkConfig>,
-    ) -> Result<TokenVerifier, KeyLoadError> {
-        match &self.key {
-            VerifyingKeys::Hmac(source) => Ok(self.verifier_for(&source.load(sdk, true).await?)),
-            VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
-        }
-    }
-
-    /// [`VerifierConfig::verifier`] with Secrets Manager asked through `secrets` (the
-    /// authorizer's direct client), so that the SDK is not needed.
-    pub async fn verifier_with(
-        &self,
-        secrets: &impl SecretVersions,
-    ) -> Result<TokenVerifier, KeyLoadError> {
-        match &self.key {
-            VerifyingKeys::Hmac(source) => {
-                Ok(self.verifier_for(&source.load_with(secrets, true).await?))
-            }
-            VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
-        }
     }
 
     /// An HS256 verifier accepting `keys`, with these settings.
@@ -932,138 +524,6 @@ mod tests {
         ("ATTEMPTS_TABLE", "attempts"),
         ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
-
-    const AWS: &[(&str, &str)] = &[
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
-        ("AWS_SECRET_ACCESS_KEY", "secret"),
-        ("AWS_SESSION_TOKEN", "token"),
-    ];
-
-    fn direct(pairs: &[(&str, &str)]) -> Result<crate::aws::DirectConfig, ConfigError> {
-        let all: Vec<(&str, &str)> = AWS.iter().chain(pairs).copied().collect();
-        let lookup = env(&all);
-        StoreConfig::from_lookup(&lookup)?.direct_config(&lookup)
-    }
-
-    #[test]
-    fn direct_client_defaults_to_the_regions_endpoints() {
-        let c = direct(&[]).unwrap();
-        assert_eq!(c.region, "eu-west-1");
-        assert_eq!(
-            c.dynamodb_endpoint,
-            "https://dynamodb.eu-west-1.amazonaws.com"
-        );
-        assert_eq!(
-            c.secretsmanager_endpoint,
-            "https://secretsmanager.eu-west-1.amazonaws.com"
-        );
-        assert_eq!(c.timeout, Duration::from_secs(2));
-        let shown = format!("{:?}", c.credentials);
-        assert!(shown.contains("ASIAEXAMPLE") && shown.contains("session_token: Some"));
-        for (region, host) in [
-            ("cn-north-1", "https://dynamodb.cn-north-1.amazonaws.com.cn"),
-            (
-                "us-gov-west-1",
-                "https://dynamodb.us-gov-west-1.amazonaws.com",
-            ),
-        ] {
-            assert_eq!(
-                direct(&[("AWS_REGION", region)]).unwrap().dynamodb_endpoint,
-                host
-            );
-        }
-        // AWS_DEFAULT_REGION when AWS_REGION is not set.
-        let lookup = env(&[
-            ("AWS_DEFAULT_REGION", "ap-south-1"),
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-        ]);
-        let c = StoreConfig::default().direct_config(&lookup).unwrap();
-        assert_eq!(c.region, "ap-south-1");
-        assert!(format!("{:?}", c.credentials).contains("session_token: None"));
-    }
-
-    #[test]
-    fn direct_client_endpoints_follow_the_sdks_variables() {
-        let c = direct(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")]).unwrap();
-        assert_eq!(c.dynamodb_endpoint, "http://127.0.0.1:4566");
-        assert_eq!(c.secretsmanager_endpoint, "http://127.0.0.1:4566");
-        let c = direct(&[
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
-            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9000"),
-        ])
-        .unwrap();
-        assert_eq!(c.dynamodb_endpoint, "http://127.0.0.1:8000");
-        assert_eq!(c.secretsmanager_endpoint, "http://127.0.0.1:9000");
-        let c = direct(&[
-            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
-            ("DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:7000/"),
-        ])
-        .unwrap();
-        assert_eq!(c.dynamodb_endpoint, "http://127.0.0.1:7000/");
-        assert_eq!(
-            c.secretsmanager_endpoint,
-            "https://secretsmanager.eu-west-1.amazonaws.com"
-        );
-    }
-
-    #[test]
-    fn direct_client_refuses_what_it_would_get_wrong() {
-        let cases: &[(&[(&str, &str)], &str)] = &[
-            (
-                &[("AWS_USE_FIPS_ENDPOINT", "true")],
-                "AWS_USE_FIPS_ENDPOINT",
-            ),
-            (
-                &[("AWS_USE_DUALSTACK_ENDPOINT", "TRUE")],
-                "AWS_USE_DUALSTACK_ENDPOINT",
-            ),
-            (&[("AWS_REGION", "us-iso-east-1")], "AWS_REGION"),
-            (&[("AWS_REGION", "eusc-de-east-1")], "AWS_REGION"),
-            (&[("AWS_REGION", "EU-WEST-1")], "AWS_REGION"),
-            (&[("AWS_ACCESS_KEY_ID", "AKID\n")], "AWS_ACCESS_KEY_ID"),
-            (
-                &[("AWS_SECRET_ACCESS_KEY", "sec ret")],
-                "AWS_SECRET_ACCESS_KEY",
-            ),
-            (&[("AWS_SESSION_TOKEN", "tok\u{e9}n")], "AWS_SESSION_TOKEN"),
-            (
-                &[("AWS_ENDPOINT_URL", "https://user:pw@example.com")],
-                "AWS_ENDPOINT_URL",
-            ),
-            (
-                &[("AWS_ENDPOINT_URL_DYNAMODB", "https://example.com/prefix")],
-                "AWS_ENDPOINT_URL_DYNAMODB",
-            ),
-            (
-                &[("DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:8000/?x=1")],
-                "DYNAMODB_ENDPOINT_URL",
-            ),
-            (
-                &[("AWS_ENDPOINT_URL", "ftp://example.com")],
-                "AWS_ENDPOINT_URL",
-            ),
-            (&[("AWS_ENDPOINT_URL", "https://")], "AWS_ENDPOINT_URL"),
-        ];
-        for (pairs, name) in cases {
-            let err = direct(pairs).unwrap_err();
-            assert_eq!(err.name, *name, "{pairs:?}: {err}");
-        }
-        // With both endpoints explicit, FIPS and other partitions are the operator's choice.
-        let explicit = [
-            ("AWS_USE_FIPS_ENDPOINT", "true"),
-            ("AWS_REGION", "us-iso-east-1"),
-            ("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.example"),
-            (
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-                "https://secrets.example",
-            ),
-        ];
-        assert!(direct(&explicit).is_ok());
-        assert!(direct(&[("AWS_USE_FIPS_ENDPOINT", "false")]).is_ok());
-    }
 
     #[test]
     fn defaults() {

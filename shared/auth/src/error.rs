@@ -1,5 +1,5 @@
 //! The service's error type. Every variant keeps its cause (`#[source]`) for the logs;
-//! [`crate::api::error_response`] is the one place that turns them into HTTP responses, and
+//! `auth_edge::api::error_response` is the one place that turns them into HTTP responses, and
 //! only the variant's public code and message reach the client.
 
 use std::error::Error as StdError;
@@ -96,4 +96,16 @@ pub enum StoreError {
     /// An item in the store does not have the shape this code writes.
     #[error("malformed item: {0}")]
     Malformed(String),
+}
+
+/// An error and all its causes, `outer: inner: innermost`.
+pub fn chain(err: &dyn StdError) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }

@@ -1,43 +1,36 @@
-//! The auth crate shared by every function of the JWT session service.
+//! `auth`: the core of the JWT session service — what a session *is*, with no AWS and no HTTP.
 //!
-//! It holds everything the Lambda binaries have in common, so that each binary is a thin `main`
-//! over a handler:
+//! Every function links it; the crates around it add one seam each: `auth-sdk` (DynamoDB and
+//! Secrets Manager through the AWS SDK), `auth-direct` (the SDK-less SigV4 client of the
+//! authorizer and user-info), `auth-edge` (HTTP requests and responses, the authorizer context,
+//! the one runner of every function) and `auth-telemetry` (logs and metrics).
 //!
-//! - [`config`]: configuration read from the environment once per cold start; a missing or bad
-//!   variable fails start-up with an error that names it.
+//! Layout:
+//!
+//! - [`config`]: the environment's variables read into settings (each default a named
+//!   constant); a missing or bad variable fails start-up with an error that names it.
+//! - [`keys`]: loading the signing and verification keys those settings name.
 //! - [`domain`]: the values the service works with, parsed at the edge ([`Username`],
 //!   [`Password`], [`UserId`], [`SessionId`]).
 //! - [`password`]: Argon2id hashing and verification, including the dummy verification that makes
 //!   "no such user" cost as much as "wrong password".
-//! - [`token`]: issuing and verifying the HS256 access tokens (pinned algorithm, `kid`, `iss`,
-//!   `aud`, `exp`, `nbf`, explicit leeway).
-//! - [`store`]: narrow store traits (one per operation a handler needs) with a DynamoDB and an
-//!   in-memory implementation that pass the same conformance suite, and the SDK-less reads of
-//!   the authorizer and user-info.
+//! - [`token`]: issuing and verifying the access tokens (pinned algorithm, `kid`, `iss`, `aud`,
+//!   `exp`, `nbf`, explicit leeway).
+//! - [`store`]: narrow store traits (one per operation a handler needs), the in-memory store, and
+//!   how DynamoDB items are read ([`store::item`]), shared by both DynamoDB back-ends.
 //! - [`error`]: the one error type of the service and its causes.
-//! - [`api`]: the one place where errors become HTTP responses, JSON body parsing and the identity
-//!   the authorizer put into the request context.
-//! - [`aws`]: SigV4-signed calls to AWS JSON services without the SDK, for the one DynamoDB read
-//!   per request of the authorizer and user-info, and the authorizer's keys at start-up.
 //! - [`clock`]: the wall clock, in epoch seconds.
 //! - [`throttle`]: the brute-force limiter's policy (per-username exponential back-off).
-//! - [`telemetry`]: structured logs that follow Lambda's logging controls, and CloudWatch
-//!   Embedded Metric Format metrics.
 
-pub mod api;
-pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod keys;
 pub mod password;
 pub mod store;
-pub mod telemetry;
 pub mod throttle;
 pub mod token;
-
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 pub use config::{Config, ConfigError};
 pub use domain::{Password, RefreshHash, RefreshToken, SessionId, TokenId, UserId, Username};

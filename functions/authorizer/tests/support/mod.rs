@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 
 /// `events/authorizer-valid.json` carrying `Bearer <token>`.
 pub fn authorizer_event(token: &str) -> authorizer::AuthorizerRequest {
-    let mut e = auth::testing::event("authorizer-valid.json");
+    let mut e = auth_testing::event("authorizer-valid.json");
     let header = format!("Bearer {token}");
     e["headers"]["authorization"] = header.clone().into();
     e["identitySource"] = serde_json::json!([header]);

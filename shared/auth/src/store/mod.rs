@@ -13,12 +13,12 @@
 //! | [`RevokeAllSessions`] | bump the caller's revocation generation; clean up the sessions it ended | logout-all |
 //! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear) | login |
 //!
-//! Two implementations: [`dynamo`] (DynamoDB through `aws-sdk-dynamodb`) and [`memory`] (the
-//! embedded default for local runs). Both pass the same conformance suite
-//! (`shared/auth/tests/store_conformance.rs`). A third, [`dynamo_http`], serves only the reads of
-//! the per-request Lambdas ([`GetSession`] for the authorizer, [`FindUser`] for user-info)
-//! through the SDK-less direct client ([`crate::aws`]); the suite runs its cases through it too,
-//! on items the SDK store wrote.
+//! Two implementations: DynamoDB through `aws-sdk-dynamodb` (crate `auth-sdk`) and [`memory`]
+//! (the embedded default for local runs). Both pass the same conformance suite
+//! (`shared/testing/tests/store_conformance.rs`). A third, in `auth-direct`, serves only the
+//! reads of the per-request Lambdas ([`GetSession`] for the authorizer, [`FindUser`] for
+//! user-info) through the SDK-less direct client; the suite runs its cases through it too, on
+//! items the SDK store wrote. Both DynamoDB back-ends read items through [`item`].
 //!
 //! ## How sessions end
 //! A session is live while its item exists, its `expires_at` has not passed (DynamoDB deletes
@@ -65,8 +65,7 @@ use std::future::Future;
 use crate::domain::{RefreshHash, RefreshToken, SessionId, UserId, Username};
 use crate::error::StoreError;
 
-pub mod dynamo;
-pub mod dynamo_http;
+pub mod item;
 pub mod memory;
 
 /// An account as stored.
@@ -196,7 +195,7 @@ impl SessionLookup {
 }
 
 /// Newest login first; ties by id, so the order is stable.
-pub(crate) fn sort_newest_first(sessions: &mut [SessionRecord]) {
+pub fn sort_newest_first(sessions: &mut [SessionRecord]) {
     sessions.sort_by(|a, b| {
         b.created_at_ms
             .cmp(&a.created_at_ms)

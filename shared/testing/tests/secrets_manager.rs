@@ -1,9 +1,13 @@
 //! Loading the signing key from AWS Secrets Manager (moto), and rotating it: login signs with
 //! `AWSCURRENT`, the authorizer accepts `AWSCURRENT` and `AWSPREVIOUS`.
 
-use auth::config::{Config, KeyLoadError, KeySource, StoreConfig};
-use auth::testing::{dynamodb_endpoint, test_env, unique_name};
+use auth::config::{Config, KeySource, StoreConfig};
+use auth::keys::KeyLoadError;
 use auth::{SessionId, UserId, Username, clock};
+use auth_sdk::SdkClients as _;
+use auth_sdk::SdkKeys as _;
+use auth_sdk::secrets::load_keys;
+use auth_testing::{dynamodb_endpoint, test_env, unique_name};
 
 fn sdk() -> aws_config::SdkConfig {
     StoreConfig::default().local_sdk_config(&dynamodb_endpoint())
@@ -58,7 +62,7 @@ async fn keys_come_from_secrets_manager_and_rotate() {
     let user = UserId::generate();
     let name = Username::parse("alice").unwrap();
     let now = clock::now();
-    let old_signer = config.signer.signer(Some(&sdk)).await.unwrap();
+    let old_signer = config.signer.load_sdk(Some(&sdk)).await.unwrap();
     let old_token = old_signer
         .issue(&user, &name, &SessionId::generate(), now)
         .unwrap()
@@ -67,7 +71,7 @@ async fn keys_come_from_secrets_manager_and_rotate() {
     let auth::config::VerifyingKeys::Hmac(source) = &config.verifier.key else {
         panic!("HS256 expected")
     };
-    assert_eq!(source.load(Some(&sdk), true).await.unwrap().len(), 1);
+    assert_eq!(load_keys(source, Some(&sdk), true).await.unwrap().len(), 1);
 
     // Rotate: the new value becomes AWSCURRENT, the old one AWSPREVIOUS.
     client
@@ -77,12 +81,12 @@ async fn keys_come_from_secrets_manager_and_rotate() {
         .send()
         .await
         .unwrap();
-    let new_signer = config.signer.signer(Some(&sdk)).await.unwrap();
+    let new_signer = config.signer.load_sdk(Some(&sdk)).await.unwrap();
     let new_token = new_signer
         .issue(&user, &name, &SessionId::generate(), now)
         .unwrap()
         .token;
-    let verifier = config.verifier.verifier(Some(&sdk)).await.unwrap();
+    let verifier = config.verifier.load_sdk(Some(&sdk)).await.unwrap();
     assert!(verifier.verify(&new_token, now).is_ok(), "current key");
     assert!(
         verifier.verify(&old_token, now).is_ok(),
@@ -114,7 +118,7 @@ async fn a_pending_key_is_accepted_before_it_signs() {
         .await
         .unwrap();
     let config = config_with_arn(&arn);
-    let verifier = config.verifier.verifier(Some(&sdk)).await.unwrap();
+    let verifier = config.verifier.load_sdk(Some(&sdk)).await.unwrap();
     let pending =
         auth::token::HmacKey::new(b"pending-key-0123456789abcdef0123456789abcdef".to_vec())
             .unwrap();
@@ -122,7 +126,7 @@ async fn a_pending_key_is_accepted_before_it_signs() {
     let token = token_by(&config.signer.signer_for(&pending), now);
     assert!(verifier.verify(&token, now).is_ok(), "pending key accepted");
     // Signers still use the current key until it is promoted.
-    let current = config.signer.signer(Some(&sdk)).await.unwrap();
+    let current = config.signer.load_sdk(Some(&sdk)).await.unwrap();
     let t = token_by(&current, now);
     let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     assert_ne!(kid(&t), pending.kid());
@@ -136,17 +140,17 @@ async fn missing_or_short_secret_fails_start_up() {
     let missing =
         config_with_arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf");
     assert!(matches!(
-        missing.signer.signer(Some(&sdk)).await,
+        missing.signer.load_sdk(Some(&sdk)).await,
         Err(KeyLoadError::SecretsManager(_))
     ));
     let arn = new_secret(&client, "short-key", "too-short").await;
     assert!(matches!(
-        config_with_arn(&arn).verifier.verifier(Some(&sdk)).await,
+        config_with_arn(&arn).verifier.load_sdk(Some(&sdk)).await,
         Err(KeyLoadError::Unusable(_))
     ));
     // Without SDK configuration the ARN cannot be reached.
     assert!(matches!(
-        config_with_arn(&arn).signer.signer(None).await,
+        config_with_arn(&arn).signer.load_sdk(None).await,
         Err(KeyLoadError::NoSdk)
     ));
 }
@@ -156,10 +160,10 @@ async fn missing_or_short_secret_fails_start_up() {
 /// secret and an unusable one fail start-up the same way.
 #[tokio::test]
 async fn the_direct_client_loads_what_the_sdk_loads() {
-    use auth::aws::{AwsHttp, SecretsClient};
+    use auth_direct::{AwsHttp, SecretsClient};
     let sdk = sdk();
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let direct_config = auth::testing::direct_config(&dynamodb_endpoint());
+    let direct_config = auth_testing::direct_config(&dynamodb_endpoint());
     let http = AwsHttp::new(&direct_config).unwrap();
     let direct = SecretsClient::new(&http, &direct_config).unwrap();
     let kids = |keys: Vec<auth::token::HmacKey>| {
@@ -175,7 +179,10 @@ async fn the_direct_client_loads_what_the_sdk_loads() {
     let source = KeySource::SecretsManager(arn.clone());
     let once = kids(source.load_with(&direct, true).await.unwrap());
     assert_eq!(once.len(), 1);
-    assert_eq!(once, kids(source.load(Some(&sdk), true).await.unwrap()));
+    assert_eq!(
+        once,
+        kids(load_keys(&source, Some(&sdk), true).await.unwrap())
+    );
 
     client
         .put_secret_value()
@@ -194,7 +201,10 @@ async fn the_direct_client_loads_what_the_sdk_loads() {
         .unwrap();
     let all = kids(source.load_with(&direct, true).await.unwrap());
     assert_eq!(all.len(), 3, "current, pending, previous");
-    assert_eq!(all, kids(source.load(Some(&sdk), true).await.unwrap()));
+    assert_eq!(
+        all,
+        kids(load_keys(&source, Some(&sdk), true).await.unwrap())
+    );
     assert_eq!(
         kids(source.load_with(&direct, false).await.unwrap()),
         all[..1]

@@ -19,16 +19,13 @@
 //! | 500 | `internal_error` | a bug or misconfiguration (details only in the logs) |
 //! | 503 | `service_unavailable` | the store timed out, failed or throttled; retry later |
 
-use std::error::Error as StdError;
-
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::{SessionId, UserId, Username};
-use crate::error::AuthError;
+use auth::error::AuthError;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -156,7 +153,7 @@ pub struct TokenResponse {
 }
 
 /// Who is calling, as far as a session records it: the `User-Agent` header (decoded as UTF-8,
-/// invalid bytes replaced; cut to [`crate::store::MAX_USER_AGENT_BYTES`] at a character
+/// invalid bytes replaced; cut to [`auth::store::MAX_USER_AGENT_BYTES`] at a character
 /// boundary; empty if absent) and the source IP API Gateway saw (empty if unknown).
 pub fn client_of(req: &Request) -> (String, String) {
     let mut agent = req
@@ -164,8 +161,8 @@ pub fn client_of(req: &Request) -> (String, String) {
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    if agent.len() > crate::store::MAX_USER_AGENT_BYTES {
-        let mut end = crate::store::MAX_USER_AGENT_BYTES;
+    if agent.len() > auth::store::MAX_USER_AGENT_BYTES {
+        let mut end = auth::store::MAX_USER_AGENT_BYTES;
         while !agent.is_char_boundary(end) {
             end -= 1;
         }
@@ -207,17 +204,7 @@ pub fn respond(result: Result<Response<Body>, AuthError>) -> Response<Body> {
     result.unwrap_or_else(|e| error_response(&e))
 }
 
-/// An error and all its causes, `outer: inner: innermost`.
-pub fn chain(err: &dyn StdError) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
+pub use auth::error::chain;
 
 /// Parses the request body as JSON into `T`. The body must be sent as `application/json`
 /// (charset parameters allowed), be at most [`MAX_BODY_BYTES`] long and be a JSON object
@@ -305,40 +292,6 @@ fn describe_data_error(err: &serde_json::Error) -> String {
     "request body does not have the expected fields".into()
 }
 
-/// The caller's identity, as the authorizer put it in the request context
-/// (`requestContext.authorizer.lambda`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// `user_id` from the context.
-    pub user_id: UserId,
-    /// `username` from the context.
-    pub username: Username,
-    /// `sid` from the context: the session the call is made with.
-    pub session_id: SessionId,
-}
-
-/// The caller's identity from the authorizer's context; [`AuthError::Unauthorized`] if it is
-/// missing or malformed (a route deployed without the authorizer).
-pub fn caller(req: &Request) -> Result<Caller, AuthError> {
-    let fields = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().map(|a| &a.fields),
-        _ => None,
-    }
-    .ok_or(AuthError::Unauthorized("no authorizer context"))?;
-    let get = |name: &str| {
-        fields
-            .get(name)
-            .and_then(|v| v.as_str())
-            .ok_or(AuthError::Unauthorized("incomplete authorizer context"))
-    };
-    let bad = |_| AuthError::Unauthorized("malformed authorizer context");
-    Ok(Caller {
-        user_id: UserId::parse(get("user_id")?).map_err(bad)?,
-        username: Username::parse(get("username")?).map_err(bad)?,
-        session_id: SessionId::parse(get("sid")?).map_err(bad)?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,10 +316,10 @@ mod tests {
         assert_eq!(client_of(&with_agent(Some(b"caf\xe9"))).0, "caf\u{fffd}");
         let long = "\u{e9}".repeat(400);
         let cut = client_of(&with_agent(Some(long.as_bytes()))).0;
-        assert_eq!(cut.len(), crate::store::MAX_USER_AGENT_BYTES);
+        assert_eq!(cut.len(), auth::store::MAX_USER_AGENT_BYTES);
         assert!(cut.chars().all(|c| c == '\u{e9}'));
         let odd = format!("x{long}");
         let cut = client_of(&with_agent(Some(odd.as_bytes()))).0;
-        assert_eq!(cut.len(), crate::store::MAX_USER_AGENT_BYTES - 1);
+        assert_eq!(cut.len(), auth::store::MAX_USER_AGENT_BYTES - 1);
     }
 }

@@ -1,4 +1,5 @@
-//! DynamoDB stores through `aws-sdk-dynamodb`. Item layout: see [the module docs](super).
+//! DynamoDB stores through `aws-sdk-dynamodb`. Item layout: see `auth::store`'s docs; items are
+//! decoded by [`auth::store::item`], as the direct reads decode theirs.
 //!
 //! Every read that decides access is strongly consistent (`ConsistentRead`), every create is a
 //! conditional write, and every error is classified: transient failures (timeouts, connection
@@ -16,32 +17,19 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 
-use super::{
+use auth::domain::{RefreshHash, SessionId, UserId, Username};
+use auth::error::StoreError;
+use auth::store::item::{self, Attr, ItemView, TRANSIENT_CODES, marker_key};
+use auth::store::{
     Attempts, CreateUser, DeleteSession, FindUser, GetSession, ListSessions, LoginAttempts,
     RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation, SessionLookup, SessionRecord,
     SessionUse, StartSession, UserRecord,
 };
-use crate::aws::TRANSIENT_CODES;
-use crate::domain::{RefreshHash, SessionId, UserId, Username};
-use crate::error::StoreError;
+use auth_telemetry::metrics::timed;
 
-pub(super) type Item = HashMap<String, AttributeValue>;
+pub use auth::store::item::BY_USER_INDEX;
 
-/// Awaits one DynamoDB call and records its latency (`DynamoDbLatency`, by `Operation`).
-pub(super) async fn timed<T>(
-    operation: &'static str,
-    call: impl std::future::Future<Output = T>,
-) -> T {
-    let started = std::time::Instant::now();
-    let result = call.await;
-    crate::telemetry::metrics::emit(
-        "DynamoDbLatency",
-        started.elapsed().as_secs_f64() * 1000.0,
-        "Milliseconds",
-        &[("Operation", operation)],
-    );
-    result
-}
+type Item = HashMap<String, AttributeValue>;
 
 /// The item with `key` = `value` in `table`, read with strong consistency.
 async fn get_consistent(
@@ -110,28 +98,56 @@ fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>)
     err.code() == Some("ConditionalCheckFailedException")
 }
 
-fn s(item: &Item, name: &str) -> Result<String, StoreError> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Ok(v.clone()),
-        _ => Err(StoreError::Malformed(format!(
-            "attribute {name} missing or not a string"
-        ))),
+/// An SDK item seen through [`ItemView`], so that [`auth::store::item`] decodes it.
+struct View<'a>(&'a Item);
+
+impl ItemView for View<'_> {
+    fn attr(&self, name: &str) -> Option<Attr<'_>> {
+        Some(match self.0.get(name)? {
+            AttributeValue::S(v) => Attr::S(v),
+            AttributeValue::N(v) => Attr::N(v),
+            _ => Attr::Other,
+        })
     }
+}
+
+fn s(item: &Item, name: &str) -> Result<String, StoreError> {
+    item::string(&View(item), name)
 }
 
 fn n(item: &Item, name: &str) -> Result<i64, StoreError> {
-    match item.get(name) {
-        Some(AttributeValue::N(v)) => v
-            .parse()
-            .map_err(|_| StoreError::Malformed(format!("attribute {name} is not an integer"))),
-        _ => Err(StoreError::Malformed(format!(
-            "attribute {name} missing or not a number"
-        ))),
-    }
+    item::number(&View(item), name)
 }
 
-fn malformed(name: &str) -> impl Fn(crate::domain::InvalidValue) -> StoreError + '_ {
-    move |e| StoreError::Malformed(format!("attribute {name}: {}", e.message))
+fn malformed(name: &str) -> impl Fn(auth::domain::InvalidValue) -> StoreError + '_ {
+    item::malformed(name)
+}
+
+fn user_record(item: &Item) -> Result<UserRecord, StoreError> {
+    item::user_record(&View(item))
+}
+
+fn generation(item: &Item) -> Result<u64, StoreError> {
+    item::generation(&View(item))
+}
+
+fn judge(
+    found: Option<&Item>,
+    owner: &UserId,
+    marker: u64,
+    now: i64,
+) -> Result<SessionLookup, StoreError> {
+    item::judge(found.map(View).as_ref(), owner, marker, now)
+}
+
+fn judge_batch(
+    items: &[Item],
+    id: &SessionId,
+    owner: &UserId,
+    now: i64,
+) -> Result<SessionLookup, StoreError> {
+    let views: Vec<View<'_>> = items.iter().map(View).collect();
+    item::judge_batch(&views, id, owner, now)
 }
 
 /// The users table.
@@ -186,28 +202,11 @@ impl FindUser for DynamoUsers {
     }
 }
 
-/// An account from its item in the users table.
-pub(super) fn user_record(item: &Item) -> Result<UserRecord, StoreError> {
-    Ok(UserRecord {
-        user_id: UserId::parse(&s(item, "user_id")?).map_err(malformed("user_id"))?,
-        username: Username::parse(&s(item, "username")?).map_err(malformed("username"))?,
-        password_hash: s(item, "password_hash")?,
-        created_at: n(item, "created_at")?,
-    })
-}
-
 /// The sessions table: sessions (the whitelist), revocation markers and refresh tokens.
 #[derive(Debug, Clone)]
 pub struct DynamoSessions {
     client: Client,
     table: String,
-}
-
-/// The name of the sessions table's per-user index.
-pub const BY_USER_INDEX: &str = "by-user";
-
-pub(super) fn marker_key(owner: &UserId) -> String {
-    format!("user#{owner}")
 }
 
 fn refresh_key(hash: &RefreshHash) -> String {
@@ -249,25 +248,6 @@ fn session_item(session: &SessionRecord) -> Item {
             AttributeValue::S(session.source_ip.clone()),
         ),
     ])
-}
-
-fn session_record(item: &Item) -> Result<SessionRecord, StoreError> {
-    Ok(SessionRecord {
-        session_id: SessionId::parse(&s(item, "pk")?).map_err(malformed("pk"))?,
-        user_id: UserId::parse(&s(item, "user_id")?).map_err(malformed("user_id"))?,
-        username: Username::parse(&s(item, "username")?).map_err(malformed("username"))?,
-        created_at_ms: n(item, "created_at_ms")?,
-        last_used_at: n(item, "last_used_at")?,
-        expires_at: n(item, "expires_at")?,
-        generation: generation(item)?,
-        user_agent: s(item, "user_agent")?,
-        source_ip: s(item, "source_ip")?,
-    })
-}
-
-pub(super) fn generation(item: &Item) -> Result<u64, StoreError> {
-    u64::try_from(n(item, "generation")?)
-        .map_err(|_| StoreError::Malformed("attribute generation out of range".into()))
 }
 
 fn refresh_item(refresh: &RefreshRecord) -> Item {
@@ -345,7 +325,7 @@ impl DynamoSessions {
         )
         .await;
         if let Err(e) = result {
-            tracing::warn!(error = %crate::api::chain(&classify(e)), "could not delete an unused refresh token item");
+            tracing::warn!(error = %auth::error::chain(&classify(e)), "could not delete an unused refresh token item");
         }
     }
 
@@ -415,37 +395,6 @@ impl DynamoSessions {
             None => Ok(0),
         }
     }
-}
-
-/// Judges a session item against its owner's marker generation.
-pub(super) fn judge(
-    item: Option<&Item>,
-    owner: &UserId,
-    marker: u64,
-    now: i64,
-) -> Result<SessionLookup, StoreError> {
-    let record = item.map(session_record).transpose()?;
-    Ok(SessionLookup::judge(record, owner, marker, now))
-}
-
-/// Judges session `id` of `owner` from the items of one batch read of the session item and
-/// the owner's marker (no marker means generation 0).
-pub(super) fn judge_batch(
-    items: &[Item],
-    id: &SessionId,
-    owner: &UserId,
-    now: i64,
-) -> Result<SessionLookup, StoreError> {
-    let find = |pk: &str| {
-        items
-            .iter()
-            .find(|item| matches!(item.get("pk"), Some(AttributeValue::S(v)) if v == pk))
-    };
-    let marker = find(&marker_key(owner))
-        .map(generation)
-        .transpose()?
-        .unwrap_or(0);
-    judge(find(id.as_str()), owner, marker, now)
 }
 
 impl StartSession for DynamoSessions {
@@ -612,7 +561,7 @@ impl ListSessions for DynamoSessions {
                 }
             }
         }
-        super::sort_newest_first(&mut live);
+        auth::store::sort_newest_first(&mut live);
         Ok(live)
     }
 }

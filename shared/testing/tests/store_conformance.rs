@@ -8,8 +8,8 @@ use auth::store::{
     RevokeAllSessions, Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
     UserRecord,
 };
-use auth::testing::{TestTables, new_session as testing_session, refresh_for};
 use auth::{RefreshToken, SessionId, StoreError, UserId, Username};
+use auth_testing::{TestTables, new_session as testing_session, refresh_for};
 
 trait Users: CreateUser + FindUser + Sync {}
 impl<T: CreateUser + FindUser + Sync> Users for T {}
@@ -764,8 +764,8 @@ async fn malformed_item_is_an_error(tables: &TestTables, sessions: &(impl GetSes
     ));
     // A marker whose generation is not a number: an error too, never generation 0.
     let owner = UserId::generate();
-    let live = auth::testing::new_session(&owner, "mallory", clock::now() + 60);
-    auth::testing::put_session(&tables.sessions(), &live).await;
+    let live = auth_testing::new_session(&owner, "mallory", clock::now() + 60);
+    auth_testing::put_session(&tables.sessions(), &live).await;
     tables
         .client
         .put_item()
@@ -792,8 +792,8 @@ async fn dynamodb_unreachable_is_unavailable() {
         .local_addr()
         .unwrap()
         .port();
-    let client = auth::testing::client_for(&format!("http://127.0.0.1:{port}"));
-    let sessions = auth::store::dynamo::DynamoSessions::new(client, "sessions");
+    let client = auth_testing::client_for(&format!("http://127.0.0.1:{port}"));
+    let sessions = auth_sdk::store::DynamoSessions::new(client, "sessions");
     let err = sessions
         .get_session(&SessionId::generate(), &UserId::generate(), clock::now())
         .await

@@ -8,13 +8,14 @@
 
 use std::time::Duration;
 
-use auth::aws::{AwsCredentials, AwsHttp, DirectConfig, SecretsClient};
-use auth::config::{KeyLoadError, KeySource};
-use auth::store::dynamo::{DynamoSessions, create_tables};
-use auth::store::dynamo_http::DirectSessions;
+use auth::config::KeySource;
+use auth::keys::KeyLoadError;
 use auth::store::{GetSession, SessionLookup};
-use auth::testing::{OwnMoto, new_session, put_session, unique_name};
 use auth::{StoreError, UserId, clock};
+use auth_direct::store::DirectSessions;
+use auth_direct::{AwsCredentials, AwsHttp, DirectConfig, SecretsClient};
+use auth_sdk::store::{DynamoSessions, create_tables};
+use auth_testing::{OwnMoto, new_session, put_session, unique_name};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 
 /// Keys: (access key id, secret, session token).
@@ -96,7 +97,7 @@ fn direct(url: &str, keys: &Keys, table: &str) -> DirectSessions {
         secretsmanager_endpoint: url.to_owned(),
         timeout: Duration::from_secs(10),
     };
-    auth::testing::direct_sessions(&config, table)
+    auth_testing::direct_sessions(&config, table)
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Test helpers (feature `test-support`): a DynamoDB client for the DynamoDB-compatible server
+//! `auth-testing`: test helpers for the workspace (never linked into a Lambda): a DynamoDB client for the DynamoDB-compatible server
 //! that `scripts/test` starts (moto), fresh uniquely named tables, and a fixed configuration.
 //!
 //! Tests that need DynamoDB call [`dynamo_client`]; it fails the test with a clear message when
@@ -8,17 +8,17 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 
-use crate::aws::{AwsCredentials, AwsHttp, DirectConfig};
-use crate::config::{Config, StoreConfig};
-use crate::domain::random_hex;
-use crate::domain::{RefreshHash, SessionId, UserId};
-use crate::error::StoreError;
-use crate::store::dynamo::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
-use crate::store::dynamo_http::{DirectSessions, DirectUsers};
-use crate::store::{
+use auth::config::{Config, StoreConfig};
+use auth::domain::random_hex;
+use auth::domain::{RefreshHash, SessionId, UserId};
+use auth::error::StoreError;
+use auth::store::{
     DeleteSession, GetSession, ListSessions, RefreshRecord, RefreshTokens, RevokeAllSessions,
     Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
 };
+use auth_direct::{AwsHttp, DirectConfig, DirectSessions, DirectUsers};
+use auth_sdk::SdkClients as _;
+use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
 
 /// The endpoint of the test DynamoDB server, from `DYNAMODB_TEST_ENDPOINT`.
 pub fn dynamodb_endpoint() -> String {
@@ -99,7 +99,7 @@ impl TestTables {
         direct_sessions_at(&dynamodb_endpoint(), &self.sessions_table)
     }
 
-    /// The users store on these tables with every [`crate::store::FindUser`] read made by
+    /// The users store on these tables with every [`auth::store::FindUser`] read made by
     /// user-info's direct client instead of the SDK.
     pub fn users_read_directly(&self) -> DirectUserReads {
         let config = direct_config(&dynamodb_endpoint());
@@ -123,13 +123,7 @@ impl TestTables {
 /// Where the direct client calls in tests: every service at `endpoint`, region `us-east-1`,
 /// the placeholder credentials of the SDK test clients, 15 s.
 pub fn direct_config(endpoint: &str) -> DirectConfig {
-    DirectConfig {
-        region: "us-east-1".into(),
-        credentials: AwsCredentials::new("local", "local", None),
-        dynamodb_endpoint: endpoint.to_owned(),
-        secretsmanager_endpoint: endpoint.to_owned(),
-        timeout: std::time::Duration::from_secs(15),
-    }
+    DirectConfig::local(endpoint, std::time::Duration::from_secs(15))
 }
 
 /// The direct session read of `table` as `config` says.
@@ -143,27 +137,27 @@ pub fn direct_sessions_at(endpoint: &str, table: &str) -> DirectSessions {
     direct_sessions(&direct_config(endpoint), table)
 }
 
-/// A DynamoDB users store whose [`crate::store::FindUser`] is user-info's direct read, and whose
-/// [`crate::store::CreateUser`] is the SDK store's.
+/// A DynamoDB users store whose [`auth::store::FindUser`] is user-info's direct read, and whose
+/// [`auth::store::CreateUser`] is the SDK store's.
 #[derive(Debug, Clone)]
 pub struct DirectUserReads {
-    /// [`crate::store::CreateUser`].
+    /// [`auth::store::CreateUser`].
     pub writes: DynamoUsers,
-    /// [`crate::store::FindUser`].
+    /// [`auth::store::FindUser`].
     pub reads: DirectUsers,
 }
 
-impl crate::store::CreateUser for DirectUserReads {
-    async fn create_user(&self, user: &crate::store::UserRecord) -> Result<(), StoreError> {
+impl auth::store::CreateUser for DirectUserReads {
+    async fn create_user(&self, user: &auth::store::UserRecord) -> Result<(), StoreError> {
         self.writes.create_user(user).await
     }
 }
 
-impl crate::store::FindUser for DirectUserReads {
+impl auth::store::FindUser for DirectUserReads {
     async fn find_user(
         &self,
-        username: &crate::domain::Username,
-    ) -> Result<Option<crate::store::UserRecord>, StoreError> {
+        username: &auth::domain::Username,
+    ) -> Result<Option<auth::store::UserRecord>, StoreError> {
         self.reads.find_user(username).await
     }
 }
@@ -331,7 +325,7 @@ pub fn with_caller(
 ) -> serde_json::Value {
     event["requestContext"]["authorizer"] = serde_json::json!({
         "lambda": {"user_id": user_id, "username": username,
-                   "jti": crate::TokenId::generate().as_str(), "sid": sid}
+                   "jti": auth::TokenId::generate().as_str(), "sid": sid}
     });
     event
 }
@@ -355,7 +349,7 @@ pub fn unique_username(prefix: &str) -> String {
 }
 
 /// A signer from [`test_config`].
-pub fn signer() -> crate::token::TokenSigner {
+pub fn signer() -> auth::token::TokenSigner {
     let config = test_config();
     config
         .signer
@@ -363,7 +357,7 @@ pub fn signer() -> crate::token::TokenSigner {
 }
 
 /// A verifier from [`test_config`].
-pub fn verifier() -> crate::token::TokenVerifier {
+pub fn verifier() -> auth::token::TokenVerifier {
     let config = test_config();
     let key = config
         .verifier
@@ -375,7 +369,7 @@ pub fn verifier() -> crate::token::TokenVerifier {
 }
 
 /// A hasher at the default (production) cost.
-pub fn hasher() -> crate::password::PasswordHasher {
+pub fn hasher() -> auth::password::PasswordHasher {
     test_config().password.hasher()
 }
 
@@ -405,10 +399,10 @@ pub const SAMPLE_JTI: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 pub const SAMPLE_REFRESH_TOKEN: &str = "c2FtcGxlLXJlZnJlc2gtdG9rZW4tZm9yLWV2ZW50cyE";
 
 /// The stored record of [`SAMPLE_REFRESH_TOKEN`].
-pub fn sample_refresh() -> crate::store::RefreshRecord {
+pub fn sample_refresh() -> auth::store::RefreshRecord {
     let session = sample_session();
-    crate::store::RefreshRecord::current(
-        &crate::RefreshToken::parse(SAMPLE_REFRESH_TOKEN).expect("sample refresh token"),
+    auth::store::RefreshRecord::current(
+        &auth::RefreshToken::parse(SAMPLE_REFRESH_TOKEN).expect("sample refresh token"),
         &session.session_id,
         &session.user_id,
         session.expires_at,
@@ -416,7 +410,7 @@ pub fn sample_refresh() -> crate::store::RefreshRecord {
 }
 
 /// A verifier for the sample tokens in `events/`.
-pub fn sample_verifier() -> crate::token::TokenVerifier {
+pub fn sample_verifier() -> auth::token::TokenVerifier {
     let mut env = test_env();
     env.insert("JWT_SECRET".into(), SAMPLE_EVENTS_SECRET.into());
     env.remove("JWT_ISSUER");
@@ -432,11 +426,11 @@ pub fn sample_verifier() -> crate::token::TokenVerifier {
 }
 
 /// The session of the sample token in `events/`.
-pub fn sample_session() -> crate::store::SessionRecord {
-    crate::store::SessionRecord {
-        session_id: crate::SessionId::parse(SAMPLE_SID).expect("sample sid"),
-        user_id: crate::UserId::parse(SAMPLE_USER_ID).expect("sample user id"),
-        username: crate::Username::parse(SAMPLE_USERNAME).expect("sample username"),
+pub fn sample_session() -> auth::store::SessionRecord {
+    auth::store::SessionRecord {
+        session_id: auth::SessionId::parse(SAMPLE_SID).expect("sample sid"),
+        user_id: auth::UserId::parse(SAMPLE_USER_ID).expect("sample user id"),
+        username: auth::Username::parse(SAMPLE_USERNAME).expect("sample username"),
         created_at_ms: 1_764_374_400_000,
         last_used_at: 1_764_374_400,
         expires_at: 4_102_444_800,
@@ -448,10 +442,10 @@ pub fn sample_session() -> crate::store::SessionRecord {
 
 /// A refresh token record for `session` (its current one), with the token.
 pub fn refresh_for(
-    session: &crate::store::SessionRecord,
-) -> (crate::RefreshToken, crate::store::RefreshRecord) {
-    let token = crate::RefreshToken::generate();
-    let record = crate::store::RefreshRecord::current(
+    session: &auth::store::SessionRecord,
+) -> (auth::RefreshToken, auth::store::RefreshRecord) {
+    let token = auth::RefreshToken::generate();
+    let record = auth::store::RefreshRecord::current(
         &token,
         &session.session_id,
         &session.user_id,
@@ -462,9 +456,9 @@ pub fn refresh_for(
 
 /// Stores `session` with a fresh refresh token, as login would (test set-up); returns the token.
 pub async fn put_session(
-    sessions: &impl crate::store::StartSession,
-    session: &crate::store::SessionRecord,
-) -> crate::RefreshToken {
+    sessions: &impl auth::store::StartSession,
+    session: &auth::store::SessionRecord,
+) -> auth::RefreshToken {
     let (token, record) = refresh_for(session);
     sessions
         .start_session(session, &record)
@@ -474,13 +468,13 @@ pub async fn put_session(
 }
 
 /// An access token of `session`, issued now by [`signer`] (test set-up).
-pub fn access_token(session: &crate::store::SessionRecord) -> String {
+pub fn access_token(session: &auth::store::SessionRecord) -> String {
     signer()
         .issue(
             &session.user_id,
             &session.username,
             &session.session_id,
-            crate::clock::now(),
+            auth::clock::now(),
         )
         .expect("issuing a test token")
         .token
@@ -489,16 +483,16 @@ pub fn access_token(session: &crate::store::SessionRecord) -> String {
 /// A live session of `user_id` / `username` that began now and ends at `expires_at`, in
 /// revocation generation 0 (test set-up).
 pub fn new_session(
-    user_id: &crate::UserId,
+    user_id: &auth::UserId,
     username: &str,
     expires_at: i64,
-) -> crate::store::SessionRecord {
-    let now = crate::clock::now();
-    crate::store::SessionRecord {
-        session_id: crate::SessionId::generate(),
+) -> auth::store::SessionRecord {
+    let now = auth::clock::now();
+    auth::store::SessionRecord {
+        session_id: auth::SessionId::generate(),
         user_id: user_id.clone(),
-        username: crate::Username::parse(username).expect("a valid test username"),
-        created_at_ms: crate::clock::now_ms(),
+        username: auth::Username::parse(username).expect("a valid test username"),
+        created_at_ms: auth::clock::now_ms(),
         last_used_at: now,
         expires_at,
         generation: 0,

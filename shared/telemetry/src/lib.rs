@@ -1,4 +1,4 @@
-//! Logs and metrics.
+//! `auth-telemetry`: logs and metrics of every function and of the local server.
 //!
 //! ## Logs
 //! [`init`] installs a `tracing` subscriber that follows Lambda's advanced logging controls:
@@ -35,6 +35,11 @@ use tracing_subscriber::fmt::MakeWriter;
 /// The crates of this service, whose level `AWS_LAMBDA_LOG_LEVEL` sets.
 pub const OUR_CRATES: &[&str] = &[
     "auth",
+    "auth_telemetry",
+    "auth_sdk",
+    "auth_direct",
+    "auth_edge",
+    "auth_testing",
     "register",
     "login",
     "user_info",
@@ -251,6 +256,23 @@ pub mod metrics {
     /// Sends metric lines to `sink` (or nowhere with `None`).
     pub fn set_sink(sink: Option<Sink>) {
         *SINK.write().unwrap_or_else(|e| e.into_inner()) = sink;
+    }
+
+    /// Awaits one DynamoDB call and records its latency (`DynamoDbLatency`, by `Operation`):
+    /// both DynamoDB back-ends time their calls through it.
+    pub async fn timed<T>(
+        operation: &'static str,
+        call: impl std::future::Future<Output = T>,
+    ) -> T {
+        let started = std::time::Instant::now();
+        let result = call.await;
+        emit(
+            "DynamoDbLatency",
+            started.elapsed().as_secs_f64() * 1000.0,
+            "Milliseconds",
+            &[("Operation", operation)],
+        );
+        result
     }
 
     /// Counts one `name` event with the given dimensions.

@@ -1,12 +1,12 @@
-//! The reads of the per-request functions, spoken to DynamoDB directly ([`crate::aws`]) rather
-//! than through the SDK: the authorizer's session read ([`DirectSessions`]: one SigV4-signed,
-//! strongly consistent `BatchGetItem` of the session item and its owner's revocation marker —
-//! the request [`DynamoSessions`](super::dynamo::DynamoSessions) makes for `get_session` —
+//! The reads of the per-request functions, spoken to DynamoDB directly ([`crate::client`])
+//! rather than through the SDK: the authorizer's session read ([`DirectSessions`]: one
+//! SigV4-signed, strongly consistent `BatchGetItem` of the session item and its owner's
+//! revocation marker — the request `auth_sdk::store::DynamoSessions` makes for `get_session` —
 //! judged by the same rule, [`SessionLookup::judge`]) and user-info's account read
-//! ([`DirectUsers`]: one strongly consistent `GetItem`, as
-//! [`DynamoUsers`](super::dynamo::DynamoUsers) makes it). Items are converted from DynamoDB's
-//! JSON (strings and numbers; an attribute of any other type is dropped, so it reads as missing
-//! and the item as malformed) and then parsed by the same code as the SDK stores'. Keys
+//! ([`DirectUsers`]: one strongly consistent `GetItem`, as `auth_sdk::store::DynamoUsers` makes
+//! it). Items are decoded from DynamoDB's JSON into this crate's own item type, [`Item`]
+//! (strings and numbers; an attribute of any other type is kept as "other", so it reads as
+//! malformed), and then parsed by the same code as the SDK stores' ([`auth::store::item`]). Keys
 //! DynamoDB leaves unprocessed are asked for again after a back-off; transient failures are
 //! [`StoreError::Unavailable`], refusals [`StoreError::Backend`], an answer that is not the
 //! expected JSON [`StoreError::Malformed`].
@@ -14,15 +14,15 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use auth::domain::{SessionId, UserId, Username};
+use auth::error::StoreError;
+use auth::store::item::{Attr, ItemView, judge_batch, marker_key, user_record};
+use auth::store::{FindUser, GetSession, SessionLookup, UserRecord};
+use auth_telemetry::metrics::timed;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::dynamo::{Item, judge_batch, marker_key, timed, user_record};
-use super::{FindUser, GetSession, SessionLookup, UserRecord};
-use crate::aws::{AwsHttp, CallError, DirectConfig, DirectConfigError, JsonService};
-use crate::domain::{SessionId, UserId, Username};
-use crate::error::StoreError;
+use crate::client::{AwsHttp, CallError, DirectConfig, DirectConfigError, JsonService};
 
 /// How many times keys that DynamoDB left unprocessed are asked for (as the SDK store does).
 const BATCH_ROUNDS: usize = 4;
@@ -56,7 +56,7 @@ impl DirectSessions {
         let mut items = Vec::new();
         for round in 0..BATCH_ROUNDS {
             if round > 0 {
-                let wait = crate::aws::backoff(round as u32 - 1);
+                let wait = crate::client::backoff(round as u32 - 1);
                 if Instant::now() + wait >= deadline {
                     break;
                 }
@@ -74,21 +74,15 @@ impl DirectSessions {
                 StoreError::Malformed(format!("BatchGetItem answer is not the expected JSON: {e}"))
             })?;
             let mut responses = answer.responses;
-            items.extend(
-                responses
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Wire::into_item),
-            );
+            items.extend(responses.remove(&self.table).unwrap_or_default());
             let mut unprocessed = answer.unprocessed_keys;
             match unprocessed.remove(&self.table) {
                 Some(rest) if !rest.keys.is_empty() => {
                     pending = rest
                         .keys
                         .into_iter()
-                        .map(|key| match key.get("pk") {
-                            Some(WireValue { s: Some(pk), .. }) => Ok(pk.clone()),
+                        .map(|key| match key.attr("pk") {
+                            Some(Attr::S(pk)) => Ok(pk.to_owned()),
                             _ => Err(StoreError::Malformed(
                                 "an unprocessed key without a string pk".into(),
                             )),
@@ -180,7 +174,7 @@ impl FindUser for DirectUsers {
         #[derive(Deserialize)]
         struct Output {
             #[serde(rename = "Item")]
-            item: Option<Wire>,
+            item: Option<Item>,
         }
         let input = Input {
             table_name: &self.table,
@@ -203,10 +197,7 @@ impl FindUser for DirectUsers {
         let answer: Output = serde_json::from_slice(&answer).map_err(|e| {
             StoreError::Malformed(format!("GetItem answer is not the expected JSON: {e}"))
         })?;
-        answer
-            .item
-            .map(|wire| user_record(&wire.into_item()))
-            .transpose()
+        answer.item.map(|item| user_record(&item)).transpose()
     }
 }
 
@@ -251,7 +242,7 @@ struct StringValue<'a> {
 #[derive(Deserialize)]
 struct BatchGetOutput {
     #[serde(rename = "Responses", default)]
-    responses: HashMap<String, Vec<Wire>>,
+    responses: HashMap<String, Vec<Item>>,
     #[serde(rename = "UnprocessedKeys", default)]
     unprocessed_keys: HashMap<String, KeysIn>,
 }
@@ -259,34 +250,31 @@ struct BatchGetOutput {
 #[derive(Deserialize)]
 struct KeysIn {
     #[serde(rename = "Keys", default)]
-    keys: Vec<HashMap<String, WireValue>>,
+    keys: Vec<Item>,
 }
 
-/// An item in DynamoDB's JSON: attribute name → typed value.
-#[derive(Deserialize)]
+/// An item as DynamoDB's JSON carries it: attribute name → typed value.
+#[derive(Debug, Deserialize)]
 #[serde(transparent)]
-struct Wire(HashMap<String, WireValue>);
+pub struct Item(HashMap<String, Value>);
 
-/// One attribute value; only strings and numbers are read (the session items hold nothing else),
-/// any other type is left out, so that code reading it reports the attribute as malformed.
-#[derive(Deserialize)]
-struct WireValue {
+/// One attribute value; only strings and numbers are read (the items read here hold nothing
+/// else); any other type is kept as such, so that code reading it reports it as malformed.
+#[derive(Debug, Deserialize)]
+pub struct Value {
     #[serde(rename = "S")]
     s: Option<String>,
     #[serde(rename = "N")]
     n: Option<String>,
 }
 
-impl Wire {
-    fn into_item(self) -> Item {
-        self.0
-            .into_iter()
-            .filter_map(|(name, value)| match value {
-                WireValue { s: Some(s), .. } => Some((name, AttributeValue::S(s))),
-                WireValue { n: Some(n), .. } => Some((name, AttributeValue::N(n))),
-                _ => None,
-            })
-            .collect()
+impl ItemView for Item {
+    fn attr(&self, name: &str) -> Option<Attr<'_>> {
+        Some(match self.0.get(name)? {
+            Value { s: Some(s), .. } => Attr::S(s),
+            Value { n: Some(n), .. } => Attr::N(n),
+            _ => Attr::Other,
+        })
     }
 }
 
@@ -296,13 +284,14 @@ mod tests {
 
     #[test]
     fn items_keep_strings_and_numbers_only() {
-        let wire: Wire = serde_json::from_str(
+        let item: Item = serde_json::from_str(
             r#"{"pk":{"S":"a"},"generation":{"N":"3"},"flag":{"BOOL":true},"tags":{"SS":["x"]}}"#,
         )
         .unwrap();
-        let item = wire.into_item();
-        assert_eq!(item.len(), 2);
-        assert_eq!(item["pk"], AttributeValue::S("a".into()));
-        assert_eq!(item["generation"], AttributeValue::N("3".into()));
+        assert_eq!(item.attr("pk"), Some(Attr::S("a")));
+        assert_eq!(item.attr("generation"), Some(Attr::N("3")));
+        assert_eq!(item.attr("flag"), Some(Attr::Other));
+        assert_eq!(item.attr("tags"), Some(Attr::Other));
+        assert_eq!(item.attr("missing"), None);
     }
 }

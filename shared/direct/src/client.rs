@@ -2,7 +2,7 @@
 //! SigV4 and sent over one kept-alive HTTP/1.1 client, without the AWS SDK: the whole AWS
 //! footprint of the two functions that run on every protected request — the authorizer (one
 //! `BatchGetItem` per request, and its signing keys at start-up through [`SecretsClient`]) and
-//! user-info (one `GetItem`); see [`crate::store::dynamo_http`].
+//! user-info (one `GetItem`); see [`crate::store`].
 //!
 //! For them the SDK's per-request machinery (interceptors, endpoint rules, identity resolution,
 //! retry partitions) and its start-up (the configuration chain, reading the system trust store)
@@ -11,7 +11,7 @@
 //!
 //! - signing is AWS's own `aws-sigv4`; credentials and region come from the variables Lambda
 //!   sets for the function's role, endpoints from the SDK's variables or the region
-//!   ([`crate::config::StoreConfig::direct_config`], which refuses set-ups it would get wrong,
+//!   ([`crate::config`], which refuses set-ups it would get wrong,
 //!   such as FIPS endpoints, rather than call another endpoint than the SDK would);
 //! - TLS is rustls on aws-lc-rs with the Mozilla root set compiled in (`webpki-roots`, which
 //!   includes the Amazon Trust Services roots AWS endpoints chain to), so nothing is read from
@@ -36,19 +36,9 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{KeyLoadError, SecretVersions};
-use crate::error::BoxError;
+use auth::error::BoxError;
 
-/// Error codes AWS JSON services answer when overloaded or throttling: worth a retry later.
-pub const TRANSIENT_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "InternalServiceError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-];
+pub use auth::store::item::TRANSIENT_CODES;
 
 /// The first retry waits between half of this and this long, doubling per retry.
 pub const BACKOFF_BASE: Duration = Duration::from_millis(20);
@@ -482,65 +472,6 @@ impl std::fmt::Display for ServiceError {
 }
 
 impl std::error::Error for ServiceError {}
-
-/// Secrets Manager's `GetSecretValue` through the direct client, for loading signing keys
-/// ([`crate::config::KeySource::load_with`]).
-#[derive(Debug, Clone)]
-pub struct SecretsClient {
-    service: JsonService,
-}
-
-impl SecretsClient {
-    /// Secrets Manager at `config`'s endpoint over `http`.
-    pub fn new(http: &AwsHttp, config: &DirectConfig) -> Result<Self, DirectConfigError> {
-        Ok(Self {
-            service: JsonService::new(
-                http,
-                &config.secretsmanager_endpoint,
-                "secretsmanager",
-                "application/x-amz-json-1.1",
-            )?,
-        })
-    }
-}
-
-impl SecretVersions for SecretsClient {
-    async fn secret_string(&self, arn: &str, stage: &str) -> Result<Option<String>, KeyLoadError> {
-        #[derive(Serialize)]
-        struct Input<'a> {
-            #[serde(rename = "SecretId")]
-            secret_id: &'a str,
-            #[serde(rename = "VersionStage")]
-            version_stage: &'a str,
-        }
-        #[derive(Deserialize)]
-        struct Output {
-            #[serde(rename = "SecretString")]
-            secret_string: Option<String>,
-        }
-        let input = Input {
-            secret_id: arn,
-            version_stage: stage,
-        };
-        let deadline = Instant::now() + self.service.timeout();
-        let result: Result<Output, CallError> = self
-            .service
-            .call_json("secretsmanager.GetSecretValue", &input, deadline)
-            .await;
-        let code = result
-            .as_ref()
-            .err()
-            .and_then(CallError::code)
-            .map(str::to_owned);
-        crate::config::secret_version(
-            stage,
-            result
-                .map(|out| out.secret_string)
-                .map_err(|e| Box::new(e) as BoxError),
-            code.as_deref(),
-        )
-    }
-}
 
 #[cfg(test)]
 mod tests {

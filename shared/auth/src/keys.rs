@@ -1,0 +1,197 @@
+//! Loading the signing and verification keys the configuration names: inline keys as they are,
+//! keys in Secrets Manager through whichever client the function has (the SDK's in `auth-sdk`,
+//! the direct one in `auth-direct`), behind the one trait [`SecretVersions`].
+//!
+//! A secret's versions: login and refresh sign with `AWSCURRENT`; the authorizer also accepts
+//! `AWSPENDING` and `AWSPREVIOUS` where the secret has them, so the key can rotate without
+//! logging anyone out (the procedure: `docs/operations.md`, "Rotating the signing key").
+
+use crate::config::{KeySource, SignerConfig, SigningKeySource, VerifierConfig, VerifyingKeys};
+use crate::error::BoxError;
+use crate::token::{Ed25519PrivateKey, HmacKey, TokenSigner, TokenVerifier};
+
+/// Reads versions of Secrets Manager secrets: the SDK's client, or the authorizer's direct one.
+pub trait SecretVersions: Sync {
+    /// The string of version `stage` of secret `arn`; `None` if a stage other than
+    /// `AWSCURRENT` does not exist (a secret that was never rotated has no `AWSPREVIOUS`).
+    fn secret_string(
+        &self,
+        arn: &str,
+        stage: &str,
+    ) -> impl std::future::Future<Output = Result<Option<String>, KeyLoadError>> + Send;
+}
+
+/// The key could not be loaded at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLoadError {
+    /// A key is in Secrets Manager but the function was given no client to reach it.
+    #[error("JWT_SECRET_ARN needs the AWS SDK configuration")]
+    NoSdk,
+    /// Secrets Manager refused or failed.
+    #[error("reading the signing key from Secrets Manager failed")]
+    SecretsManager(#[source] BoxError),
+    /// The secret is not a usable key.
+    #[error("the signing key in Secrets Manager is unusable: {0}")]
+    Unusable(String),
+}
+
+/// Reads the `AWSCURRENT` version of secret `arn` and, with `previous` (the verifier's set), its
+/// `AWSPENDING` and `AWSPREVIOUS` versions where it has them.
+pub async fn load_from_secrets_manager(
+    client: &impl SecretVersions,
+    arn: &str,
+    previous: bool,
+) -> Result<Vec<HmacKey>, KeyLoadError> {
+    let stages: &[&str] = if previous {
+        &["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"]
+    } else {
+        &["AWSCURRENT"]
+    };
+    let mut keys = Vec::new();
+    for stage in stages {
+        let secret = match client.secret_string(arn, stage).await? {
+            Some(secret) => secret,
+            // A secret that was never rotated has no AWSPREVIOUS or AWSPENDING version.
+            None if *stage != "AWSCURRENT" => continue,
+            None => return Err(KeyLoadError::Unusable(format!("{stage} is missing"))),
+        };
+        let key = HmacKey::new(secret.trim().as_bytes().to_vec())
+            .map_err(|problem| KeyLoadError::Unusable(format!("{stage}: {problem}")))?;
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+/// What a `GetSecretValue` answer for version `stage` means, whichever client asked: the
+/// secret's string; `None` when a stage other than `AWSCURRENT` does not exist (error code
+/// `code` is `ResourceNotFoundException`); otherwise an error.
+pub fn secret_version(
+    stage: &str,
+    answer: Result<Option<String>, BoxError>,
+    code: Option<&str>,
+) -> Result<Option<String>, KeyLoadError> {
+    match answer {
+        Ok(string) => string
+            .map(Some)
+            .ok_or_else(|| KeyLoadError::Unusable(format!("{stage} has no string value"))),
+        Err(_) if stage != "AWSCURRENT" && code == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(KeyLoadError::SecretsManager(e)),
+    }
+}
+
+impl KeySource {
+    /// Whether loading the key needs a Secrets Manager client.
+    pub fn in_secrets_manager(&self) -> bool {
+        matches!(self, Self::SecretsManager(_))
+    }
+
+    /// The keys: the current one first, then (with `previous`) the pending and previous ones,
+    /// if any. Secrets Manager is asked through `secrets` (one call per version).
+    pub async fn load_with(
+        &self,
+        secrets: &impl SecretVersions,
+        previous: bool,
+    ) -> Result<Vec<HmacKey>, KeyLoadError> {
+        self.load_from(Some(secrets), previous).await
+    }
+
+    /// [`KeySource::load_with`], where `secrets` may be absent ([`KeyLoadError::NoSdk`] if the
+    /// key is in Secrets Manager).
+    pub async fn load_from(
+        &self,
+        secrets: Option<&impl SecretVersions>,
+        previous: bool,
+    ) -> Result<Vec<HmacKey>, KeyLoadError> {
+        match self {
+            Self::Inline(key) => Ok(vec![key.clone()]),
+            Self::SecretsManager(arn) => {
+                let secrets = secrets.ok_or(KeyLoadError::NoSdk)?;
+                load_from_secrets_manager(secrets, arn, previous).await
+            }
+        }
+    }
+}
+
+impl SignerConfig {
+    /// Whether loading the signing key needs a Secrets Manager client.
+    pub fn needs_secrets_manager(&self) -> bool {
+        match &self.key {
+            SigningKeySource::Hmac(source) => source.in_secrets_manager(),
+            SigningKeySource::Ed25519(_) => false,
+            SigningKeySource::Ed25519SecretsManager(_) => true,
+        }
+    }
+
+    /// The signer, loading the current key (from Secrets Manager through `secrets` if the
+    /// configuration says so).
+    pub async fn signer_with(
+        &self,
+        secrets: Option<&impl SecretVersions>,
+    ) -> Result<TokenSigner, KeyLoadError> {
+        match &self.key {
+            SigningKeySource::Hmac(source) => {
+                let keys = source.load_from(secrets, false).await?;
+                let current = keys
+                    .first()
+                    .ok_or_else(|| KeyLoadError::Unusable("no current key".into()))?;
+                Ok(self.signer_for(current))
+            }
+            SigningKeySource::Ed25519(key) => {
+                Ok(TokenSigner::new_ed25519(key, self.settings.clone()))
+            }
+            SigningKeySource::Ed25519SecretsManager(arn) => {
+                let secrets = secrets.ok_or(KeyLoadError::NoSdk)?;
+                let pem = secrets
+                    .secret_string(arn, "AWSCURRENT")
+                    .await?
+                    .ok_or_else(|| KeyLoadError::Unusable("no current version".into()))?;
+                let key = Ed25519PrivateKey::from_pem(&pem).map_err(KeyLoadError::Unusable)?;
+                Ok(TokenSigner::new_ed25519(&key, self.settings.clone()))
+            }
+        }
+    }
+}
+
+impl VerifierConfig {
+    /// Whether loading the verification keys needs a Secrets Manager client.
+    pub fn needs_secrets_manager(&self) -> bool {
+        matches!(&self.key, VerifyingKeys::Hmac(source) if source.in_secrets_manager())
+    }
+
+    /// The verifier, loading the current, pending and previous HS256 keys (from Secrets
+    /// Manager through `secrets` if the configuration says so), or with the configured Ed25519
+    /// public keys.
+    pub async fn verifier_from(
+        &self,
+        secrets: Option<&impl SecretVersions>,
+    ) -> Result<TokenVerifier, KeyLoadError> {
+        match &self.key {
+            VerifyingKeys::Hmac(source) => {
+                Ok(self.verifier_for(&source.load_from(secrets, true).await?))
+            }
+            VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
+        }
+    }
+
+    /// [`VerifierConfig::verifier_from`] with a client at hand.
+    pub async fn verifier_with(
+        &self,
+        secrets: &impl SecretVersions,
+    ) -> Result<TokenVerifier, KeyLoadError> {
+        self.verifier_from(Some(secrets)).await
+    }
+}
+
+/// A Secrets Manager client for functions whose keys are all inline: it is never asked.
+#[derive(Debug, Clone, Copy)]
+pub struct NoSecrets;
+
+impl SecretVersions for NoSecrets {
+    async fn secret_string(
+        &self,
+        _arn: &str,
+        _stage: &str,
+    ) -> Result<Option<String>, KeyLoadError> {
+        Err(KeyLoadError::NoSdk)
+    }
+}

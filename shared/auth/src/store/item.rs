@@ -1,0 +1,136 @@
+//! How the DynamoDB items are read, written once for both DynamoDB back-ends: the SDK stores
+//! (`auth-sdk`) and the direct reads (`auth-direct`) each give their own item type a view
+//! ([`ItemView`]) and decode it here, so the attribute names, the key shapes and the session
+//! rule are not repeated. The layout itself is described in the [module docs](super).
+
+use crate::domain::{InvalidValue, SessionId, UserId, Username};
+use crate::error::StoreError;
+
+use super::{SessionLookup, SessionRecord, UserRecord};
+
+/// Error codes DynamoDB (and the other AWS JSON services) answer when overloaded or throttling:
+/// worth a retry later. Both AWS back-ends classify errors with it.
+pub const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "InternalServiceError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+/// The name of the sessions table's per-user index.
+pub const BY_USER_INDEX: &str = "by-user";
+
+/// One attribute as the stores read it: a string, a number (as DynamoDB sends it, in text), or
+/// anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attr<'a> {
+    /// `S`.
+    S(&'a str),
+    /// `N`.
+    N(&'a str),
+    /// Any other type.
+    Other,
+}
+
+/// Read access to one item's attributes, whatever type holds it.
+pub trait ItemView {
+    /// The attribute `name`, if the item has it.
+    fn attr(&self, name: &str) -> Option<Attr<'_>>;
+}
+
+/// The key of `owner`'s revocation marker in the sessions table.
+pub fn marker_key(owner: &UserId) -> String {
+    format!("user#{owner}")
+}
+
+/// String attribute `name`.
+pub fn string(item: &impl ItemView, name: &str) -> Result<String, StoreError> {
+    match item.attr(name) {
+        Some(Attr::S(v)) => Ok(v.to_owned()),
+        _ => Err(StoreError::Malformed(format!(
+            "attribute {name} missing or not a string"
+        ))),
+    }
+}
+
+/// Whole-number attribute `name`.
+pub fn number(item: &impl ItemView, name: &str) -> Result<i64, StoreError> {
+    match item.attr(name) {
+        Some(Attr::N(v)) => v
+            .parse()
+            .map_err(|_| StoreError::Malformed(format!("attribute {name} is not an integer"))),
+        _ => Err(StoreError::Malformed(format!(
+            "attribute {name} missing or not a number"
+        ))),
+    }
+}
+
+/// A [`StoreError::Malformed`] for attribute `name` holding a value its type refuses.
+pub fn malformed(name: &str) -> impl Fn(InvalidValue) -> StoreError + '_ {
+    move |e| StoreError::Malformed(format!("attribute {name}: {}", e.message))
+}
+
+/// A users-table item as an account.
+pub fn user_record(item: &impl ItemView) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        user_id: UserId::parse(&string(item, "user_id")?).map_err(malformed("user_id"))?,
+        username: Username::parse(&string(item, "username")?).map_err(malformed("username"))?,
+        password_hash: string(item, "password_hash")?,
+        created_at: number(item, "created_at")?,
+    })
+}
+
+/// A session item as a session.
+pub fn session_record(item: &impl ItemView) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        session_id: SessionId::parse(&string(item, "pk")?).map_err(malformed("pk"))?,
+        user_id: UserId::parse(&string(item, "user_id")?).map_err(malformed("user_id"))?,
+        username: Username::parse(&string(item, "username")?).map_err(malformed("username"))?,
+        created_at_ms: number(item, "created_at_ms")?,
+        last_used_at: number(item, "last_used_at")?,
+        expires_at: number(item, "expires_at")?,
+        generation: generation(item)?,
+        user_agent: string(item, "user_agent")?,
+        source_ip: string(item, "source_ip")?,
+    })
+}
+
+/// The `generation` of a session item or a revocation marker.
+pub fn generation(item: &impl ItemView) -> Result<u64, StoreError> {
+    u64::try_from(number(item, "generation")?)
+        .map_err(|_| StoreError::Malformed("attribute generation out of range".into()))
+}
+
+/// Judges a session item against its owner's marker generation.
+pub fn judge(
+    item: Option<&impl ItemView>,
+    owner: &UserId,
+    marker: u64,
+    now: i64,
+) -> Result<SessionLookup, StoreError> {
+    let record = item.map(session_record).transpose()?;
+    Ok(SessionLookup::judge(record, owner, marker, now))
+}
+
+/// Judges session `id` of `owner` from the items of one batch read of the session item and
+/// the owner's marker (no marker means generation 0).
+pub fn judge_batch(
+    items: &[impl ItemView],
+    id: &SessionId,
+    owner: &UserId,
+    now: i64,
+) -> Result<SessionLookup, StoreError> {
+    let find = |pk: &str| {
+        items
+            .iter()
+            .find(|item| item.attr("pk") == Some(Attr::S(pk)))
+    };
+    let marker = find(&marker_key(owner))
+        .map(generation)
+        .transpose()?
+        .unwrap_or(0);
+    judge(find(id.as_str()), owner, marker, now)
+}
