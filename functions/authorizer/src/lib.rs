@@ -35,134 +35,11 @@ mod event;
 
 pub use event::{AuthorizerRequest, RequestContext};
 
-/// The authorizer's response.
-pub type AuthorizerResponse = ApiGatewayV2CustomAuthorizerSimpleResponse<serde_json::Value>;
-
-/// What the authorizer reads from the environment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// `SESSIONS_TABLE`.
-    pub sessions_table: String,
-    /// Token keys, issuer, audience, leeway.
-    pub verifier: VerifierConfig,
-    /// Region, credentials, endpoints and timeout of the direct client.
-    pub direct: DirectConfig,
-}
-
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&config::process_env)
-    }
-
-    /// Reads `env`.
-    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            sessions_table: config::sessions_table(env)?,
-            verifier: VerifierConfig::from_lookup(env)?,
-            direct: StoreConfig::from_lookup(env)?.direct_config(env)?,
-        })
-    }
-}
-
-/// The context of an allow, as protected functions receive it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AllowContext {
-    /// The token's `sub`.
-    pub user_id: String,
-    /// The account's username.
-    pub username: String,
-    /// The token's `jti` (its own id).
-    pub jti: String,
-    /// The token's `sid` (the session id).
-    pub sid: String,
-}
-
-/// Why a request was denied; [`Deny::reason`] is a stable label for logs and metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deny {
-    /// No `Authorization` header.
-    MissingHeader,
-    /// The header is not `Bearer <token>`.
-    BadScheme,
-    /// The token failed verification.
-    Token(auth::token::TokenError),
-    /// No live whitelist item for the `sid` (logged out, revoked, expired or never issued).
-    NoSession,
-    /// The item belongs to another user than the token's `sub`.
-    WrongOwner,
-    /// The session began before the user's last log-out-everywhere.
-    Revoked,
-    /// The store failed or timed out.
-    StoreError,
-}
-
-impl Deny {
-    /// A short stable label, e.g. `no_session`, `token_expired`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::MissingHeader => "missing_header",
-            Self::BadScheme => "bad_scheme",
-            Self::Token(e) => e.reason(),
-            Self::NoSession => "no_session",
-            Self::WrongOwner => "wrong_owner",
-            Self::Revoked => "session_revoked",
-            Self::StoreError => "store_error",
-        }
-    }
-}
-
-/// Extracts the token from an `Authorization` value.
-///
-/// Accepted: the scheme `Bearer` in any letter case, exactly one space, then the token, with
-/// optional surrounding white space (HTTP allows it around a header value). Refused: any other
-/// scheme, no token, more than one space, white space or anything else after the token, a
-/// comma-separated list of credentials.
-pub fn bearer_token(value: &str) -> Option<&str> {
-    let value = value.trim_matches([' ', '\t']);
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return None;
-    }
-    if token
-        .bytes()
-        .any(|b| b.is_ascii_whitespace() || b == b',' || !b.is_ascii_graphic())
-    {
-        return None;
-    }
-    Some(token)
-}
-
 /// The authorizer over a sessions store.
 #[derive(Debug, Clone)]
 pub struct Handler<S> {
     sessions: S,
     verifier: TokenVerifier,
-}
-
-/// Why the authorizer could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The verification keys could not be loaded.
-    #[error(transparent)]
-    Keys(#[from] KeyLoadError),
-    /// An endpoint or the TLS set-up is unusable.
-    #[error(transparent)]
-    Store(#[from] DirectConfigError),
-}
-
-impl Handler<DirectSessions> {
-    /// The handler on DynamoDB, as the Lambda runs it: builds the HTTP client and loads the keys
-    /// (from Secrets Manager, if so configured), once per cold start.
-    pub async fn from_config(config: &Config) -> Result<Self, StartError> {
-        let http = AwsHttp::new(&config.direct)?;
-        let secrets = SecretsClient::new(&http, &config.direct)?;
-        let verifier = config.verifier.verifier_with(&secrets).await?;
-        Ok(Self::new(
-            DirectSessions::new(&http, &config.direct, &config.sessions_table)?,
-            verifier,
-        ))
-    }
 }
 
 impl<S: GetSession + Sync> Handler<S> {
@@ -236,6 +113,129 @@ impl<S: GetSession + Sync> Handler<S> {
             jti: verified.token_id.to_string(),
             sid: session.session_id.to_string(),
         })
+    }
+}
+
+/// Why a request was denied; [`Deny::reason`] is a stable label for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deny {
+    /// No `Authorization` header.
+    MissingHeader,
+    /// The header is not `Bearer <token>`.
+    BadScheme,
+    /// The token failed verification.
+    Token(auth::token::TokenError),
+    /// No live whitelist item for the `sid` (logged out, revoked, expired or never issued).
+    NoSession,
+    /// The item belongs to another user than the token's `sub`.
+    WrongOwner,
+    /// The session began before the user's last log-out-everywhere.
+    Revoked,
+    /// The store failed or timed out.
+    StoreError,
+}
+
+impl Deny {
+    /// A short stable label, e.g. `no_session`, `token_expired`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingHeader => "missing_header",
+            Self::BadScheme => "bad_scheme",
+            Self::Token(e) => e.reason(),
+            Self::NoSession => "no_session",
+            Self::WrongOwner => "wrong_owner",
+            Self::Revoked => "session_revoked",
+            Self::StoreError => "store_error",
+        }
+    }
+}
+
+/// Extracts the token from an `Authorization` value.
+///
+/// Accepted: the scheme `Bearer` in any letter case, exactly one space, then the token, with
+/// optional surrounding white space (HTTP allows it around a header value). Refused: any other
+/// scheme, no token, more than one space, white space or anything else after the token, a
+/// comma-separated list of credentials.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let value = value.trim_matches([' ', '\t']);
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return None;
+    }
+    if token
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b == b',' || !b.is_ascii_graphic())
+    {
+        return None;
+    }
+    Some(token)
+}
+
+/// The context of an allow, as protected functions receive it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AllowContext {
+    /// The token's `sub`.
+    pub user_id: String,
+    /// The account's username.
+    pub username: String,
+    /// The token's `jti` (its own id).
+    pub jti: String,
+    /// The token's `sid` (the session id).
+    pub sid: String,
+}
+
+/// The authorizer's response.
+pub type AuthorizerResponse = ApiGatewayV2CustomAuthorizerSimpleResponse<serde_json::Value>;
+
+/// What the authorizer reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// Token keys, issuer, audience, leeway.
+    pub verifier: VerifierConfig,
+    /// Region, credentials, endpoints and timeout of the direct client.
+    pub direct: DirectConfig,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&config::process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            sessions_table: config::sessions_table(env)?,
+            verifier: VerifierConfig::from_lookup(env)?,
+            direct: StoreConfig::from_lookup(env)?.direct_config(env)?,
+        })
+    }
+}
+
+/// Why the authorizer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The verification keys could not be loaded.
+    #[error(transparent)]
+    Keys(#[from] KeyLoadError),
+    /// An endpoint or the TLS set-up is unusable.
+    #[error(transparent)]
+    Store(#[from] DirectConfigError),
+}
+
+impl Handler<DirectSessions> {
+    /// The handler on DynamoDB, as the Lambda runs it: builds the HTTP client and loads the keys
+    /// (from Secrets Manager, if so configured), once per cold start.
+    pub async fn from_config(config: &Config) -> Result<Self, StartError> {
+        let http = AwsHttp::new(&config.direct)?;
+        let secrets = SecretsClient::new(&http, &config.direct)?;
+        let verifier = config.verifier.verifier_with(&secrets).await?;
+        Ok(Self::new(
+            DirectSessions::new(&http, &config.direct, &config.sessions_table)?,
+            verifier,
+        ))
     }
 }
 
