@@ -2,43 +2,20 @@
 //!
 //! `JWT_SECRET` is the HS256 key itself (at least 32 bytes), for local runs and tests.
 //! `JWT_SECRET_ARN` names an AWS Secrets Manager secret holding it, as deployed stacks do
-//! (`template.yaml`): the key is read once per cold start; login signs with the secret's
-//! `AWSCURRENT` version and the authorizer also accepts its `AWSPENDING` and `AWSPREVIOUS`
-//! versions, so the key can rotate without logging anyone out: stage the new key as
-//! `AWSPENDING`, let the authorizers restart, then promote it (README, "Keys").
+//! (`template.yaml`): the key is read once per cold start; login and refresh sign with the
+//! secret's `AWSCURRENT` version and the authorizer also accepts its `AWSPENDING` and
+//! `AWSPREVIOUS` versions, so the key can rotate without logging anyone out (the procedure:
+//! docs/operations.md, "Rotating the signing key").
 //!
-//! With `JWT_ALGORITHM=EdDSA`, login signs with an Ed25519 private key (`JWT_PRIVATE_KEY`, a
-//! PKCS#8 PEM, or `JWT_PRIVATE_KEY_ARN`, a Secrets Manager secret holding it) and the authorizer
-//! holds only public keys (`JWT_PUBLIC_KEYS`, one or more PEM blocks), so it cannot mint tokens.
+//! With `JWT_ALGORITHM=EdDSA`, login and refresh sign with an Ed25519 private key
+//! (`JWT_PRIVATE_KEY`, a PKCS#8 PEM, or `JWT_PRIVATE_KEY_ARN`, a Secrets Manager secret holding
+//! it) and the authorizer holds only public keys (`JWT_PUBLIC_KEYS`, one or more PEM blocks), so it
+//! cannot mint tokens.
 //!
 //! Each function reads only the variables it needs (its `Config::from_env` composes the pieces
 //! below), so that `template.yaml` gives each function exactly those. A missing or bad variable
-//! is a [`ConfigError`] naming it, and the function refuses to start.
-//!
-//! | variable | default | read by |
-//! |---|---|---|
-//! | `USERS_TABLE` | required | register, login, user-info |
-//! | `SESSIONS_TABLE` | required | login, logout, authorizer, refresh, sessions, logout-all |
-//! | `ATTEMPTS_TABLE` | required | login |
-//! | `JWT_ALGORITHM` | `HS256` (or `EdDSA`) | login, refresh, authorizer |
-//! | `JWT_SECRET` | HS256: one of these two is required | login, refresh, authorizer |
-//! | `JWT_SECRET_ARN` | | login, refresh, authorizer |
-//! | `JWT_PRIVATE_KEY` | EdDSA: one of these two is required | login, refresh |
-//! | `JWT_PRIVATE_KEY_ARN` | | login, refresh |
-//! | `JWT_PUBLIC_KEYS` | EdDSA: required (PEM, current and previous) | authorizer |
-//! | `JWT_ISSUER` | `jwt-session-service` | login, refresh, authorizer |
-//! | `JWT_AUDIENCE` | `jwt-session-service` | login, refresh, authorizer |
-//! | `TOKEN_TTL_SECONDS` | `900` (60 – 86400): access tokens | login, refresh |
-//! | `REFRESH_TOKEN_TTL_SECONDS` | `2592000` (30 days; 3600 – 31536000, at least `TOKEN_TTL_SECONDS`) | login, refresh |
-//! | `REFRESH_REUSE_GRACE_SECONDS` | `5` (0 – 60) | refresh |
-//! | `JWT_LEEWAY_SECONDS` | `5` (0 – 300) | authorizer |
-//! | `ARGON2_MEMORY_KIB` | `19456` | register, login |
-//! | `ARGON2_ITERATIONS` | `2` | register, login |
-//! | `ARGON2_PARALLELISM` | `1` | register, login |
-//! | `DYNAMODB_ENDPOINT_URL` | unset (AWS) | every function |
-//! | `DYNAMODB_TIMEOUT_MS` | `2000` (100 – 30000) | every function |
-//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | set by Lambda | every function (the authorizer and user-info read them themselves, [`StoreConfig::direct_config`]; the others through the SDK's chain) |
-//! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER` | unset (AWS) | every function (as the SDK reads them) |
+//! is a [`ConfigError`] naming it, and the function refuses to start. Every variable, with its
+//! default and the functions that read it, is in one table: docs/configuration.md.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -891,12 +868,13 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads every variable in the [module table](self) from the process environment.
+    /// Reads the variables of every piece below (docs/configuration.md lists them) from the
+    /// process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&process_env)
     }
 
-    /// Reads every variable in the [module table](self) from `env`.
+    /// Reads the variables of every piece below (docs/configuration.md lists them) from `env`.
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
         let signer = SignerConfig::from_lookup(env)?;
         Ok(Self {
