@@ -7,6 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use auth::Config;
+use auth::config;
+use auth::password::HashCost;
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth_direct::{AwsHttp, DirectConfig, DirectSessions, DirectUsers};
 use auth_sdk::SdkClients as _;
@@ -58,30 +60,30 @@ struct Args {
     /// Token audience (`aud`).
     #[arg(long, env = "JWT_AUDIENCE")]
     jwt_audience: Option<String>,
-    /// Access token lifetime in seconds (default 900).
-    #[arg(long, env = "TOKEN_TTL_SECONDS")]
-    token_ttl_seconds: Option<String>,
-    /// Refresh token (and idle session) lifetime in seconds (default 2592000, 30 days).
-    #[arg(long, env = "REFRESH_TOKEN_TTL_SECONDS")]
-    refresh_token_ttl_seconds: Option<String>,
-    /// Grace window in seconds for a concurrent refresh with a just-rotated token (default 5).
-    #[arg(long, env = "REFRESH_REUSE_GRACE_SECONDS")]
-    refresh_reuse_grace_seconds: Option<String>,
-    /// Clock leeway for token times in seconds (default 5).
-    #[arg(long, env = "JWT_LEEWAY_SECONDS")]
-    jwt_leeway_seconds: Option<String>,
-    /// Argon2id memory in KiB (default 19456).
-    #[arg(long, env = "ARGON2_MEMORY_KIB")]
-    argon2_memory_kib: Option<String>,
-    /// Argon2id iterations (default 2).
-    #[arg(long, env = "ARGON2_ITERATIONS")]
-    argon2_iterations: Option<String>,
-    /// Argon2id parallelism (default 1).
-    #[arg(long, env = "ARGON2_PARALLELISM")]
-    argon2_parallelism: Option<String>,
-    /// Time limit of one DynamoDB call in milliseconds, retries included (default 2000).
-    #[arg(long, env = "DYNAMODB_TIMEOUT_MS")]
-    dynamodb_timeout_ms: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "TOKEN_TTL_SECONDS", default_value_t = config::DEFAULT_ACCESS_TTL_SECONDS)]
+    token_ttl_seconds: i64,
+    /// Refresh token (and idle session) lifetime in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECONDS", default_value_t = config::DEFAULT_REFRESH_TTL_SECONDS)]
+    refresh_token_ttl_seconds: i64,
+    /// Grace window in seconds for a concurrent refresh with a just-rotated token.
+    #[arg(long, env = "REFRESH_REUSE_GRACE_SECONDS", default_value_t = config::DEFAULT_REUSE_GRACE_SECONDS)]
+    refresh_reuse_grace_seconds: i64,
+    /// Clock leeway for token times in seconds.
+    #[arg(long, env = "JWT_LEEWAY_SECONDS", default_value_t = config::DEFAULT_LEEWAY_SECONDS)]
+    jwt_leeway_seconds: u64,
+    /// Argon2id memory in KiB.
+    #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = HashCost::OWASP_MINIMUM.memory_kib)]
+    argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = HashCost::OWASP_MINIMUM.iterations)]
+    argon2_iterations: u32,
+    /// Argon2id parallelism.
+    #[arg(long, env = "ARGON2_PARALLELISM", default_value_t = HashCost::OWASP_MINIMUM.parallelism)]
+    argon2_parallelism: u32,
+    /// Time limit of one DynamoDB call in milliseconds, retries included.
+    #[arg(long, env = "DYNAMODB_TIMEOUT_MS", default_value_t = config::DEFAULT_DYNAMODB_TIMEOUT_MS)]
+    dynamodb_timeout_ms: u64,
 }
 
 impl Args {
@@ -89,6 +91,24 @@ impl Args {
     fn variables(&self) -> HashMap<&'static str, String> {
         let mut vars = HashMap::new();
         vars.insert("USERS_TABLE", self.users_table.clone());
+        for (name, value) in [
+            ("TOKEN_TTL_SECONDS", self.token_ttl_seconds.to_string()),
+            (
+                "REFRESH_TOKEN_TTL_SECONDS",
+                self.refresh_token_ttl_seconds.to_string(),
+            ),
+            (
+                "REFRESH_REUSE_GRACE_SECONDS",
+                self.refresh_reuse_grace_seconds.to_string(),
+            ),
+            ("JWT_LEEWAY_SECONDS", self.jwt_leeway_seconds.to_string()),
+            ("ARGON2_MEMORY_KIB", self.argon2_memory_kib.to_string()),
+            ("ARGON2_ITERATIONS", self.argon2_iterations.to_string()),
+            ("ARGON2_PARALLELISM", self.argon2_parallelism.to_string()),
+            ("DYNAMODB_TIMEOUT_MS", self.dynamodb_timeout_ms.to_string()),
+        ] {
+            vars.insert(name, value);
+        }
         vars.insert("SESSIONS_TABLE", self.sessions_table.clone());
         vars.insert("ATTEMPTS_TABLE", self.attempts_table.clone());
         vars.insert("JWT_ALGORITHM", self.jwt_algorithm.clone());
@@ -98,18 +118,7 @@ impl Args {
             ("JWT_PUBLIC_KEYS", &self.jwt_public_keys),
             ("JWT_ISSUER", &self.jwt_issuer),
             ("JWT_AUDIENCE", &self.jwt_audience),
-            ("TOKEN_TTL_SECONDS", &self.token_ttl_seconds),
-            ("REFRESH_TOKEN_TTL_SECONDS", &self.refresh_token_ttl_seconds),
-            (
-                "REFRESH_REUSE_GRACE_SECONDS",
-                &self.refresh_reuse_grace_seconds,
-            ),
-            ("JWT_LEEWAY_SECONDS", &self.jwt_leeway_seconds),
-            ("ARGON2_MEMORY_KIB", &self.argon2_memory_kib),
-            ("ARGON2_ITERATIONS", &self.argon2_iterations),
-            ("ARGON2_PARALLELISM", &self.argon2_parallelism),
             ("DYNAMODB_ENDPOINT_URL", &self.dynamodb_endpoint),
-            ("DYNAMODB_TIMEOUT_MS", &self.dynamodb_timeout_ms),
         ];
         for (name, value) in optional {
             if let Some(v) = value {
@@ -121,7 +130,18 @@ impl Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // A sentence with its causes, not a Debug dump: each error names what to change.
+            eprintln!("error: {}", auth::error::chain(e.as_ref()));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
