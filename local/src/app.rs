@@ -17,6 +17,40 @@ use auth_edge::runner::{EventFunction, Function};
 
 use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 
+/// The users store of the local server: what register and login ask of it.
+pub trait Users: CreateUser + FindUser + Clone + Send + Sync + 'static {}
+
+impl<T: CreateUser + FindUser + Clone + Send + Sync + 'static> Users for T {}
+
+/// The sessions store of the local server: every operation the session functions ask of it.
+pub trait Sessions:
+    StartSession
+    + GetSession
+    + RefreshTokens
+    + DeleteSession
+    + ListSessions
+    + RevokeAllSessions
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Sessions for T where
+    T: StartSession
+        + GetSession
+        + RefreshTokens
+        + DeleteSession
+        + ListSessions
+        + RevokeAllSessions
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// A gateway in front of every function, over `users`, `sessions` and `attempts` (the
 /// authorizer and user-info read the same stores), configured by `config` (whose keys must be
 /// inline: `JWT_SECRET`, or EdDSA keys).
@@ -27,17 +61,8 @@ pub async fn gateway<U, S, A>(
     config: &Config,
 ) -> Result<Gateway, KeyLoadError>
 where
-    U: CreateUser + FindUser + Clone + Send + Sync + 'static,
-    S: StartSession
-        + GetSession
-        + RefreshTokens
-        + DeleteSession
-        + ListSessions
-        + RevokeAllSessions
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    U: Users,
+    S: Sessions,
     A: LoginAttempts + Send + Sync + 'static,
 {
     let readers = (users.clone(), sessions.clone());
@@ -54,17 +79,8 @@ pub async fn gateway_with_readers<U, S, A, UR, SR>(
     config: &Config,
 ) -> Result<Gateway, KeyLoadError>
 where
-    U: CreateUser + FindUser + Clone + Send + Sync + 'static,
-    S: StartSession
-        + GetSession
-        + RefreshTokens
-        + DeleteSession
-        + ListSessions
-        + RevokeAllSessions
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    U: Users,
+    S: Sessions,
     A: LoginAttempts + Send + Sync + 'static,
     UR: FindUser + Send + Sync + 'static,
     SR: GetSession + Send + Sync + 'static,

@@ -35,8 +35,8 @@ use auth_edge::runner::{Answer, Function};
 use auth_sdk::SdkClients as _;
 use auth_sdk::SdkKeys as _;
 use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers};
+use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
 /// What login reads from the environment.
@@ -128,31 +128,6 @@ where
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
-        self.login(req).await.map(|response| (response, "success"))
-    }
-}
-
-impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handler<U, S, A> {
-    /// A handler over the given stores; refresh tokens live `refresh_ttl_seconds`.
-    pub fn new(
-        users: U,
-        sessions: S,
-        attempts: A,
-        hasher: PasswordHasher,
-        signer: TokenSigner,
-        refresh_ttl_seconds: i64,
-    ) -> Self {
-        Self {
-            users,
-            sessions,
-            attempts,
-            hasher,
-            signer,
-            refresh_ttl_seconds,
-        }
-    }
-
-    async fn login(&self, req: Request) -> Result<Response<Body>, AuthError> {
         let body: LoginRequest = parse_json(&req)?;
         let (user_agent, source_ip) = api::client_of(&req);
         let now = clock::now();
@@ -211,16 +186,40 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             .map_err(AuthError::Internal)?;
         tracing::Span::current().record("user_id", user.user_id.as_str());
         tracing::info!(outcome = "success", "logged in");
-        Ok(api::json_response(
-            StatusCode::OK,
-            &LoggedIn {
-                access_token: issued.token,
-                token_type: "Bearer".into(),
-                expires_in: self.signer.ttl_seconds(),
-                refresh_token: refresh.expose_secret().to_owned(),
-                refresh_expires_in: self.refresh_ttl_seconds,
-            },
+        Ok((
+            api::json_response(
+                StatusCode::OK,
+                &LoggedIn {
+                    access_token: issued.token,
+                    token_type: "Bearer".into(),
+                    expires_in: self.signer.ttl_seconds(),
+                    refresh_token: refresh.expose_secret().to_owned(),
+                    refresh_expires_in: self.refresh_ttl_seconds,
+                },
+            ),
+            "success",
         ))
+    }
+}
+
+impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handler<U, S, A> {
+    /// A handler over the given stores; refresh tokens live `refresh_ttl_seconds`.
+    pub fn new(
+        users: U,
+        sessions: S,
+        attempts: A,
+        hasher: PasswordHasher,
+        signer: TokenSigner,
+        refresh_ttl_seconds: i64,
+    ) -> Self {
+        Self {
+            users,
+            sessions,
+            attempts,
+            hasher,
+            signer,
+            refresh_ttl_seconds,
+        }
     }
 
     /// Writes a new session and its first refresh token, under the user's current revocation

@@ -16,8 +16,8 @@ use auth_edge::api;
 use auth_edge::caller;
 use auth_edge::runner::{Answer, Function};
 use auth_sdk::store::DynamoSessions;
+use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 
 /// What logout-all reads from the environment: `SESSIONS_TABLE` and the DynamoDB settings.
 pub type Config = auth::config::SessionsTableConfig;
@@ -35,28 +35,12 @@ impl Handler<DynamoSessions> {
     }
 }
 
-impl<S> Function for Handler<S>
-where
-    S: RevokeAllSessions + Sync,
-{
+impl<S: RevokeAllSessions + Sync> Function for Handler<S> {
     fn metric(&self, _req: &Request) -> Option<&'static str> {
         Some("LogoutAlls")
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
-        self.logout_all(req)
-            .await
-            .map(|response| (response, "success"))
-    }
-}
-
-impl<S: RevokeAllSessions + Sync> Handler<S> {
-    /// A handler over `sessions`.
-    pub fn new(sessions: S) -> Self {
-        Self { sessions }
-    }
-
-    async fn logout_all(&self, req: Request) -> Result<Response<Body>, AuthError> {
         let caller = caller(&req)?;
         tracing::Span::current().record("user_id", caller.user_id.as_str());
         let generation = self.sessions.bump_generation(&caller.user_id).await?;
@@ -72,6 +56,13 @@ impl<S: RevokeAllSessions + Sync> Handler<S> {
                 "sessions ended; deleting their items failed (they stay denied)"
             ),
         }
-        Ok(api::empty_response(StatusCode::NO_CONTENT))
+        Ok((api::empty_response(StatusCode::NO_CONTENT), "success"))
+    }
+}
+
+impl<S: RevokeAllSessions + Sync> Handler<S> {
+    /// A handler over `sessions`.
+    pub fn new(sessions: S) -> Self {
+        Self { sessions }
     }
 }

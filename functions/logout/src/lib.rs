@@ -13,8 +13,8 @@ use auth_edge::api;
 use auth_edge::caller;
 use auth_edge::runner::{Answer, Function};
 use auth_sdk::store::DynamoSessions;
+use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 
 /// What logout reads from the environment: `SESSIONS_TABLE` and the DynamoDB settings.
 pub type Config = auth::config::SessionsTableConfig;
@@ -32,35 +32,12 @@ impl Handler<DynamoSessions> {
     }
 }
 
-impl<S> Function for Handler<S>
-where
-    S: DeleteSession + Sync,
-{
+impl<S: DeleteSession + Sync> Function for Handler<S> {
     fn metric(&self, _req: &Request) -> Option<&'static str> {
         Some("Logouts")
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
-        let (response, deleted) = self.logout(req).await?;
-        Ok((
-            response,
-            if deleted {
-                "logged_out"
-            } else {
-                "already_gone"
-            },
-        ))
-    }
-}
-
-impl<S: DeleteSession + Sync> Handler<S> {
-    /// A handler over `sessions`.
-    pub fn new(sessions: S) -> Self {
-        Self { sessions }
-    }
-
-    /// The response, and whether a session was ended.
-    async fn logout(&self, req: Request) -> Result<(Response<Body>, bool), AuthError> {
         let caller = caller(&req)?;
         tracing::Span::current().record("user_id", caller.user_id.as_str());
         let deleted = self
@@ -73,6 +50,13 @@ impl<S: DeleteSession + Sync> Handler<S> {
             "already_gone"
         };
         tracing::info!(outcome, "logout");
-        Ok((api::empty_response(StatusCode::NO_CONTENT), deleted))
+        Ok((api::empty_response(StatusCode::NO_CONTENT), outcome))
+    }
+}
+
+impl<S: DeleteSession + Sync> Handler<S> {
+    /// A handler over `sessions`.
+    pub fn new(sessions: S) -> Self {
+        Self { sessions }
     }
 }

@@ -31,8 +31,8 @@ use auth_edge::runner::{Answer, Function};
 use auth_sdk::SdkClients as _;
 use auth_sdk::SdkKeys as _;
 use auth_sdk::store::DynamoSessions;
+use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
 /// What refresh reads from the environment.
@@ -118,38 +118,12 @@ impl Handler<DynamoSessions> {
     }
 }
 
-impl<S> Function for Handler<S>
-where
-    S: RefreshTokens + GetSession + DeleteSession + Sync,
-{
+impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Function for Handler<S> {
     fn metric(&self, _req: &Request) -> Option<&'static str> {
         Some("Refreshes")
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
-        let (response, outcome) = self.refresh(req).await?;
-        Ok((response, outcome.label()))
-    }
-}
-
-impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
-    /// A handler over `sessions`: new refresh tokens live `refresh_ttl_seconds`; a rotated one
-    /// presented again within `reuse_grace_seconds` counts as a concurrent refresh.
-    pub fn new(
-        sessions: S,
-        signer: TokenSigner,
-        refresh_ttl_seconds: i64,
-        reuse_grace_seconds: i64,
-    ) -> Self {
-        Self {
-            sessions,
-            signer,
-            refresh_ttl_seconds,
-            reuse_grace_ms: reuse_grace_seconds * 1000,
-        }
-    }
-
-    async fn refresh(&self, req: Request) -> Result<(Response<Body>, Outcome), AuthError> {
         let body: RefreshRequest = parse_json(&req)?;
         // A string that is not shaped like an issued token cannot be one: the same 401.
         let presented =
@@ -232,7 +206,25 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
                 refresh_expires_in: self.refresh_ttl_seconds,
             },
         );
-        Ok((response, outcome))
+        Ok((response, outcome.label()))
+    }
+}
+
+impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
+    /// A handler over `sessions`: new refresh tokens live `refresh_ttl_seconds`; a rotated one
+    /// presented again within `reuse_grace_seconds` counts as a concurrent refresh.
+    pub fn new(
+        sessions: S,
+        signer: TokenSigner,
+        refresh_ttl_seconds: i64,
+        reuse_grace_seconds: i64,
+    ) -> Self {
+        Self {
+            sessions,
+            signer,
+            refresh_ttl_seconds,
+            reuse_grace_ms: reuse_grace_seconds * 1000,
+        }
     }
 
     /// The token's session, if it is still live (one strongly consistent read, as the

@@ -17,8 +17,8 @@ use auth_edge::api::{self, parse_json};
 use auth_edge::runner::{Answer, Function};
 use auth_sdk::SdkClients as _;
 use auth_sdk::store::DynamoUsers;
+use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
 /// What register reads from the environment.
@@ -83,28 +83,12 @@ impl Handler<DynamoUsers> {
     }
 }
 
-impl<U> Function for Handler<U>
-where
-    U: CreateUser + Sync,
-{
+impl<U: CreateUser + Sync> Function for Handler<U> {
     fn metric(&self, _req: &Request) -> Option<&'static str> {
         Some("Registrations")
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
-        self.register(req)
-            .await
-            .map(|response| (response, "created"))
-    }
-}
-
-impl<U: CreateUser + Sync> Handler<U> {
-    /// A handler over `users`.
-    pub fn new(users: U, hasher: PasswordHasher) -> Self {
-        Self { users, hasher }
-    }
-
-    async fn register(&self, req: Request) -> Result<Response<Body>, AuthError> {
         let body: RegisterRequest = parse_json(&req)?;
         let username = Username::parse(&body.username)?;
         let password = Password::parse_new(body.password)?;
@@ -126,12 +110,22 @@ impl<U: CreateUser + Sync> Handler<U> {
         }
         tracing::Span::current().record("user_id", user.user_id.as_str());
         tracing::info!(outcome = "created", "account created");
-        Ok(api::json_response(
-            StatusCode::CREATED,
-            &Registered {
-                user_id: user.user_id.to_string(),
-                username: user.username.to_string(),
-            },
+        Ok((
+            api::json_response(
+                StatusCode::CREATED,
+                &Registered {
+                    user_id: user.user_id.to_string(),
+                    username: user.username.to_string(),
+                },
+            ),
+            "created",
         ))
+    }
+}
+
+impl<U: CreateUser + Sync> Handler<U> {
+    /// A handler over `users`.
+    pub fn new(users: U, hasher: PasswordHasher) -> Self {
+        Self { users, hasher }
     }
 }

@@ -78,10 +78,7 @@ impl Handler<DynamoSessions> {
     }
 }
 
-impl<S> Function for Handler<S>
-where
-    S: ListSessions + DeleteSession + Sync,
-{
+impl<S: ListSessions + DeleteSession + Sync> Function for Handler<S> {
     fn metric(&self, req: &Request) -> Option<&'static str> {
         Some(if req.method() == Method::DELETE {
             "SessionRevocations"

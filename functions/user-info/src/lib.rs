@@ -21,8 +21,8 @@ use auth_direct::store::DirectUsers;
 use auth_edge::api;
 use auth_edge::caller;
 use auth_edge::runner::{Answer, Function};
+use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
 /// What user-info reads from the environment.
@@ -79,26 +79,12 @@ impl Handler<DirectUsers> {
     }
 }
 
-impl<U> Function for Handler<U>
-where
-    U: FindUser + Sync,
-{
+impl<U: FindUser + Sync> Function for Handler<U> {
     fn metric(&self, _req: &Request) -> Option<&'static str> {
         None
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
-        self.me(req).await.map(|response| (response, "success"))
-    }
-}
-
-impl<U: FindUser + Sync> Handler<U> {
-    /// A handler over `users`.
-    pub fn new(users: U) -> Self {
-        Self { users }
-    }
-
-    async fn me(&self, req: Request) -> Result<Response<Body>, AuthError> {
         let caller = caller(&req)?;
         tracing::Span::current().record("user_id", caller.user_id.as_str());
         let user = self
@@ -108,13 +94,23 @@ impl<U: FindUser + Sync> Handler<U> {
             .filter(|u| u.user_id == caller.user_id)
             .ok_or(AuthError::Unauthorized("account no longer exists"))?;
         tracing::info!(outcome = "success", "account read");
-        Ok(api::json_response(
-            StatusCode::OK,
-            &Me {
-                user_id: user.user_id.to_string(),
-                username: user.username.to_string(),
-                created_at: clock::rfc3339(user.created_at),
-            },
+        Ok((
+            api::json_response(
+                StatusCode::OK,
+                &Me {
+                    user_id: user.user_id.to_string(),
+                    username: user.username.to_string(),
+                    created_at: clock::rfc3339(user.created_at),
+                },
+            ),
+            "success",
         ))
+    }
+}
+
+impl<U: FindUser + Sync> Handler<U> {
+    /// A handler over `users`.
+    pub fn new(users: U) -> Self {
+        Self { users }
     }
 }
