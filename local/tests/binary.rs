@@ -186,3 +186,85 @@ fn bad_configuration_fails_start_up_naming_the_variable() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
 }
+
+/// With `--dynamodb-endpoint`, the local server runs every request path the deployed stack
+/// runs: the authorizer's session read and user-info's account read go through the direct
+/// client (no SDK `User-Agent`), the other functions through the SDK. Checked on a moto of its
+/// own, which records every request with its headers.
+#[test]
+fn dynamodb_reads_of_the_authorizer_and_user_info_use_the_direct_client() {
+    let moto = auth_testing::OwnMoto::start(auth_testing::OwnMoto::free_port());
+    let endpoint = moto.url();
+    let post = |path: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{endpoint}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    post("/moto-api/recorder/start-recording");
+    let mut server = Running::start(
+        &["--dynamodb-endpoint", &endpoint, "--create-tables"],
+        &[("JWT_SECRET", "a-fixed-secret-for-this-test-0123456789")],
+    );
+    server.wait_for(&format!("DynamoDB at {endpoint}"));
+    let script = server.curl_session();
+    assert_eq!(run_session(&script), vec![201, 200, 204, 403]);
+    server.interrupt();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let recording = rt.block_on(async {
+        reqwest::get(format!("{endpoint}/moto-api/recorder/download-recording"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    // (operation, sent by the SDK) for every DynamoDB request.
+    let calls: Vec<(String, bool)> = recording
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|request| {
+            let headers = request["headers"].as_object()?.clone();
+            let header = |name: &str| {
+                headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .and_then(|(_, v)| v.as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let operation = header("X-Amz-Target")
+                .strip_prefix("DynamoDB_20120810.")?
+                .to_owned();
+            Some((operation, header("User-Agent").contains("aws-sdk-rust")))
+        })
+        .collect();
+    let count = |operation: &str, sdk: bool| {
+        calls
+            .iter()
+            .filter(|(op, by_sdk)| op == operation && *by_sdk == sdk)
+            .count()
+    };
+    // Two protected calls (/me before and after logout; /logout itself): the authorizer's reads.
+    assert_eq!(count("BatchGetItem", false), 3, "{calls:?}");
+    assert_eq!(count("BatchGetItem", true), 0, "{calls:?}");
+    // User-info's read (one /me allowed) is direct; login's account read is the SDK's.
+    assert_eq!(count("GetItem", false), 1, "{calls:?}");
+    assert!(count("GetItem", true) >= 1, "{calls:?}");
+    assert!(count("PutItem", true) >= 1, "{calls:?}");
+    assert_eq!(count("PutItem", false), 0, "{calls:?}");
+}

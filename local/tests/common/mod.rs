@@ -68,13 +68,15 @@ pub async fn dynamo_gateway() -> Gateway {
     dynamo_gateway_and_tables().await.0
 }
 
-/// The gateway over fresh DynamoDB tables, and the tables.
+/// The gateway over fresh DynamoDB tables, and the tables: as `cargo run --dynamodb-endpoint`
+/// runs it, with the authorizer and user-info reading through the direct client.
 pub async fn dynamo_gateway_and_tables() -> (Gateway, TestTables) {
     let tables = TestTables::create().await;
-    let gateway = local_api::app::gateway(
+    let gateway = local_api::app::gateway_with_readers(
         tables.users(),
         tables.sessions(),
         tables.attempts(),
+        (tables.direct_users(), tables.direct_sessions()),
         &test_config(),
     )
     .await

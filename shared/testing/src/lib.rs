@@ -99,14 +99,19 @@ impl TestTables {
         direct_sessions_at(&dynamodb_endpoint(), &self.sessions_table)
     }
 
+    /// User-info's direct account read on these tables.
+    pub fn direct_users(&self) -> DirectUsers {
+        let config = direct_config(&dynamodb_endpoint());
+        let http = AwsHttp::new(&config).expect("a TLS configuration");
+        DirectUsers::new(&http, &config, &self.users_table).expect("a valid endpoint")
+    }
+
     /// The users store on these tables with every [`auth::store::FindUser`] read made by
     /// user-info's direct client instead of the SDK.
     pub fn users_read_directly(&self) -> DirectUserReads {
-        let config = direct_config(&dynamodb_endpoint());
-        let http = AwsHttp::new(&config).expect("a TLS configuration");
         DirectUserReads {
             writes: self.users(),
-            reads: DirectUsers::new(&http, &config, &self.users_table).expect("a valid endpoint"),
+            reads: self.direct_users(),
         }
     }
 
