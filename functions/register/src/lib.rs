@@ -6,7 +6,7 @@
 //!
 //! - 201 `{"user_id", "username"}`
 //! - 400 `invalid_request` (bad JSON, missing/unknown fields, a username or password breaking
-//!   the rules), 409 `username_taken`, 413, 415, 503 (see [`auth::api`]).
+//!   the rules), 409 `username_taken`, 413, 415, 503 (see [`auth_edge::api`]).
 
 use auth::config::{self, ConfigError, Lookup, PasswordConfig, StoreConfig};
 use auth::password::PasswordHasher;

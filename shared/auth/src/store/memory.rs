@@ -1,5 +1,5 @@
-//! In-memory stores: the embedded default for local runs. Same behaviour as [`super::dynamo`],
-//! checked by the same conformance suite. Clones share their data.
+//! In-memory stores: the embedded default for local runs. Same behaviour as the DynamoDB stores
+//! (`auth_sdk::store`), checked by the same conformance suite. Clones share their data.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
