@@ -101,6 +101,9 @@ ENDPOINT="http://127.0.0.1:$(cat "$OUT/proxy.port")"
 
 export USERS_TABLE=bench-users SESSIONS_TABLE=bench-sessions
 export JWT_SECRET=local-sample-secret-for-events-only-0123456789
+# The sample token is signed afresh for the run, living a day (a run takes ~15 min); the
+# authorizer takes the access-token lifetime as the longest it accepts.
+export TOKEN_TTL_SECONDS=86400
 export DYNAMODB_ENDPOINT_URL="$ENDPOINT" DYNAMODB_TIMEOUT_MS=2000
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 AWS_LAMBDA_FUNCTION_VERSION='$LATEST'
@@ -127,8 +130,9 @@ measure() { # name, expect, event file, command...
     --expect "$expect" --cold "$COLD" --warmup "$WARMUP" --warm "$WARM" \
     --out "$OUT/runs/$name.json" --log "$OUT/logs/$name.log" -- "$@" || true
 }
-EV_AUTH="$ROOT/events/authorizer-valid.json"
-EV_ME="$ROOT/events/me.json"
+EVENTS=$(python3 "$ROOT/scripts/fresh-events" --lifetime "$TOKEN_TTL_SECONDS" "$OUT/events")
+EV_AUTH="$EVENTS/authorizer-valid.json"
+EV_ME="$EVENTS/me.json"
 measure hello-floor      hello      "$EV_AUTH" "$REL/hello"
 measure hello-floor-mt   hello      "$EV_AUTH" "$REL/hello-mt"
 measure rust-authorizer  authorizer "$EV_AUTH" "$REL/authorizer"

@@ -142,10 +142,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // The Lambdas' rule (auth_telemetry::filter): RUST_LOG (a level) sets this service's
+    // crates; every other crate stays at INFO or above, so that the SDK's TRACE lines (whole
+    // items, password hashes included) never reach the logs.
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(auth_telemetry::filter(auth_telemetry::level_from_env()))
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)

@@ -13,6 +13,10 @@ struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    /// Everything the server wrote to stderr (its logs) so far.
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The thread that reads it; it ends when the server does.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
@@ -25,12 +29,22 @@ impl Running {
             .env_remove("PORT")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         for (k, v) in envs {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("starting local-api");
         let stdout = child.stdout.take().unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut pipe, &mut text);
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&text));
+        });
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -43,6 +57,8 @@ impl Running {
             child,
             lines,
             seen: Vec::new(),
+            stderr,
+            stderr_reader: Some(stderr_reader),
         }
     }
 
@@ -193,7 +209,12 @@ fn bad_configuration_fails_start_up_naming_the_variable() {
 /// own, which records every request with its headers.
 #[test]
 fn dynamodb_reads_of_the_authorizer_and_user_info_use_the_direct_client() {
-    let moto = auth_testing::OwnMoto::start(auth_testing::OwnMoto::free_port());
+    // moto writes its recording to a file: one of this test's own.
+    let recording_file = std::env::temp_dir().join(unique_name("moto-recording"));
+    let moto = auth_testing::OwnMoto::start_with(
+        auth_testing::OwnMoto::free_port(),
+        &[("MOTO_RECORDER_FILEPATH", recording_file.to_str().unwrap())],
+    );
     let endpoint = moto.url();
     let post = |path: &str| {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -211,6 +232,7 @@ fn dynamodb_reads_of_the_authorizer_and_user_info_use_the_direct_client() {
                 .unwrap()
         })
     };
+    post("/moto-api/recorder/reset-recording");
     post("/moto-api/recorder/start-recording");
     let mut server = Running::start(
         &["--dynamodb-endpoint", &endpoint, "--create-tables"],
@@ -259,12 +281,67 @@ fn dynamodb_reads_of_the_authorizer_and_user_info_use_the_direct_client() {
             .filter(|(op, by_sdk)| op == operation && *by_sdk == sdk)
             .count()
     };
-    // Two protected calls (/me before and after logout; /logout itself): the authorizer's reads.
+    // Three protected calls (/me before and after logout; /logout itself): the authorizer's
+    // reads. Logout's own liveness read of the session it ends is the SDK's.
     assert_eq!(count("BatchGetItem", false), 3, "{calls:?}");
-    assert_eq!(count("BatchGetItem", true), 0, "{calls:?}");
+    assert_eq!(count("BatchGetItem", true), 1, "{calls:?}");
     // User-info's read (one /me allowed) is direct; login's account read is the SDK's.
     assert_eq!(count("GetItem", false), 1, "{calls:?}");
     assert!(count("GetItem", true) >= 1, "{calls:?}");
     assert!(count("PutItem", true) >= 1, "{calls:?}");
     assert_eq!(count("PutItem", false), 0, "{calls:?}");
+    let _ = std::fs::remove_file(&recording_file);
+}
+
+/// At `RUST_LOG=trace` on DynamoDB the local server follows the Lambdas' rule: this service's
+/// crates log at TRACE, every other crate at INFO at most, so the AWS SDK's trace lines (which
+/// print whole `GetItem` answers) never put a password hash, a password or a token in its logs.
+#[test]
+fn local_server_logs_at_trace_hold_no_secrets() {
+    let users = unique_name("trace-users");
+    let sessions = unique_name("trace-sessions");
+    let endpoint = dynamodb_endpoint();
+    let mut server = Running::start(
+        &[
+            "--dynamodb-endpoint",
+            &endpoint,
+            "--create-tables",
+            "--users-table",
+            &users,
+            "--sessions-table",
+            &sessions,
+        ],
+        &[
+            ("JWT_SECRET", "a-fixed-secret-for-this-test-0123456789"),
+            ("RUST_LOG", "trace"),
+        ],
+    );
+    server.wait_for(&format!("DynamoDB at {endpoint}"));
+    let script = server.curl_session();
+    assert_eq!(run_session(&script), vec![201, 200, 204, 403]);
+    let stderr = server.stderr.clone();
+    let reader = server.stderr_reader.take().unwrap();
+    server.interrupt();
+    reader.join().unwrap();
+
+    let client = auth_testing::dynamo_client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let items = rt.block_on(async { client.scan().table_name(&users).send().await.unwrap() });
+    let hash = items.items()[0]["password_hash"].as_s().unwrap().clone();
+    let logs = stderr.lock().unwrap().clone();
+    // The logs are there, at TRACE for this service's crates (the request lines).
+    assert!(logs.contains("handled"), "{logs}");
+    let digest = hash.rsplit('$').next().unwrap();
+    for secret in [
+        hash.as_str(),
+        digest,
+        "correct horse battery staple",
+        "a-fixed-secret-for-this-test-0123456789",
+        "eyJ",
+    ] {
+        assert!(!logs.contains(secret), "the logs contain {secret:?}");
+    }
 }

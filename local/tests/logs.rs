@@ -221,6 +221,41 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
     );
     assert_eq!(outcome("deny")["reason"], "no_session");
     assert_eq!(outcome("logged_out")["span"]["route"], "POST /logout");
+    // One vocabulary: refresh logs what its metric counts.
+    assert_eq!(outcome("rotated")["span"]["route"], "POST /refresh");
+    // Exactly one outcome line per request and per span that handled it (the authorizer's
+    // `authorize`, the function's `request`), every route included.
+    let mut outcomes = std::collections::BTreeMap::<(String, String), usize>::new();
+    let mut routes = std::collections::BTreeSet::new();
+    for line in &lines {
+        let span = &line["span"];
+        let (Some(name), Some(id)) = (span["name"].as_str(), span["request_id"].as_str()) else {
+            continue;
+        };
+        let count = outcomes
+            .entry((name.to_owned(), id.to_owned()))
+            .or_default();
+        if line.get("outcome").is_some() {
+            *count += 1;
+            if name == "request" {
+                routes.insert(span["route"].as_str().unwrap_or("-").to_owned());
+            }
+        }
+    }
+    for ((span, id), count) in &outcomes {
+        assert_eq!(*count, 1, "{span} {id}: {count} outcome lines in {text}");
+    }
+    for route in [
+        "POST /register",
+        "POST /login",
+        "POST /refresh",
+        "GET /sessions",
+        "GET /me",
+        "POST /logout",
+        "POST /logout-all",
+    ] {
+        assert!(routes.contains(route), "no outcome line for {route}");
+    }
 
     let metrics: Vec<Value> = metrics
         .lock()

@@ -400,3 +400,86 @@ async fn logout_all_concurrent_with_logins_in_memory() {
 async fn logout_all_concurrent_with_logins_on_dynamodb() {
     logout_all_concurrent_with_logins(dynamo_server().await).await;
 }
+
+/// The outside review's reproduction: log in, log out everywhere, write a session item for the
+/// user with generation 0 and a future expiry straight into the store (what a login racing
+/// `POST /logout-all` can leave), then delete it by id with a live token: 404, as for any
+/// ended session, and it stays out of the listing.
+async fn deleting_a_session_that_logout_all_ended(
+    server: TestServer,
+    sessions: impl auth::store::StartSession,
+) {
+    let creds = register(&server).await;
+    let first = login(&server, &creds, "laptop").await;
+    let (status, _) = api(
+        &server,
+        Method::POST,
+        "/logout-all",
+        "/logout-all",
+        Some(&first.access),
+        None,
+        "t",
+    )
+    .await;
+    assert_eq!(status, 204);
+    let live = login(&server, &creds, "phone").await;
+    let (status, account) = api(
+        &server,
+        Method::GET,
+        "/me",
+        "/me",
+        Some(&live.access),
+        None,
+        "t",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let user_id = auth::UserId::parse(account["user_id"].as_str().unwrap()).unwrap();
+    let ended = auth_testing::new_session(
+        &user_id,
+        account["username"].as_str().unwrap(),
+        auth::clock::now() + 3600,
+    );
+    assert_eq!(ended.generation, 0);
+    let (_, refresh) = auth_testing::refresh_for(&ended);
+    sessions.start_session(&ended, &refresh).await.unwrap();
+
+    let path = format!("/sessions/{}", ended.session_id);
+    let (status, body) = api(
+        &server,
+        Method::DELETE,
+        &path,
+        "/sessions/{id}",
+        Some(&live.access),
+        None,
+        "t",
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"], "session_not_found");
+    assert_eq!(list(&server, &live.access).await.len(), 1);
+}
+
+#[tokio::test]
+async fn deleting_a_session_that_logout_all_ended_in_memory() {
+    let sessions = MemorySessions::new();
+    let gateway = local_api::app::gateway(
+        MemoryUsers::new(),
+        sessions.clone(),
+        MemoryAttempts::new(),
+        &config(),
+    )
+    .await
+    .unwrap();
+    deleting_a_session_that_logout_all_ended(spawn(gateway).await, sessions).await;
+}
+
+#[tokio::test]
+async fn deleting_a_session_that_logout_all_ended_on_dynamodb() {
+    let t = TestTables::create().await;
+    let gateway: Gateway =
+        local_api::app::gateway(t.users(), t.sessions(), t.attempts(), &config())
+            .await
+            .unwrap();
+    deleting_a_session_that_logout_all_ended(spawn(gateway).await, t.sessions()).await;
+}

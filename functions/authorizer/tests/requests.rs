@@ -77,14 +77,20 @@ async fn one_consistent_request_per_call(
         Err(Deny::Revoked)
     );
     assert_eq!(sent.take().len(), 1);
-    sessions
-        .delete_session(&second.session_id, &second.user_id, clock::now())
-        .await
-        .unwrap();
+    // A login after the log-out-everywhere, then its logout.
+    let mut third = new_session(&session.user_id, "alice", clock::now() + 3600);
+    third.generation = 1;
+    put_session(&sessions, &third).await;
+    assert!(
+        sessions
+            .delete_session(&third.session_id, &third.user_id, clock::now())
+            .await
+            .unwrap()
+    );
     sent.take();
     assert_eq!(
         handler
-            .decide(&authorizer_event(&access_token(&second)))
+            .decide(&authorizer_event(&access_token(&third)))
             .await,
         Err(Deny::NoSession)
     );

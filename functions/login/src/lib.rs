@@ -185,7 +185,6 @@ where
             .issue(&user.user_id, &user.username, &session_id, now)
             .map_err(AuthError::Internal)?;
         tracing::Span::current().record("user_id", user.user_id.as_str());
-        tracing::info!(outcome = "success", "logged in");
         Ok((
             api::json_response(
                 StatusCode::OK,

@@ -49,9 +49,8 @@ impl<S: RevokeAllSessions + Sync> Function for Handler<S> {
             .delete_sessions_before(&caller.user_id, generation)
             .await
         {
-            Ok(deleted) => tracing::info!(outcome = "logged_out_everywhere", deleted, "logout-all"),
+            Ok(deleted) => tracing::info!(deleted, "ended sessions' items deleted"),
             Err(e) => tracing::warn!(
-                outcome = "logged_out_everywhere",
                 error = %api::chain(&e),
                 "sessions ended; deleting their items failed (they stay denied)"
             ),

@@ -49,7 +49,6 @@ impl<S: DeleteSession + Sync> Function for Handler<S> {
         } else {
             "already_gone"
         };
-        tracing::info!(outcome, "logout");
         Ok((api::empty_response(StatusCode::NO_CONTENT), outcome))
     }
 }

@@ -195,7 +195,6 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Function for Handler<
                 now,
             )
             .map_err(AuthError::Internal)?;
-        tracing::info!(outcome = outcome.label(), "refreshed");
         let response = api::json_response(
             StatusCode::OK,
             &TokenResponse {
@@ -254,7 +253,7 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
             .delete_session(&record.session_id, &record.user_id, now)
             .await?;
         tracing::warn!(
-            outcome = "reuse_detected",
+            alert = "reuse_detected",
             session_revoked = revoked,
             "a rotated refresh token was presented again; session revoked"
         );

@@ -109,7 +109,6 @@ impl<U: CreateUser + Sync> Function for Handler<U> {
             Err(e) => return Err(e.into()),
         }
         tracing::Span::current().record("user_id", user.user_id.as_str());
-        tracing::info!(outcome = "created", "account created");
         Ok((
             api::json_response(
                 StatusCode::CREATED,

@@ -134,11 +134,7 @@ impl<S: ListSessions + DeleteSession + Sync> Handler<S> {
         {
             return Err(AuthError::SessionNotFound);
         }
-        tracing::info!(
-            outcome = "session_revoked",
-            current = id == caller.session_id,
-            "session revoked"
-        );
+        tracing::info!(current = id == caller.session_id, "session revoked");
         Ok(api::empty_response(StatusCode::NO_CONTENT))
     }
 }

@@ -93,7 +93,6 @@ impl<U: FindUser + Sync> Function for Handler<U> {
             .await?
             .filter(|u| u.user_id == caller.user_id)
             .ok_or(AuthError::Unauthorized("account no longer exists"))?;
-        tracing::info!(outcome = "success", "account read");
         Ok((
             api::json_response(
                 StatusCode::OK,

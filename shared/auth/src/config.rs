@@ -261,6 +261,17 @@ pub const DEFAULT_AUDIENCE: &str = "jwt-session-service";
 /// Default bound on one store call, retries included: 2 seconds.
 pub const DEFAULT_DYNAMODB_TIMEOUT_MS: u64 = 2000;
 
+/// `TOKEN_TTL_SECONDS`: the lifetime of an access token, which login and refresh give the tokens
+/// they issue and the authorizer takes as the longest `exp - iat` it accepts.
+pub fn access_ttl_seconds(env: Lookup<'_>) -> Result<i64, ConfigError> {
+    number(
+        env,
+        "TOKEN_TTL_SECONDS",
+        DEFAULT_ACCESS_TTL_SECONDS,
+        60..=86_400,
+    )
+}
+
 /// `REFRESH_TOKEN_TTL_SECONDS`: the lifetime of a refresh token, and so of a session nobody
 /// refreshes; at least `access_ttl_seconds` (an access token never outlives its session).
 pub fn refresh_ttl_seconds(env: Lookup<'_>, access_ttl_seconds: i64) -> Result<i64, ConfigError> {
@@ -342,12 +353,7 @@ impl SignerConfig {
             _ => SigningKeySource::Hmac(KeySource::from_lookup(env)?),
         };
         let (issuer, audience) = issuer_audience(env);
-        let ttl_seconds = number(
-            env,
-            "TOKEN_TTL_SECONDS",
-            DEFAULT_ACCESS_TTL_SECONDS,
-            60..=86_400,
-        )?;
+        let ttl_seconds = access_ttl_seconds(env)?;
         Ok(Self {
             key,
             settings: TokenSettings {
@@ -410,13 +416,14 @@ impl VerifierConfig {
             _ => VerifyingKeys::Hmac(KeySource::from_lookup(env)?),
         };
         let (issuer, audience) = issuer_audience(env);
+        let ttl_seconds = access_ttl_seconds(env)?;
         let leeway_seconds = number(env, "JWT_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS, 0..=300)?;
         Ok(Self {
             key,
             settings: TokenSettings {
                 issuer,
                 audience,
-                ttl_seconds: 0,
+                ttl_seconds,
                 leeway_seconds,
             },
         })

@@ -107,14 +107,11 @@ pub fn error_response(err: &AuthError) -> Response<Body> {
             ("internal error".to_owned(), None)
         }
         AuthError::Unauthorized(why) => {
-            tracing::warn!(outcome = code, reason = why, "unauthorized");
+            tracing::warn!(reason = why, "unauthorized");
             ("authentication required".to_owned(), None)
         }
         other => (other.to_string(), None),
     };
-    if status.is_client_error() && !matches!(err, AuthError::Unauthorized(_)) {
-        tracing::info!(outcome = code, status = status.as_u16(), "request refused");
-    }
     let mut response = json_response(
         status,
         &ErrorBody {

@@ -41,8 +41,8 @@ pub trait Function {
     }
 }
 
-/// Serves one request with `function`: in the request's span, counts the metric with the
-/// outcome, and maps an error to its response.
+/// Serves one request with `function`: in the request's span, maps an error to its response,
+/// counts the metric with the outcome and logs the request's one outcome line.
 pub async fn handle<F: Function + Sync>(function: &F, req: Request) -> Response<Body> {
     let span = api::request_span(&req);
     async move {
@@ -55,7 +55,10 @@ pub async fn handle<F: Function + Sync>(function: &F, req: Request) -> Response<
         if let Some(metric) = metric {
             metrics::count(metric, &[("Outcome", outcome)]);
         }
-        api::respond(result.map(|(response, _)| response))
+        let response = api::respond(result.map(|(response, _)| response));
+        // The request's one outcome line, in the vocabulary of its metric.
+        tracing::info!(outcome, status = response.status().as_u16(), "handled");
+        response
     }
     .instrument(span)
     .await

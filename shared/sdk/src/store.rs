@@ -521,15 +521,24 @@ impl DeleteSession for DynamoSessions {
         owner: &UserId,
         now: i64,
     ) -> Result<bool, StoreError> {
+        // Live by the one rule (SessionLookup::judge: owner, expiry and the owner's revocation
+        // generation), read with the session's marker in one consistent batch; then deleted
+        // only if the item is still the one judged.
+        let SessionLookup::Live(session) = self.get_session(id, owner, now).await? else {
+            return Ok(false);
+        };
         let result = timed(
             "DeleteItem",
             self.client
                 .delete_item()
                 .table_name(&self.table)
                 .key("pk", AttributeValue::S(id.to_string()))
-                .condition_expression("user_id = :owner AND expires_at > :now")
+                .condition_expression(
+                    "user_id = :owner AND expires_at > :now AND generation = :generation",
+                )
                 .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
                 .expression_attribute_values(":now", num(now))
+                .expression_attribute_values(":generation", num(session.generation))
                 .send(),
         )
         .await;

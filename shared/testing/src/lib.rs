@@ -299,12 +299,67 @@ pub fn events_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
 }
 
-/// The sample event `events/<name>` as JSON.
+/// The sample event `events/<name>` as JSON, its access tokens signed afresh (as
+/// `scripts/fresh-events` does): the copies in `events/` live 15 minutes, as every access token
+/// does, and have long expired.
 pub fn event(name: &str) -> serde_json::Value {
     let path = events_dir().join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let mut event: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    refresh_sample_tokens(&mut event, auth::clock::now());
+    event
+}
+
+/// Re-signs every sample access token in `value` (a string holding a three-segment JWT, bare or
+/// after `Bearer `) with the sample key, its claims kept but for `iat = nbf = now` and
+/// `exp = now + 900`.
+fn refresh_sample_tokens(value: &mut serde_json::Value, now: i64) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    match value {
+        serde_json::Value::String(text) => {
+            let (prefix, token) = match text.strip_prefix("Bearer ") {
+                Some(token) => ("Bearer ", token),
+                None => ("", text.as_str()),
+            };
+            let segments: Vec<&str> = token.split('.').collect();
+            let [header, payload, _] = segments[..] else {
+                return;
+            };
+            let Some(mut claims) = URL_SAFE_NO_PAD
+                .decode(payload)
+                .ok()
+                .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+                .filter(|claims| claims.get("exp").is_some())
+            else {
+                return;
+            };
+            claims["iat"] = now.into();
+            claims["nbf"] = now.into();
+            claims["exp"] = (now + auth::config::DEFAULT_ACCESS_TTL_SECONDS).into();
+            let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+            let input = format!("{header}.{payload}");
+            let key = aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                SAMPLE_EVENTS_SECRET.as_bytes(),
+            );
+            let signature = URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(&key, input.as_bytes()));
+            *text = format!("{prefix}{input}.{signature}");
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                refresh_sample_tokens(item, now);
+            }
+        }
+        serde_json::Value::Object(members) => {
+            for item in members.values_mut() {
+                refresh_sample_tokens(item, now);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// An HTTP API event as the `lambda_http` request a handler receives, through the same parser the

@@ -408,6 +408,53 @@ async fn revoking_all_ends_every_earlier_session(sessions: &impl Sessions) {
     );
 }
 
+/// A session item that log-out-everywhere already ended (here written with generation 0 after
+/// the owner's marker went to 1, as a login racing `POST /logout-all` can leave one) is not live
+/// for any operation: the authorizer's read, the listing and the delete all judge it by the
+/// same rule, so deleting it finds nothing (404 at the API), and it stays denied.
+async fn a_session_ended_by_revoke_all_cannot_be_deleted(sessions: &impl Sessions) {
+    let now = clock::now();
+    let owner = user("lena");
+    let (live_before, _) = start(sessions, &owner, now + 3600).await;
+    assert_eq!(sessions.bump_generation(&owner.user_id).await.unwrap(), 1);
+    let (live, _) = start(sessions, &owner, now + 3600).await;
+    let ended = new_session(&owner, now + 3600, 0);
+    let (_, refresh) = refresh_for(&ended);
+    sessions.start_session(&ended, &refresh).await.unwrap();
+
+    for s in [&ended, &live_before] {
+        assert_eq!(
+            sessions
+                .get_session(&s.session_id, &owner.user_id, now)
+                .await
+                .unwrap(),
+            SessionLookup::Revoked
+        );
+        assert!(
+            !sessions
+                .delete_session(&s.session_id, &owner.user_id, now)
+                .await
+                .unwrap(),
+            "a session ended by log-out-everywhere was deleted as if live"
+        );
+    }
+    let listed: Vec<_> = sessions
+        .list_sessions(&owner.user_id, None, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.session_id)
+        .collect();
+    assert_eq!(listed, vec![live.session_id.clone()]);
+    // The live one is deleted as before.
+    assert!(
+        sessions
+            .delete_session(&live.session_id, &owner.user_id, now)
+            .await
+            .unwrap()
+    );
+}
+
 /// Logins racing a log-out-everywhere: every session either began after the increment (and
 /// lives) or carries the old generation (and is ended); none that began before survives.
 async fn logins_racing_revoke_all(sessions: &(impl Sessions + Clone + Send + 'static)) {
@@ -657,6 +704,10 @@ macro_rules! conformance {
             #[tokio::test]
             async fn revoking_all_ends_every_earlier_session() {
                 super::revoking_all_ends_every_earlier_session(&$sessions).await;
+            }
+            #[tokio::test]
+            async fn a_session_ended_by_revoke_all_cannot_be_deleted() {
+                super::a_session_ended_by_revoke_all_cannot_be_deleted(&$sessions).await;
             }
             #[tokio::test]
             async fn logins_racing_revoke_all() {

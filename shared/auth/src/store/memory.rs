@@ -198,8 +198,8 @@ impl DeleteSession for MemorySessions {
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        match state.sessions.get(id) {
-            Some(s) if &s.user_id == owner && s.is_live(now) => {
+        match state.lookup(id, owner, now) {
+            SessionLookup::Live(_) => {
                 state.sessions.remove(id);
                 Ok(true)
             }

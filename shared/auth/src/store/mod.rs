@@ -338,9 +338,11 @@ pub trait RefreshTokens {
 
 /// Deletes sessions one at a time.
 pub trait DeleteSession {
-    /// Deletes session `id` if it belongs to `owner` and is before its `expires_at` at `now`.
-    /// Returns whether an item was deleted; a missing or expired item, or one of another user,
-    /// is `false` and left as it is. Its access and refresh tokens stop working at once.
+    /// Deletes session `id` if it is live for `owner` at `now` by the one rule of
+    /// [`SessionLookup::judge`] (it belongs to `owner`, is before its `expires_at`, and began in
+    /// the owner's current revocation generation). Returns whether an item was deleted; any
+    /// other item is `false` and left as it is (one that log-out-everywhere ended is already
+    /// denied everywhere). Its access and refresh tokens stop working at once.
     fn delete_session(
         &self,
         id: &SessionId,

@@ -1,5 +1,6 @@
 //! The one-pass verifier against the `jsonwebtoken`-based one it replaced (kept here as
-//! `reference`): both must give the same answer, refusal reason included, on every token below.
+//! `reference`, with the rules added since on top: see [`hardening`]): both must give the same
+//! answer, refusal reason included, on every token below.
 //! The tokens are signed with the right key, so they reach the claim checks; times are kept far
 //! from the leeway boundaries, because `reference` reads the system clock for `exp` and `nbf`.
 
@@ -61,8 +62,9 @@ fn reference(
     if header.alg != algorithm {
         return Err(TokenError::WrongAlgorithm);
     }
-    if header.crit.is_some() {
-        return Err(TokenError::Malformed);
+    let raw_header = raw_json(segments[0]);
+    if hardening::unsupported_header(&raw_header) {
+        return Err(TokenError::UnsupportedHeader);
     }
     if header.kid.as_deref() != Some(kid) {
         return Err(TokenError::UnknownKey);
@@ -93,6 +95,7 @@ fn reference(
     if iat > now + leeway {
         return Err(TokenError::NotYetValid);
     }
+    hardening::claims(&raw_json(segments[1]), iat, exp, settings)?;
     Ok(VerifiedToken {
         user_id: UserId::parse(&sub).map_err(|_| TokenError::InvalidClaims)?,
         username: Username::parse(&username).map_err(|_| TokenError::InvalidClaims)?,
@@ -101,6 +104,73 @@ fn reference(
         issued_at: iat,
         expires_at: exp,
     })
+}
+
+/// The members the hardening rules read, each `Some` when present (`null` included); the
+/// others are skipped unread, however deep (the reference has already refused what it cannot
+/// decode).
+#[derive(Deserialize, Default)]
+struct Raw {
+    #[serde(default, deserialize_with = "some")]
+    crit: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "some")]
+    typ: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "some")]
+    enc: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "some")]
+    zip: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "some")]
+    iss: Option<serde_json::Value>,
+}
+
+fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
+/// A segment's members as [`Raw`] reads them.
+fn raw_json(segment: &str) -> Raw {
+    let bytes = URL_SAFE_NO_PAD.decode(segment).unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+/// The rules added to the verifier after the rewrite (the outside review of issue 13), written
+/// here plainly on the raw JSON, in the order the verifier applies them.
+mod hardening {
+    use super::*;
+
+    /// `crit` in any form (`null` too), `enc` or `zip` (JWE parameters), a `typ` other than
+    /// `JWT`.
+    pub fn unsupported_header(header: &Raw) -> bool {
+        header.crit.is_some()
+            || header.enc.is_some()
+            || header.zip.is_some()
+            || header.typ.as_ref().is_some_and(|typ| typ != "JWT")
+    }
+
+    /// `iss` only as a string; `iat` not negative; `exp - iat` within the access-token lifetime
+    /// plus the leeway.
+    pub fn claims(
+        claims: &Raw,
+        iat: i64,
+        exp: i64,
+        settings: &TokenSettings,
+    ) -> Result<(), TokenError> {
+        if !claims
+            .iss
+            .as_ref()
+            .is_some_and(serde_json::Value::is_string)
+        {
+            return Err(TokenError::WrongIssuer);
+        }
+        if iat < 0 {
+            return Err(TokenError::InvalidClaims);
+        }
+        let longest = i128::from(settings.ttl_seconds) + i128::from(settings.leeway_seconds);
+        if i128::from(exp) - i128::from(iat) > longest {
+            return Err(TokenError::LifetimeTooLong);
+        }
+        Ok(())
+    }
 }
 
 fn settings() -> TokenSettings {

@@ -11,13 +11,18 @@
 //! [`TokenVerifier::verify`] accepts a token only if all of these hold:
 //! - it is at most [`MAX_TOKEN_BYTES`] long and has exactly three non-empty base64url segments;
 //! - its header names the configured algorithm (pinned: `none`, `HS512`, `RS256`, the other of
-//!   HS256/EdDSA, … are refused) and a `kid` from the verifier's key set, and carries no `crit`
-//!   extensions;
+//!   HS256/EdDSA, … are refused) and a `kid` from the verifier's key set; it carries no `crit`
+//!   (in any form, `null` included), no JWE parameter (`enc`, `zip`), and a `typ`, if any, of
+//!   exactly `JWT` (else [`TokenError::UnsupportedHeader`]);
 //! - the signature verifies under that key;
-//! - `iss` and `aud` are the configured ones (each a string, or an array of strings that contains
-//!   the configured one); `exp`, `nbf`, `iat`, `sub`, `jti` and `username` are present and well
-//!   formed, and so is `sid`; at the `now` passed to [`TokenVerifier::verify`], `exp` and `nbf`
-//!   hold with the configured leeway, and `iat` is not in the future beyond it.
+//! - `iss` is the configured issuer, as a string; `aud` is the configured audience (a string, or
+//!   an array of strings that contains it); `exp`, `nbf`, `iat`, `sub`, `jti` and `username` are
+//!   present and well formed (`exp` and `iat` not negative), and so is `sid`; at the `now` passed
+//!   to [`TokenVerifier::verify`], `exp` and `nbf` hold with the configured leeway, and `iat` is
+//!   not in the future beyond it;
+//! - `exp - iat` is at most the configured access-token lifetime plus the leeway
+//!   ([`TokenError::LifetimeTooLong`]): no signer of ours issues a longer-lived token, so one is
+//!   either forged with a leaked key or minted by a misconfigured signer.
 //!
 //! The header and the claims set must each be a JSON object in which no field the verifier reads
 //! appears twice; anything else is [`TokenError::Malformed`].

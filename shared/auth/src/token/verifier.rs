@@ -6,7 +6,9 @@ use jsonwebtoken::Algorithm;
 
 use super::keys::{Ed25519PublicKey, HmacKey, VerifyingKey};
 use super::settings::TokenSettings;
-use super::wire::{B64Param, WireClaims, WireHeader, decode_segment, is_object, is_three_segments};
+use super::wire::{
+    B64Param, OneOrMany, WireClaims, WireHeader, decode_segment, is_object, is_three_segments,
+};
 use crate::domain::{SessionId, TokenId, UserId, Username};
 use crate::error::BoxError;
 
@@ -46,6 +48,14 @@ pub enum TokenError {
     /// A required claim is missing or not well formed.
     #[error("missing or invalid claim")]
     InvalidClaims,
+    /// The header has a parameter refused whatever its value: `crit`, `enc`, `zip`, or a `typ`
+    /// other than `JWT`.
+    #[error("unsupported header parameter")]
+    UnsupportedHeader,
+    /// `exp - iat` is longer than the configured access-token lifetime plus the leeway: no
+    /// signer of ours issues such a token.
+    #[error("token lifetime too long")]
+    LifetimeTooLong,
 }
 
 impl TokenError {
@@ -62,6 +72,8 @@ impl TokenError {
             Self::WrongIssuer => "token_wrong_issuer",
             Self::WrongAudience => "token_wrong_audience",
             Self::InvalidClaims => "token_invalid_claims",
+            Self::UnsupportedHeader => "token_unsupported_header",
+            Self::LifetimeTooLong => "token_lifetime_too_long",
         }
     }
 }
@@ -93,6 +105,8 @@ pub struct TokenVerifier {
     issuer: String,
     audience: String,
     leeway: u64,
+    /// The longest `exp - iat` accepted: the access-token lifetime plus the leeway.
+    max_lifetime: i128,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -150,6 +164,7 @@ impl TokenVerifier {
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             leeway: settings.leeway_seconds,
+            max_lifetime: i128::from(settings.ttl_seconds) + i128::from(settings.leeway_seconds),
         }
     }
 
@@ -208,8 +223,8 @@ impl TokenVerifier {
             if header.alg != self.algorithm {
                 return Err(TokenError::WrongAlgorithm);
             }
-            if header.crit.is_some() {
-                return Err(TokenError::Malformed);
+            if header.has_unsupported_parameter() {
+                return Err(TokenError::UnsupportedHeader);
             }
             let key = header
                 .kid
@@ -263,7 +278,8 @@ impl TokenVerifier {
         if beyond(nbf.into(), now.into(), self.leeway) {
             return Err(TokenError::NotYetValid);
         }
-        if !iss.names(&self.issuer) {
+        // One issuer, as a string: an array (which `aud` may be) names no issuer of ours.
+        if !matches!(iss, OneOrMany::One(one) if one.as_ref() == self.issuer) {
             return Err(TokenError::WrongIssuer);
         }
         if !aud.names(&self.audience) {
@@ -276,6 +292,12 @@ impl TokenVerifier {
         };
         if beyond(iat.into(), now.into(), self.leeway) {
             return Err(TokenError::NotYetValid);
+        }
+        if iat < 0 {
+            return Err(TokenError::InvalidClaims);
+        }
+        if i128::from(exp) - i128::from(iat) > self.max_lifetime {
+            return Err(TokenError::LifetimeTooLong);
         }
         Ok(VerifiedToken {
             user_id: UserId::parse(&sub.0).map_err(|_| TokenError::InvalidClaims)?,

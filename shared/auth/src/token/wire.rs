@@ -97,12 +97,18 @@ pub(super) struct WireHeader<'a> {
     pub(super) alg: Algorithm,
     #[serde(borrow)]
     pub(super) kid: Option<Text<'a>>,
-    pub(super) crit: Option<Vec<AnyString>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(super) crit: Option<Option<Vec<AnyString>>>,
     /// RFC 7797: absent or `true` is the ordinary encoding; anything else is refused.
     #[serde(default, deserialize_with = "b64_param")]
     pub(super) b64: B64Param,
+    #[serde(borrow, default, deserialize_with = "present")]
+    pub(super) typ: Option<Option<Text<'a>>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(super) enc: Option<Option<AnyString>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(super) zip: Option<Option<AnyString>>,
     // The rest of `jsonwebtoken::Header`'s fields, type-checked only.
-    typ: Option<AnyString>,
     cty: Option<AnyString>,
     jku: Option<AnyString>,
     /// Checked as an `Option<Jwk>` and dropped (a `Jwk` is large, and moved with the struct).
@@ -113,10 +119,32 @@ pub(super) struct WireHeader<'a> {
     x5t: Option<AnyString>,
     #[serde(rename = "x5t#S256")]
     x5t_s256: Option<AnyString>,
-    enc: Option<AnyString>,
-    zip: Option<AnyString>,
     url: Option<AnyString>,
     nonce: Option<AnyString>,
+}
+
+impl WireHeader<'_> {
+    /// Whether the header carries a parameter this verifier refuses whatever its value: `crit`
+    /// (no extension is understood, so none may be critical), the JWE parameters `enc` and
+    /// `zip` (this is a JWS), or a `typ` other than `JWT`. Present as `null` counts as present.
+    pub(super) fn has_unsupported_parameter(&self) -> bool {
+        self.crit.is_some()
+            || self.enc.is_some()
+            || self.zip.is_some()
+            || match &self.typ {
+                None => false,
+                Some(Some(Text(typ))) => typ != "JWT",
+                Some(None) => true,
+            }
+    }
+}
+
+/// A parameter that is present (`Some`), `null` included (`Some(None)`), type-checked as `T`
+/// otherwise; with `#[serde(default)]`, an absent one is `None`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 fn jwk<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
