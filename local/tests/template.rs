@@ -197,11 +197,18 @@ fn iam_is_least_privilege() {
                 ("dynamodb:GetItem", "LoginAttemptsTable"),
                 ("dynamodb:PutItem", "LoginAttemptsTable"),
                 ("dynamodb:DeleteItem", "LoginAttemptsTable"),
+                ("dynamodb:UpdateItem", "LoginAttemptsTable"),
                 ("secretsmanager:GetSecretValue", "SigningKeySecret"),
             ],
         ),
         ("user-info", &[("dynamodb:GetItem", "UsersTable")]),
-        ("logout", &[("dynamodb:DeleteItem", "SessionsTable")]),
+        (
+            "logout",
+            &[
+                ("dynamodb:BatchGetItem", "SessionsTable"),
+                ("dynamodb:DeleteItem", "SessionsTable"),
+            ],
+        ),
         (
             "authorizer",
             &[

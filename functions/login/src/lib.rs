@@ -18,14 +18,19 @@
 //!
 //! Brute force: failures are counted per username, existing or not ([`auth::throttle`]); after 5
 //! consecutive ones the username is locked with exponential back-off up to 15 minutes, and login
-//! answers 429 `too_many_requests` with `Retry-After` without checking the password. A success
-//! resets the counter.
+//! answers 429 `too_many_requests` with `Retry-After` without checking the password. Every
+//! attempt is counted *before* its password is checked (one conditional write on the counter as
+//! read; concurrent attempts are counted one at a time), so at most 5 passwords are checked per
+//! username per lock window, however many attempts arrive at once. A success forgets the counter
+//! (a second conditional write) unless another attempt has counted on it since. A normal login
+//! thus costs two conditional writes on the attempts table besides its read
+//! (bench/login-timing.md).
 
 use auth::config::{self, ConfigError, Lookup, PasswordConfig, SignerConfig, StoreConfig};
 use auth::keys::KeyLoadError;
 use auth::password::PasswordHasher;
 use auth::store::{
-    FindUser, LoginAttempts, RefreshRecord, SessionRecord, StartSession, UserRecord,
+    Attempts, FindUser, LoginAttempts, RefreshRecord, SessionRecord, StartSession, UserRecord,
 };
 use auth::throttle;
 use auth::token::TokenSigner;
@@ -89,6 +94,9 @@ struct LoginRequest {
 /// The 200 body.
 pub type LoggedIn = api::TokenResponse;
 
+/// How many times an attempt re-reads a contended failed-login counter before it is refused.
+const COUNT_ROUNDS: usize = 8;
+
 /// The login handler over a users store, a sessions store and the failed-login counters.
 #[derive(Debug, Clone)]
 pub struct Handler<U, S, A> {
@@ -134,44 +142,20 @@ where
         // A name that breaks the format rules cannot have an account (the rules are public), so
         // it is neither looked up nor counted; it still costs one verification.
         let username = Username::parse(&body.username).ok();
-        let mut seen = None;
-        if let Some(name) = &username {
-            seen = self.attempts.get_attempts(name, now).await?;
-            if let Some(retry_after) = seen.and_then(|a| throttle::retry_after(&a, now)) {
-                return Err(AuthError::TooManyRequests { retry_after });
-            }
-            // A username that already has failures is under suspicion: its attempt counts as a
-            // failure before the password is checked, so parallel guesses are counted one by
-            // one and cannot all get in at once. (Usernames without failures skip this, so
-            // logins from several devices at once do not get in each other's way.)
-            if seen.is_some() {
-                match self
-                    .attempts
-                    .try_count_failure(name, seen, now, now + throttle::FORGET_AFTER_SECONDS)
-                    .await?
-                {
-                    Some(attempts) => self.note_lock(&attempts),
-                    // Another attempt for this username is being counted right now.
-                    None => return Err(AuthError::TooManyRequests { retry_after: 1 }),
-                }
-            }
-        }
+        // Every attempt is counted as a failure before its password is checked (and forgiven
+        // if it succeeds), so at most FREE_FAILURES checks run per username before the lock,
+        // however many attempts arrive at once.
+        let counted = match &username {
+            Some(name) => Some(self.count_attempt(name, now).await?),
+            None => None,
+        };
         let user = match &username {
             Some(name) => self.users.find_user(name).await?,
             None => None,
         };
-        let user = match self.check_password(user, body.password).await {
-            Ok(user) => user,
-            Err(AuthError::InvalidCredentials) => {
-                if let (Some(name), None) = (&username, seen) {
-                    self.count_failure(name, now).await?;
-                }
-                return Err(AuthError::InvalidCredentials);
-            }
-            Err(e) => return Err(e),
-        };
-        if seen.is_some()
-            && let Err(e) = self.attempts.clear_attempts(&user.username).await
+        let user = self.check_password(user, body.password).await?;
+        if let Some(counted) = counted
+            && let Err(e) = self.attempts.clear_attempts(&user.username, counted).await
         {
             // The login stands; the counter expires by itself.
             tracing::error!(error = %api::chain(&e), "could not clear the failed-login counter");
@@ -252,11 +236,18 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
         Ok((session.session_id, token))
     }
 
-    /// Counts a failure for a username that had none when the attempt began, re-reading the
-    /// counter when concurrent failures raced for it (a few times at most).
-    async fn count_failure(&self, name: &Username, now: i64) -> Result<(), AuthError> {
-        for _ in 0..5 {
+    /// Counts this attempt on `name`'s counter before its password is checked: refused (429)
+    /// while the username is locked; otherwise one conditional write from the counter as read,
+    /// so concurrent attempts are counted one at a time and each sees the lock the ones before
+    /// it set. Contention re-reads the counter, a few times at most; still contended, the
+    /// attempt is refused rather than checked uncounted. Returns the counter as this attempt
+    /// left it.
+    async fn count_attempt(&self, name: &Username, now: i64) -> Result<Attempts, AuthError> {
+        for _ in 0..COUNT_ROUNDS {
             let seen = self.attempts.get_attempts(name, now).await?;
+            if let Some(retry_after) = seen.and_then(|a| throttle::retry_after(&a, now)) {
+                return Err(AuthError::TooManyRequests { retry_after });
+            }
             let expires_at = now + throttle::FORGET_AFTER_SECONDS;
             if let Some(attempts) = self
                 .attempts
@@ -264,14 +255,14 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
                 .await?
             {
                 self.note_lock(&attempts);
-                return Ok(());
+                return Ok(attempts);
             }
         }
-        tracing::warn!("failed-login counter contended; one failure not counted");
-        Ok(())
+        tracing::warn!("failed-login counter contended; attempt refused uncounted");
+        Err(AuthError::TooManyRequests { retry_after: 1 })
     }
 
-    fn note_lock(&self, attempts: &auth::store::Attempts) {
+    fn note_lock(&self, attempts: &Attempts) {
         if throttle::locked_until(attempts).is_some() {
             tracing::warn!(failures = attempts.failures, "username locked");
         }

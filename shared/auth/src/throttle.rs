@@ -5,8 +5,10 @@
 //! the username is locked for [`BASE_LOCK_SECONDS`] after the last failure, doubling with each
 //! further failure up to [`MAX_LOCK_SECONDS`] (15 s, 30 s, 1 min, 2 min, 4 min, 8 min, 15 min).
 //! While locked, login answers 429 with `Retry-After` and does not check the password at all.
-//! A success resets the counter; a counter is forgotten [`FORGET_AFTER_SECONDS`] after its last
-//! failure.
+//! Login counts each attempt before checking its password, so the first burst is bounded too:
+//! at most [`FREE_FAILURES`] checks per username per lock window, however many run at once. A
+//! success resets the counter (unless another attempt counted on it meanwhile); a counter is
+//! forgotten [`FORGET_AFTER_SECONDS`] after its last failure.
 
 use crate::store::Attempts;
 

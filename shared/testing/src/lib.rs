@@ -30,6 +30,18 @@ pub fn dynamodb_endpoint() -> String {
     })
 }
 
+/// The endpoint of the second DynamoDB-compatible engine (dynalite), from
+/// `DYNALITE_TEST_ENDPOINT`: moto's conditional writes are not atomic under concurrency, so the
+/// race tests run here too, where a conditional write is decided once per item.
+pub fn dynalite_endpoint() -> String {
+    std::env::var("DYNALITE_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "DYNALITE_TEST_ENDPOINT is not set: run the tests with `bash scripts/test`, which \
+             starts dynalite (a second DynamoDB-compatible engine) and sets it"
+        )
+    })
+}
+
 /// A client for `endpoint` with a fixed region and test credentials.
 pub fn client_for(endpoint: &str) -> Client {
     StoreConfig {
@@ -53,6 +65,8 @@ pub fn unique_name(prefix: &str) -> String {
 pub struct TestTables {
     /// The client they were made with.
     pub client: Client,
+    /// The server they are on.
+    pub endpoint: String,
     /// Users table name.
     pub users_table: String,
     /// Sessions table name.
@@ -62,9 +76,19 @@ pub struct TestTables {
 }
 
 impl TestTables {
-    /// Creates two new, uniquely named tables.
+    /// Creates the three tables, uniquely named, on the test server (moto).
     pub async fn create() -> Self {
-        let client = dynamo_client();
+        Self::create_at(&dynamodb_endpoint()).await
+    }
+
+    /// [`TestTables::create`] on the second engine (dynalite), for the race tests.
+    pub async fn create_on_dynalite() -> Self {
+        Self::create_at(&dynalite_endpoint()).await
+    }
+
+    /// [`TestTables::create`] on the server at `endpoint`.
+    pub async fn create_at(endpoint: &str) -> Self {
+        let client = client_for(endpoint);
         let users_table = unique_name("users");
         let sessions_table = unique_name("sessions");
         let attempts_table = unique_name("attempts");
@@ -73,6 +97,7 @@ impl TestTables {
             .expect("creating test tables");
         Self {
             client,
+            endpoint: endpoint.to_owned(),
             users_table,
             sessions_table,
             attempts_table,
@@ -96,12 +121,12 @@ impl TestTables {
 
     /// The authorizer's direct session read on these tables.
     pub fn direct_sessions(&self) -> DirectSessions {
-        direct_sessions_at(&dynamodb_endpoint(), &self.sessions_table)
+        direct_sessions_at(&self.endpoint, &self.sessions_table)
     }
 
     /// User-info's direct account read on these tables.
     pub fn direct_users(&self) -> DirectUsers {
-        let config = direct_config(&dynamodb_endpoint());
+        let config = direct_config(&self.endpoint);
         let http = AwsHttp::new(&config).expect("a TLS configuration");
         DirectUsers::new(&http, &config, &self.users_table).expect("a valid endpoint")
     }

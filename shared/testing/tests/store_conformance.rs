@@ -731,6 +731,14 @@ conformance!(
     TestTables::create().await.users(),
     TestTables::create().await.sessions()
 );
+// The second engine (dynalite): its conditional writes are atomic per item, as DynamoDB's are,
+// so the race cases (concurrent creates, rotations, logins racing a log-out-everywhere) prove
+// the code here, where on moto they can pass or fail by chance.
+conformance!(
+    dynalite,
+    TestTables::create_on_dynalite().await.users(),
+    TestTables::create_on_dynalite().await.sessions()
+);
 // The direct reads (no SDK) of the authorizer and user-info judged by the same cases: every
 // `get_session` and `find_user` above goes through them, on items the SDK stores wrote.
 conformance!(

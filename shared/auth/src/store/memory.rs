@@ -301,9 +301,19 @@ impl LoginAttempts for MemoryAttempts {
         Ok(Some(attempts))
     }
 
-    async fn clear_attempts(&self, username: &Username) -> Result<(), StoreError> {
+    async fn clear_attempts(
+        &self,
+        username: &Username,
+        counted: Attempts,
+    ) -> Result<(), StoreError> {
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
-        counters.remove(username);
+        match counters.get_mut(username) {
+            Some((a, _)) if *a == counted => {
+                counters.remove(username);
+            }
+            Some((a, _)) => a.failures = a.failures.saturating_sub(1),
+            None => {}
+        }
         Ok(())
     }
 }

@@ -245,10 +245,15 @@ pub trait LoginAttempts {
         expires_at: i64,
     ) -> impl Future<Output = Result<Option<Attempts>, StoreError>> + Send;
 
-    /// Forgets the counter (after a successful login).
+    /// After a successful login: forgets the counter if it is still `counted` (the counter as
+    /// that login's attempt left it; a conditional delete). If another attempt has counted on
+    /// it since, only this attempt's own count is taken back (one less failure, a conditional
+    /// update): a success does not wipe the attempts made beside it, and concurrent successes
+    /// do not add up to a lock.
     fn clear_attempts(
         &self,
         username: &Username,
+        counted: Attempts,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
