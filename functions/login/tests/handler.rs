@@ -93,7 +93,10 @@ where
     assert_eq!(session.user_id, user.user_id);
     // Between the clock before the call and after it (a loaded machine may cross seconds).
     assert!(session.expires_at >= before + REFRESH_TTL && session.expires_at <= now + REFRESH_TTL);
-    assert_eq!(verified.expires_at, session.created_at_ms / 1000 + 900);
+    // The token is issued as of the login's start; the session item is written a moment later.
+    assert_eq!(verified.expires_at, verified.issued_at + 900);
+    assert!(verified.issued_at <= session.created_at_ms / 1000);
+    assert!(verified.issued_at >= before);
     assert_eq!(
         (session.user_agent.as_str(), session.source_ip.as_str()),
         ("curl/8.5.0", "203.0.113.7")
