@@ -9,62 +9,20 @@ use std::sync::Arc;
 
 use auth::Config;
 use auth::keys::{KeyLoadError, NoSecrets};
-use auth::store::{
-    CreateUser, DeleteSession, FindUser, GetSession, ListSessions, LoginAttempts, RefreshTokens,
-    RevokeAllSessions, StartSession,
-};
+use auth::store::{FindUser, GetSession, LoginAttempts, SessionStore, UserStore};
 use auth_edge::runner::{EventFunction, Function};
 
 use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 
-/// The users store of the local server: what register and login ask of it.
-pub trait Users: CreateUser + FindUser + Clone + Send + Sync + 'static {}
-
-impl<T: CreateUser + FindUser + Clone + Send + Sync + 'static> Users for T {}
-
-/// The sessions store of the local server: every operation the session functions ask of it.
-pub trait Sessions:
-    StartSession
-    + GetSession
-    + RefreshTokens
-    + DeleteSession
-    + ListSessions
-    + RevokeAllSessions
-    + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
-
-impl<T> Sessions for T where
-    T: StartSession
-        + GetSession
-        + RefreshTokens
-        + DeleteSession
-        + ListSessions
-        + RevokeAllSessions
-        + Clone
-        + Send
-        + Sync
-        + 'static
-{
-}
-
 /// A gateway in front of every function, over `users`, `sessions` and `attempts` (the
 /// authorizer and user-info read the same stores), configured by `config` (whose keys must be
 /// inline: `JWT_SECRET`, or EdDSA keys).
-pub async fn gateway<U, S, A>(
-    users: U,
-    sessions: S,
-    attempts: A,
+pub async fn gateway(
+    users: impl UserStore + Clone + Send + Sync + 'static,
+    sessions: impl SessionStore + Clone + Send + Sync + 'static,
+    attempts: impl LoginAttempts + Send + Sync + 'static,
     config: &Config,
-) -> Result<Gateway, KeyLoadError>
-where
-    U: Users,
-    S: Sessions,
-    A: LoginAttempts + Send + Sync + 'static,
-{
+) -> Result<Gateway, KeyLoadError> {
     let readers = (users.clone(), sessions.clone());
     gateway_with_readers(users, sessions, attempts, readers, config).await
 }
@@ -79,8 +37,8 @@ pub async fn gateway_with_readers<U, S, A, UR, SR>(
     config: &Config,
 ) -> Result<Gateway, KeyLoadError>
 where
-    U: Users,
-    S: Sessions,
+    U: UserStore + Clone + Send + Sync + 'static,
+    S: SessionStore + Clone + Send + Sync + 'static,
     A: LoginAttempts + Send + Sync + 'static,
     UR: FindUser + Send + Sync + 'static,
     SR: GetSession + Send + Sync + 'static,

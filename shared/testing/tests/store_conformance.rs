@@ -4,29 +4,16 @@
 use auth::clock;
 use auth::store::memory::{MemorySessions, MemoryUsers};
 use auth::store::{
-    CreateUser, DeleteSession, FindUser, GetSession, ListSessions, RefreshRecord, RefreshTokens,
-    RevokeAllSessions, Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
-    UserRecord,
+    GetSession, RefreshRecord, Rotation, SessionLookup, SessionRecord, SessionStore, SessionUse,
+    UserRecord, UserStore,
 };
 use auth::{RefreshToken, SessionId, StoreError, UserId, Username};
 use auth_testing::{TestTables, new_session as testing_session, refresh_for};
 
-trait Users: CreateUser + FindUser + Sync {}
-impl<T: CreateUser + FindUser + Sync> Users for T {}
-trait Sessions:
-    StartSession + GetSession + RefreshTokens + DeleteSession + ListSessions + RevokeAllSessions + Sync
-{
-}
-impl<T> Sessions for T where
-    T: StartSession
-        + GetSession
-        + RefreshTokens
-        + DeleteSession
-        + ListSessions
-        + RevokeAllSessions
-        + Sync
-{
-}
+trait Users: UserStore + Sync {}
+impl<T: UserStore + Sync> Users for T {}
+trait Sessions: SessionStore + Sync {}
+impl<T: SessionStore + Sync> Sessions for T {}
 
 fn user(name: &str) -> UserRecord {
     UserRecord {

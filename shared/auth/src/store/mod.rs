@@ -388,3 +388,22 @@ pub trait RevokeAllSessions {
         generation: u64,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
+
+/// A store with every operation on users: what the local server and the conformance suite
+/// hand out (each function asks only for the narrow traits it uses).
+pub trait UserStore: CreateUser + FindUser {}
+
+impl<T: CreateUser + FindUser> UserStore for T {}
+
+/// A store with every operation on sessions, markers and refresh tokens: what the local
+/// server and the conformance suite hand out (each function asks only for the narrow traits it
+/// uses).
+pub trait SessionStore:
+    StartSession + GetSession + RefreshTokens + DeleteSession + ListSessions + RevokeAllSessions
+{
+}
+
+impl<T> SessionStore for T where
+    T: StartSession + GetSession + RefreshTokens + DeleteSession + ListSessions + RevokeAllSessions
+{
+}
