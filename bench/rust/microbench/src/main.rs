@@ -21,6 +21,8 @@ use serde_json::json;
 
 const SECRET: &str = "local-sample-secret-for-events-only-0123456789";
 const ISSUER: &str = "jwt-session-service";
+/// The `iat` of the sample token in events/.
+const SAMPLE_ISSUED_AT: i64 = 1_764_374_400;
 
 fn sample_token() -> String {
     let event = include_str!("../../../../events/authorizer-valid.json");
@@ -111,7 +113,9 @@ fn main() {
     };
     let key = HmacKey::new(SECRET.as_bytes().to_vec()).unwrap();
     let verifier = TokenVerifier::new([&key], &settings).unwrap();
-    let now = auth::clock::now();
+    // The sample token lives 15 minutes from its `iat` (as every access token does), so it is
+    // verified as of a minute after it was issued (scripts/fresh-events wrote it with --at).
+    let now = SAMPLE_ISSUED_AT + 60;
     let verified = verifier.verify(&token, now).expect("the sample token verifies");
     assert_eq!(verified.username.as_str(), "sample-user");
 

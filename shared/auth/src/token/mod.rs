@@ -41,7 +41,7 @@
 //! 2.95×, within the target by a thin margin.
 //!
 //! For the authorizer's cost the gain is small: verification is about 3% of the CPU samples of
-//! a warm invocation (bench/NOTES.md, `perf`), which costs 104 µs in all (README, Performance;
+//! a warm invocation (bench/NOTES.md, `perf`), which costs 104 µs in all (docs/performance.md;
 //! at 128 MB, 100 µs of CPU is about 1.4 ms billed), so the ~1.8 µs saved is under 2% of it.
 //! The price is a verifier of our own: `wire.rs` reads the header and claims with the types
 //! `jsonwebtoken` reads them as, and `differential.rs` holds the verifier to the answers of the
