@@ -439,11 +439,6 @@ async fn parallel_guesses_are_counted_in_memory() {
 }
 
 #[tokio::test]
-async fn parallel_guesses_are_counted_on_dynamodb() {
-    parallel_guesses_are_counted(TestTables::create().await.attempts()).await;
-}
-
-#[tokio::test]
 async fn parallel_guesses_are_counted_on_dynalite() {
     parallel_guesses_are_counted(TestTables::create_on_dynalite().await.attempts()).await;
 }

@@ -71,7 +71,16 @@ pub async fn dynamo_gateway() -> Gateway {
 /// The gateway over fresh DynamoDB tables, and the tables: as `cargo run --dynamodb-endpoint`
 /// runs it, with the authorizer and user-info reading through the direct client.
 pub async fn dynamo_gateway_and_tables() -> (Gateway, TestTables) {
-    let tables = TestTables::create().await;
+    gateway_on(TestTables::create().await).await
+}
+
+/// [`dynamo_gateway_and_tables`] on the second engine (dynalite), whose conditional writes are
+/// atomic per item as DynamoDB's are: for the tests where many requests race on one item.
+pub async fn dynalite_gateway_and_tables() -> (Gateway, TestTables) {
+    gateway_on(TestTables::create_on_dynalite().await).await
+}
+
+async fn gateway_on(tables: TestTables) -> (Gateway, TestTables) {
     let gateway = local_api::app::gateway_with_readers(
         tables.users(),
         tables.sessions(),
