@@ -225,16 +225,17 @@ pub enum StartError {
 }
 
 impl Handler<DirectSessions> {
-    /// The handler on DynamoDB, as the Lambda runs it: builds the HTTP client and loads the keys
-    /// (from Secrets Manager, if so configured), once per cold start.
+    /// The handler on DynamoDB, as the Lambda runs it, once per cold start: builds the HTTP
+    /// client, and at the same time loads the keys (from Secrets Manager, if so configured: its
+    /// versions all at once) and opens the connection to DynamoDB, so that init waits for one
+    /// round trip and the first request finds the connection open.
     pub async fn from_config(config: &Config) -> Result<Self, StartError> {
         let http = AwsHttp::new(&config.direct)?;
         let secrets = SecretsClient::new(&http, &config.direct)?;
-        let verifier = config.verifier.verifier_with(&secrets).await?;
-        Ok(Self::new(
-            DirectSessions::new(&http, &config.direct, &config.sessions_table)?,
-            verifier,
-        ))
+        let sessions = DirectSessions::new(&http, &config.direct, &config.sessions_table)?;
+        let (verifier, ()) =
+            tokio::join!(config.verifier.verifier_with(&secrets), sessions.warm_up());
+        Ok(Self::new(sessions, verifier?))
     }
 }
 

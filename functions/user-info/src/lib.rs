@@ -68,14 +68,12 @@ pub struct Handler<U> {
 
 impl Handler<DirectUsers> {
     /// The handler on DynamoDB, as the Lambda runs it: builds the HTTP client once per cold
-    /// start.
-    pub fn from_config(config: &Config) -> Result<Self, DirectConfigError> {
+    /// start and opens the connection to DynamoDB, so that the first request finds it open.
+    pub async fn from_config(config: &Config) -> Result<Self, DirectConfigError> {
         let http = AwsHttp::new(&config.direct)?;
-        Ok(Self::new(DirectUsers::new(
-            &http,
-            &config.direct,
-            &config.users_table,
-        )?))
+        let users = DirectUsers::new(&http, &config.direct, &config.users_table)?;
+        users.warm_up().await;
+        Ok(Self::new(users))
     }
 }
 

@@ -305,6 +305,40 @@ impl JsonService {
         }
     }
 
+    /// Opens a connection to the endpoint ahead of the first call (TCP, and TLS for `https`), so
+    /// that the first request of a cold start costs what a warm one does: an unsigned `GET /`,
+    /// which DynamoDB answers `200 healthy: dynamodb.<region>.amazonaws.com` without asking for
+    /// credentials or permissions. The answer is read and dropped, which returns the connection
+    /// to the pool. Bounded by one attempt's time (half the call timeout); a failure is only
+    /// logged (at debug): the first call then connects as it would have.
+    pub async fn warm_up(&self) {
+        let request = http::Request::get(self.uri.clone())
+            .header(http::header::HOST, self.host.clone())
+            .body(Full::new(Bytes::new()))
+            .expect("a request built from valid parts");
+        let opened = tokio::time::timeout(self.timeout() / 2, async {
+            let response = self.http.inner.http.request(request).await?;
+            let status = response.status();
+            http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await?;
+            Ok::<_, BoxError>(status)
+        })
+        .await;
+        match opened {
+            Ok(Ok(status)) => {
+                tracing::debug!(%status, service = self.signing_name, "connection opened")
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(%error, service = self.signing_name, "opening a connection failed")
+            }
+            Err(_) => tracing::debug!(
+                service = self.signing_name,
+                "opening a connection timed out"
+            ),
+        }
+    }
+
     /// [`JsonService::call`] with `input` serialised and the answer parsed.
     pub async fn call_json<I: Serialize, O: for<'de> Deserialize<'de>>(
         &self,

@@ -47,6 +47,12 @@ impl DirectSessions {
         })
     }
 
+    /// Opens the connection to DynamoDB now, for the first read to find it open
+    /// ([`JsonService::warm_up`]).
+    pub async fn warm_up(&self) {
+        self.dynamodb.warm_up().await;
+    }
+
     /// Strongly consistent reads of `pks` (at most 100), within the configured timeout. Keys
     /// DynamoDB leaves unprocessed are asked for again after a back-off, as AWS asks, at most
     /// [`BATCH_ROUNDS`] rounds in all.
@@ -153,6 +159,12 @@ impl DirectUsers {
             dynamodb: dynamodb(http, config)?,
             table: table.into(),
         })
+    }
+
+    /// Opens the connection to DynamoDB now, for the first read to find it open
+    /// ([`JsonService::warm_up`]).
+    pub async fn warm_up(&self) {
+        self.dynamodb.warm_up().await;
     }
 }
 
