@@ -89,7 +89,8 @@ for i in $(seq 1 100); do
   [ "$i" = 100 ] && { echo "moto did not start within 20 s" >&2; exit 1; }
   sleep 0.2
 done
-"$PY" "$BENCH/seed.py" "$ENDPOINT" bench-users bench-sessions
+SAMPLE_SECRET=local-sample-secret-for-events-only-0123456789
+SECRET_ARN=$("$PY" "$BENCH/seed.py" "$ENDPOINT" bench-users bench-sessions "$SAMPLE_SECRET")
 # moto answers every request with `Connection: close`; DynamoDB keeps connections alive. The
 # functions talk to moto through a keep-alive front (emulator --proxy) so that a warm invocation
 # does not pay a TCP connect that it would not pay on AWS.
@@ -100,7 +101,7 @@ for _ in $(seq 1 50); do [ -s "$OUT/proxy.port" ] && break; sleep 0.1; done
 ENDPOINT="http://127.0.0.1:$(cat "$OUT/proxy.port")"
 
 export USERS_TABLE=bench-users SESSIONS_TABLE=bench-sessions
-export JWT_SECRET=local-sample-secret-for-events-only-0123456789
+export JWT_SECRET="$SAMPLE_SECRET"
 # The sample token is signed afresh for the run, living a day (a run takes ~15 min); the
 # authorizer takes the access-token lifetime as the longest it accepts.
 export TOKEN_TTL_SECONDS=86400
@@ -123,16 +124,75 @@ if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
 fi
 
 # --- the runs -------------------------------------------------------------------------------
-measure() { # name, expect, event file, command...
+# measure NAME EXPECT EVENT COMMAND...: with the environment above plus RUN_ENV (an array of
+# `env` arguments), in cgroup RUN_CGROUP if set, RUN_COLD cold starts and RUN_WARM warm
+# invocations (default COLD and WARM).
+RUN_ENV=(); RUN_CGROUP=""; RUN_COLD=""; RUN_WARM=""
+measure() {
   local name=$1 expect=$2 event=$3; shift 3
+  local cg=(); [ -n "$RUN_CGROUP" ] && cg=(--cgroup "$RUN_CGROUP")
   log "measuring $name"
-  AWS_LAMBDA_FUNCTION_NAME="$name" "${FN_PIN[@]}" "$REL/emulator" --name "$name" --event "$event" \
-    --expect "$expect" --cold "$COLD" --warmup "$WARMUP" --warm "$WARM" \
+  env "${RUN_ENV[@]}" AWS_LAMBDA_FUNCTION_NAME="$name" "${FN_PIN[@]}" "$REL/emulator" --name "$name" \
+    --event "$event" --expect "$expect" --cold "${RUN_COLD:-$COLD}" --warmup "$WARMUP" \
+    --warm "${RUN_WARM:-$WARM}" "${cg[@]}" \
     --out "$OUT/runs/$name.json" --log "$OUT/logs/$name.log" -- "$@" || true
 }
 EVENTS=$(python3 "$ROOT/scripts/fresh-events" --lifetime "$TOKEN_TTL_SECONDS" "$OUT/events")
 EV_AUTH="$EVENTS/authorizer-valid.json"
 EV_ME="$EVENTS/me.json"
+
+# The deployed configuration first (the headline rows): the keys from Secrets Manager (the
+# secret seed.py made, with the versions a rotated secret has), JSON logs as template.yaml sets
+# them (LoggingConfig: LogFormat JSON, ApplicationLogLevel INFO), DynamoDB and Secrets Manager
+# through the keep-alive front. Then the same under a CPU limit, as Lambda gives a function CPU
+# in proportion to its memory (1,769 MB = one vCPU): 128 MB, the authorizer's size in
+# template.yaml, is 7.2% of a CPU.
+DEPLOYED_ENV=(-u JWT_SECRET JWT_SECRET_ARN="$SECRET_ARN" AWS_ENDPOINT_URL_SECRETS_MANAGER="$ENDPOINT"
+  AWS_LAMBDA_LOG_FORMAT=JSON AWS_LAMBDA_LOG_LEVEL=INFO)
+deployed_runs() { # name prefix
+  local p=$1
+  RUN_ENV=("${DEPLOYED_ENV[@]}")
+  measure "$p-hello-floor"      hello      "$EV_AUTH" "$REL/hello"
+  measure "$p-rust-authorizer"  authorizer "$EV_AUTH" "$REL/authorizer"
+  measure "$p-rust-user-info"   http200    "$EV_ME"   "$REL/user-info"
+  measure "$p-python-authorizer" authorizer "$EV_AUTH" "$PY" "$BENCH/peers/python/authorizer.py"
+  measure "$p-node-authorizer"  authorizer "$EV_AUTH" node "$BENCH/node/authorizer.js"
+  RUN_ENV=()
+}
+# One Secrets Manager round trip (GetSecretValue on a new connection through the front, as a
+# cold start makes it), measured in the same run: the init target's allowance. And three at once,
+# what the authorizer's init asks for: moto (one Python process on one CPU) serves them in turn.
+log "measuring Secrets Manager round trips (one, and three at once)"
+"${FN_PIN[@]}" "$REL/emulator" --roundtrip "127.0.0.1:$(cat "$OUT/proxy.port")" "$SECRET_ARN" 31 1 >"$OUT/secrets-roundtrip.txt"
+"${FN_PIN[@]}" "$REL/emulator" --roundtrip "127.0.0.1:$(cat "$OUT/proxy.port")" "$SECRET_ARN" 31 3 >"$OUT/secrets-roundtrip-3.txt"
+deployed_runs deployed
+CPU_CGROUP=""
+cpu_cgroup() { # name, memory size in MB -> sets CPU_CGROUP to a cgroup with that share of a CPU
+  local quota=$(( $2 * 100000 / 1769 ))
+  CPU_CGROUP=""
+  if [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+    echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+    mkdir -p "/sys/fs/cgroup/bench-$1" && echo "$quota 100000" >"/sys/fs/cgroup/bench-$1/cpu.max" \
+      && CPU_CGROUP="/sys/fs/cgroup/bench-$1"
+  elif [ -w /sys/fs/cgroup/cpu ]; then
+    mkdir -p "/sys/fs/cgroup/cpu/bench-$1" && echo 100000 >"/sys/fs/cgroup/cpu/bench-$1/cpu.cfs_period_us" \
+      && echo "$quota" >"/sys/fs/cgroup/cpu/bench-$1/cpu.cfs_quota_us" && CPU_CGROUP="/sys/fs/cgroup/cpu/bench-$1"
+  fi
+}
+cpu_cgroup mb128 128
+if [ -n "$CPU_CGROUP" ]; then
+  trap 'rmdir "$CPU_CGROUP" 2>/dev/null; kill "$PROXY_PID" "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
+  echo "$CPU_CGROUP: $(( 128 * 100000 / 1769 )) µs of CPU per 100 ms period" >"$OUT/cpu-limit.txt"
+  # Fewer invocations: at 7% of a CPU the peers take ~10 ms each.
+  RUN_CGROUP="$CPU_CGROUP" RUN_COLD=$(( COLD / 2 > 3 ? COLD / 2 : 3 )) RUN_WARM=$(( WARM / 10 ))
+  deployed_runs mb128
+  RUN_CGROUP=""; RUN_COLD=""; RUN_WARM=""
+else
+  echo "no writable cgroup CPU controller (cgroup v2 cpu.max or v1 cpu.cfs_quota_us): no CPU-limited rows" \
+    | tee "$OUT/cpu-limit.txt" >&2
+fi
+
+# The second table: unconstrained, the inline key (JWT_SECRET), text logs.
 measure hello-floor      hello      "$EV_AUTH" "$REL/hello"
 measure hello-floor-mt   hello      "$EV_AUTH" "$REL/hello-mt"
 measure rust-authorizer  authorizer "$EV_AUTH" "$REL/authorizer"

@@ -4,17 +4,40 @@
 // digits), then ONE strongly consistent BatchGetItem of the session item (`pk` = the token's
 // `sid`) and the owner's revocation marker (`pk` = `user#<sub>`, missing = generation 0); allow
 // only if the session exists, `expires_at` > now, `user_id` == sub and its generation >= the
-// marker's. Answers {"isAuthorized", "context": {"user_id", "username", "jti", "sid"}}. Client and
-// key built once.
+// marker's. Answers {"isAuthorized", "context": {"user_id", "username", "jti", "sid"}}. Clients and
+// keys built once: with JWT_SECRET_ARN (as deployed), the secret's AWSCURRENT, AWSPENDING and
+// AWSPREVIOUS versions, each that exists, asked for at once (Promise.all); with JWT_SECRET, that
+// one key.
 "use strict";
 const crypto = require("node:crypto");
 const { DynamoDBClient, BatchGetItemCommand } = require("@aws-sdk/client-dynamodb");
+const { SecretsManagerClient, GetSecretValueCommand } = require("@aws-sdk/client-secrets-manager");
 const jwt = require("jsonwebtoken");
 const { run } = require("./runtime");
 
-const SECRET = Buffer.from(process.env.JWT_SECRET || "");
-if (SECRET.length < 32) throw new Error("JWT_SECRET: must be at least 32 bytes");
-const KID = "hs256-" + crypto.createHash("sha256").update(SECRET).digest("hex").slice(0, 12);
+// kid -> secret, filled by loadKeys() before the first invocation.
+const KEYS = new Map();
+
+async function loadKeys() {
+  const arn = process.env.JWT_SECRET_ARN;
+  let secrets = [process.env.JWT_SECRET || ""];
+  if (arn) {
+    const sm = new SecretsManagerClient({});
+    secrets = await Promise.all(["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"].map(async (stage) => {
+      try {
+        return (await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: stage }))).SecretString;
+      } catch (e) {
+        if (stage !== "AWSCURRENT" && e.name === "ResourceNotFoundException") return null;
+        throw e;
+      }
+    }));
+  }
+  for (const s of secrets.filter((s) => s !== null)) {
+    const secret = Buffer.from(s.trim());
+    if (secret.length < 32) throw new Error("JWT secret: must be at least 32 bytes");
+    KEYS.set("hs256-" + crypto.createHash("sha256").update(secret).digest("hex").slice(0, 12), secret);
+  }
+}
 const ISSUER = process.env.JWT_ISSUER || "jwt-session-service";
 const AUDIENCE = process.env.JWT_AUDIENCE || "jwt-session-service";
 const LEEWAY = Number(process.env.JWT_LEEWAY_SECONDS || 5);
@@ -52,10 +75,12 @@ async function handler(event) {
   if (token.length > 8192) return deny("token_too_large");
   let claims;
   try {
-    const decoded = jwt.verify(token, SECRET, {
+    const header = JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString());
+    const secret = KEYS.get(header && header.kid);
+    if (!secret) return deny("token_unknown_key");
+    const decoded = jwt.verify(token, secret, {
       algorithms: ["HS256"], issuer: ISSUER, audience: AUDIENCE, clockTolerance: LEEWAY, complete: true,
     });
-    if (decoded.header.kid !== KID) return deny("token_unknown_key");
     if (decoded.header.crit !== undefined) return deny("token_malformed");
     claims = decoded.payload;
   } catch (e) {
@@ -97,4 +122,4 @@ async function handler(event) {
   return { isAuthorized: true, context };
 }
 
-run(handler);
+loadKeys().then(() => run(handler));

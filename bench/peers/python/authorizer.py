@@ -5,7 +5,10 @@ then ONE strongly consistent BatchGetItem of the session item (`pk` = the token'
 the owner's revocation marker (`pk` = `user#<sub>`, missing = generation 0); allow only if the
 session exists, `expires_at` > now, `user_id` == sub and its generation >= the marker's. Answers
 the simple response {"isAuthorized", "context": {"user_id", "username", "jti", "sid"}}. Client
-and key are built once per cold start."""
+and keys are built once per cold start: with JWT_SECRET_ARN (as deployed) the keys are the
+secret's AWSCURRENT, AWSPENDING and AWSPREVIOUS versions, each that exists, read from Secrets
+Manager with boto3 one after another, as a Python function usually does; with JWT_SECRET, that
+one key."""
 import hashlib
 import json
 import os
@@ -18,10 +21,32 @@ from botocore.config import Config
 
 from runtime import run
 
-SECRET = os.environ["JWT_SECRET"].encode()
-if len(SECRET) < 32:
-    raise SystemExit("JWT_SECRET: must be at least 32 bytes")
-KID = "hs256-" + hashlib.sha256(SECRET).hexdigest()[:12]
+
+
+def load_keys():
+    """kid -> secret: the inline key, or the secret's versions in Secrets Manager."""
+    arn = os.environ.get("JWT_SECRET_ARN")
+    if not arn:
+        secrets = [os.environ["JWT_SECRET"]]
+    else:
+        sm = boto3.client("secretsmanager")
+        secrets = []
+        for stage in ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"):
+            try:
+                secrets.append(sm.get_secret_value(SecretId=arn, VersionStage=stage)["SecretString"])
+            except sm.exceptions.ResourceNotFoundException:
+                if stage == "AWSCURRENT":
+                    raise
+    keys = {}
+    for secret in secrets:
+        secret = secret.strip().encode()
+        if len(secret) < 32:
+            raise SystemExit("JWT secret: must be at least 32 bytes")
+        keys["hs256-" + hashlib.sha256(secret).hexdigest()[:12]] = secret
+    return keys
+
+
+KEYS = load_keys()
 ISSUER = os.environ.get("JWT_ISSUER") or "jwt-session-service"
 AUDIENCE = os.environ.get("JWT_AUDIENCE") or "jwt-session-service"
 LEEWAY = int(os.environ.get("JWT_LEEWAY_SECONDS") or 5)
@@ -67,10 +92,11 @@ def handler(event):
         h = jwt.get_unverified_header(token)
         if h.get("alg") != "HS256" or "crit" in h:
             return deny("token_wrong_algorithm")
-        if h.get("kid") != KID:
+        secret = KEYS.get(h.get("kid"))
+        if secret is None:
             return deny("token_unknown_key")
         claims = jwt.decode(
-            token, SECRET, algorithms=["HS256"], issuer=ISSUER, audience=AUDIENCE,
+            token, secret, algorithms=["HS256"], issuer=ISSUER, audience=AUDIENCE,
             leeway=LEEWAY, options={"require": ["exp", "nbf", "iss", "aud", "sub"]},
         )
     except jwt.PyJWTError as e:

@@ -14,13 +14,17 @@
 //!
 //! Measured, per process: init (spawn until its first `next` request), the first invocation end
 //! to end (event handed out until its response arrives; includes the first DynamoDB call), CPU
-//! time per invocation (the sum over the process's threads of `/proc/PID/task/*/schedstat`, user
-//! + system, in ns, sampled each time the function asks for its next event), wall time per
+//! time per invocation (the sum over the process's threads of `/proc/PID/task/*/schedstat`,
+//! user and system, in ns, sampled each time the function asks for its next event), wall time per
 //! invocation, and peak RSS (`VmHWM`). Results are written as JSON (raw samples; the report
 //! computes medians and p99).
 //!
+//! With `--cgroup DIR`, every process under test runs in that cgroup (created by bench/run.sh
+//! with a CPU quota, as Lambda limits a function's CPU by its memory size); the emulator itself
+//! stays outside it.
+//!
 //! Usage: `emulator --name N --event FILE --expect authorizer|http200|hello --cold N --warmup N
-//!         --warm N --out FILE --log FILE -- COMMAND [ARGS...]`
+//!         --warm N --out FILE --log FILE [--cgroup DIR] -- COMMAND [ARGS...]`
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -48,6 +52,9 @@ struct Args {
     log: String,
     cmd: Vec<String>,
     timeout_s: u64,
+    /// A cgroup directory (v1 `cpu` or v2) each process under test is moved into before it
+    /// runs its first instruction: how the harness limits a function's CPU as Lambda does.
+    cgroup: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -63,6 +70,7 @@ fn parse_args() -> Args {
         log: "/dev/null".into(),
         cmd: Vec::new(),
         timeout_s: 900,
+        cgroup: None,
     };
     while let Some(arg) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -86,6 +94,7 @@ fn parse_args() -> Args {
             "--out" => a.out = val(),
             "--log" => a.log = val(),
             "--timeout" => a.timeout_s = val().parse().expect("--timeout"),
+            "--cgroup" => a.cgroup = Some(val()),
             "--" => {
                 a.cmd = it.by_ref().collect();
                 break;
@@ -163,9 +172,9 @@ fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with(key)).and_then(|l| {
-                l.split_whitespace().nth(1).and_then(|x| x.parse().ok())
-            })
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|x| x.parse().ok()))
         })
         .unwrap_or(0)
 }
@@ -251,9 +260,18 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>
     }))
 }
 
-fn respond(w: &mut TcpStream, status: &str, extra: &[(&str, String)], body: &[u8]) -> std::io::Result<()> {
+fn respond(
+    w: &mut TcpStream,
+    status: &str,
+    extra: &[(&str, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
     let mut out = Vec::with_capacity(256 + body.len());
-    write!(out, "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len())?;
+    write!(
+        out,
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+        body.len()
+    )?;
     for (k, v) in extra {
         write!(out, "{k}: {v}\r\n")?;
     }
@@ -264,7 +282,8 @@ fn respond(w: &mut TcpStream, status: &str, extra: &[(&str, String)], body: &[u8
 }
 
 fn check(expect: Expect, body: &[u8]) -> Result<(), String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
     let ok = match expect {
         // The allow context of functions/authorizer, exactly: the session's owner and
         // username, the token's own id (`jti`) and its session id (`sid`).
@@ -294,7 +313,10 @@ fn check(expect: Expect, body: &[u8]) -> Result<(), String> {
         Ok(())
     } else {
         let text = String::from_utf8_lossy(body);
-        Err(format!("unexpected response: {}", &text[..text.len().min(300)]))
+        Err(format!(
+            "unexpected response: {}",
+            &text[..text.len().min(300)]
+        ))
     }
 }
 
@@ -348,7 +370,10 @@ fn serve(shared: Arc<Shared>, stream: TcpStream) {
                 ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
                 (
                     "lambda-runtime-invoked-function-arn",
-                    format!("arn:aws:lambda:us-east-1:123456789012:function:{}", shared.name),
+                    format!(
+                        "arn:aws:lambda:us-east-1:123456789012:function:{}",
+                        shared.name
+                    ),
                 ),
                 (
                     "lambda-runtime-trace-id",
@@ -395,15 +420,22 @@ fn serve(shared: Arc<Shared>, stream: TcpStream) {
                 return;
             }
         } else if req.method == "POST" && p == "/2018-06-01/runtime/init/error" {
-            g.failures
-                .push(format!("init error: {}", String::from_utf8_lossy(&req.body)));
+            g.failures.push(format!(
+                "init error: {}",
+                String::from_utf8_lossy(&req.body)
+            ));
             g.done = true;
             shared.cv.notify_all();
             drop(g);
             let _ = respond(&mut writer, "202 Accepted", &[], br#"{"status":"OK"}"#);
         } else {
             drop(g);
-            let _ = respond(&mut writer, "404 Not Found", &[], br#"{"errorType":"NotFound"}"#);
+            let _ = respond(
+                &mut writer,
+                "404 Not Found",
+                &[],
+                br#"{"errorType":"NotFound"}"#,
+            );
         }
         if req.close {
             return;
@@ -425,7 +457,13 @@ struct Outcome {
 }
 
 /// Starts a fresh process, lets it serve `total` invocations, and kills it.
-fn run_process(shared: &Arc<Shared>, args: &Args, port: u16, total: usize, timeout: Duration) -> Outcome {
+fn run_process(
+    shared: &Arc<Shared>,
+    args: &Args,
+    port: u16,
+    total: usize,
+    timeout: Duration,
+) -> Outcome {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -445,8 +483,24 @@ fn run_process(shared: &Arc<Shared>, args: &Args, port: u16, total: usize, timeo
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log);
+    if let Some(dir) = &args.cgroup {
+        // Opened here, written in the child between fork and exec ("0" moves the writer): a
+        // plain write(2) on an open file, which is safe there; the process then starts limited.
+        let procs = std::fs::OpenOptions::new()
+            .write(true)
+            .open(format!("{dir}/cgroup.procs"))
+            .unwrap_or_else(|e| panic!("{dir}/cgroup.procs: {e}"));
+        use std::os::unix::process::CommandExt as _;
+        // SAFETY: the closure only calls write(2) on a file opened before the fork; it does not
+        // allocate or take locks.
+        unsafe {
+            cmd.pre_exec(move || (&procs).write_all(b"0").map(|_| ()));
+        }
+    }
     g.spawned = Some(Instant::now());
-    let mut child: Child = cmd.spawn().unwrap_or_else(|e| panic!("{}: {e}", args.cmd[0]));
+    let mut child: Child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", args.cmd[0]));
     g.pid = child.id();
     let deadline = Instant::now() + timeout;
     while !g.done {
@@ -462,7 +516,11 @@ fn run_process(shared: &Arc<Shared>, args: &Args, port: u16, total: usize, timeo
             ));
             break;
         }
-        g = shared.cv.wait_timeout(g, left.min(Duration::from_millis(200))).unwrap().0;
+        g = shared
+            .cv
+            .wait_timeout(g, left.min(Duration::from_millis(200)))
+            .unwrap()
+            .0;
     }
     let pid = g.pid;
     let out = Outcome {
@@ -509,11 +567,18 @@ fn proxy_conn(stream: TcpStream, upstream: &str) -> std::io::Result<()> {
         let mut out = Vec::with_capacity(1024 + req.body.len());
         write!(out, "{} {} HTTP/1.1\r\n", req.method, req.path)?;
         for (k, v) in &req.headers {
-            if !matches!(k.as_str(), "connection" | "content-length" | "transfer-encoding") {
+            if !matches!(
+                k.as_str(),
+                "connection" | "content-length" | "transfer-encoding"
+            ) {
                 write!(out, "{k}: {v}\r\n")?;
             }
         }
-        write!(out, "content-length: {}\r\nconnection: close\r\n\r\n", req.body.len())?;
+        write!(
+            out,
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            req.body.len()
+        )?;
         out.extend_from_slice(&req.body);
         up.write_all(&out)?;
         let mut ur = BufReader::new(up);
@@ -528,9 +593,16 @@ fn proxy_conn(stream: TcpStream, upstream: &str) -> std::io::Result<()> {
                 break;
             }
             let l = line.trim_end();
-            let name = l.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+            let name = l
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             match name.as_str() {
-                "content-length" => length = l.split_once(':').and_then(|(_, v)| v.trim().parse().ok()),
+                "content-length" => {
+                    length = l.split_once(':').and_then(|(_, v)| v.trim().parse().ok())
+                }
                 "connection" | "transfer-encoding" | "keep-alive" => {}
                 _ => head.push(l.to_owned()),
             }
@@ -552,7 +624,11 @@ fn proxy_conn(stream: TcpStream, upstream: &str) -> std::io::Result<()> {
             resp.extend_from_slice(h.as_bytes());
             resp.extend_from_slice(b"\r\n");
         }
-        write!(resp, "content-length: {}\r\nconnection: keep-alive\r\n\r\n", body.len())?;
+        write!(
+            resp,
+            "content-length: {}\r\nconnection: keep-alive\r\n\r\n",
+            body.len()
+        )?;
         resp.extend_from_slice(&body);
         writer.write_all(&resp)?;
         if req.close {
@@ -562,10 +638,52 @@ fn proxy_conn(stream: TcpStream, upstream: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `emulator --roundtrip HOST:PORT SECRET_ARN N K`: N times, K `GetSecretValue` calls at once
+/// (stages AWSCURRENT, AWSPENDING, AWSPREVIOUS in turn), each on a new connection as a cold
+/// start makes them; prints the wall time of each round of K in ms, one per line. K = 1 is one
+/// Secrets Manager round trip, the allowance of the deployed init target; K = 3 is what the
+/// authorizer's init asks for, and shows how the server copes with them at once.
+fn roundtrip_main(mut argv: impl Iterator<Item = String>) {
+    let usage = "--roundtrip HOST:PORT SECRET_ARN N K";
+    let addr = argv.next().expect(usage);
+    let arn = argv.next().expect(usage);
+    let n: usize = argv.next().and_then(|v| v.parse().ok()).expect(usage);
+    let k: usize = argv.next().and_then(|v| v.parse().ok()).expect(usage);
+    let call = |stage: &str| {
+        let body = json!({"SecretId": arn, "VersionStage": stage}).to_string();
+        let request = format!(
+            "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-amz-json-1.1\r\n\
+             x-amz-target: secretsmanager.GetSecretValue\r\nauthorization: AWS4-HMAC-SHA256 \
+             Credential=test/20260101/us-east-1/secretsmanager/aws4_request, \
+             SignedHeaders=host, Signature=0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = TcpStream::connect(&addr).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 "), "no HTTP answer");
+    };
+    let stages = ["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"];
+    for _ in 0..n {
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for i in 0..k {
+                let call = &call;
+                s.spawn(move || call(stages[i % stages.len()]));
+            }
+        });
+        println!("{:.3}", started.elapsed().as_secs_f64() * 1e3);
+    }
+}
+
 fn main() {
     let mut argv = std::env::args().skip(1);
-    if argv.next().as_deref() == Some("--proxy") {
-        return proxy_main(argv.next().expect("--proxy HOST:PORT"));
+    match argv.next().as_deref() {
+        Some("--proxy") => return proxy_main(argv.next().expect("--proxy HOST:PORT")),
+        Some("--roundtrip") => return roundtrip_main(argv),
+        _ => {}
     }
     let args = parse_args();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
@@ -618,7 +736,13 @@ fn main() {
     if failures.is_empty() && args.warm > 0 {
         let total = args.warmup + args.warm;
         let started = Instant::now();
-        let o = run_process(&shared, &args, port, total, Duration::from_secs(args.timeout_s));
+        let o = run_process(
+            &shared,
+            &args,
+            port,
+            total,
+            Duration::from_secs(args.timeout_s),
+        );
         let elapsed = started.elapsed();
         failures.extend(o.failures.iter().map(|f| format!("warm run: {f}")));
         let skip = args.warmup.min(o.wall_ns.len());
