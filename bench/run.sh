@@ -223,14 +223,19 @@ variant_env() { # the CARGO_PROFILE_RELEASE_* overrides of a variant
   esac
 }
 rm -rf "$OUT/variants"; mkdir -p "$OUT/variants"
-# BENCH_PREBUILT="label=DIR": also measure the authorizer and user-info binaries in DIR (built
-# elsewhere, e.g. from a patched copy of the workspace), reported as variant "label".
-if [ -n "${BENCH_PREBUILT:-}" ]; then
-  BENCH_VARIANTS="${BENCH_VARIANTS:-} ${BENCH_PREBUILT%%=*}"
-fi
+# BENCH_PREBUILT="label=DIR [label=DIR ...]": also measure the authorizer and user-info binaries
+# in each DIR (built elsewhere, e.g. from another commit), reported as variant "label". Build them
+# as `cargo build --release -p authorizer -p user-info`, and the current code the same way for a
+# fair comparison: the main rows come from one build of all eight functions, whose dependency
+# features are unified across them (the authorizer's binary is ~0.5 MB larger that way).
+declare -A PREBUILT=()
+for entry in ${BENCH_PREBUILT:-}; do
+  PREBUILT[${entry%%=*}]="${entry#*=}"
+  BENCH_VARIANTS="${BENCH_VARIANTS:-} ${entry%%=*}"
+done
 for variant in ${BENCH_VARIANTS:-}; do
-  if [ -n "${BENCH_PREBUILT:-}" ] && [ "$variant" = "${BENCH_PREBUILT%%=*}" ]; then
-    vrel="${BENCH_PREBUILT#*=}"
+  if [ -n "${PREBUILT[$variant]:-}" ]; then
+    vrel="${PREBUILT[$variant]}"
     desc="binaries from $vrel"
   else
     vdir="$ROOT/target/bench-$variant"
@@ -255,6 +260,11 @@ for variant in ${BENCH_VARIANTS:-}; do
       --expect "$expect" --cold "$COLD" --warmup "$WARMUP" --warm "$WARM" \
       --out "$OUT/variants/$variant-$f.json" --log "$OUT/logs/variant-$variant-$f.log" \
       -- "$vrel/$f" || true
+    # And as deployed (keys from Secrets Manager, JSON logs), beside this run's deployed rows.
+    env "${DEPLOYED_ENV[@]}" AWS_LAMBDA_FUNCTION_NAME="$f" "${FN_PIN[@]}" "$REL/emulator" \
+      --name "$variant-deployed-$f" --event "$event" --expect "$expect" --cold "$COLD" \
+      --warmup "$WARMUP" --warm "$WARM" --out "$OUT/variants/$variant-deployed-$f.json" \
+      --log "$OUT/logs/variant-$variant-deployed-$f.log" -- "$vrel/$f" || true
   done
   arm64_path=null
   [ -f "$arm64_bin" ] && arm64_path="\"$arm64_bin\""

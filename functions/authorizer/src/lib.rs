@@ -226,16 +226,23 @@ pub enum StartError {
 
 impl Handler<DirectSessions> {
     /// The handler on DynamoDB, as the Lambda runs it, once per cold start: builds the HTTP
-    /// client, and at the same time loads the keys (from Secrets Manager, if so configured: its
-    /// versions all at once) and opens the connection to DynamoDB, so that init waits for one
-    /// round trip and the first request finds the connection open.
+    /// client and loads the keys. With the keys in Secrets Manager (as deployed), init waits for
+    /// one round trip: the secret's versions are asked for at once, and meanwhile the connection
+    /// to DynamoDB is opened, so that the first request finds TCP and TLS done. With inline keys
+    /// there is nothing to wait for, and no connection is opened ahead: that would only move the
+    /// handshake from the first request into init and add the `GET /` to the cold start's total.
     pub async fn from_config(config: &Config) -> Result<Self, StartError> {
         let http = AwsHttp::new(&config.direct)?;
         let secrets = SecretsClient::new(&http, &config.direct)?;
         let sessions = DirectSessions::new(&http, &config.direct, &config.sessions_table)?;
-        let (verifier, ()) =
-            tokio::join!(config.verifier.verifier_with(&secrets), sessions.warm_up());
-        Ok(Self::new(sessions, verifier?))
+        let verifier = if config.verifier.needs_secrets_manager() {
+            let (verifier, ()) =
+                tokio::join!(config.verifier.verifier_with(&secrets), sessions.warm_up());
+            verifier?
+        } else {
+            config.verifier.verifier_with(&secrets).await?
+        };
+        Ok(Self::new(sessions, verifier))
     }
 }
 

@@ -1,7 +1,8 @@
-//! The authorizer's cold start as Lambda runs it (`Handler::from_config`): the connection to
-//! DynamoDB is opened during init, so the first request reuses it instead of paying the
-//! connect (and, on AWS, the TLS handshake); and a DynamoDB that is down at init does not stop
-//! the function from starting (its requests are denied until the store is back).
+//! The authorizer's cold start as Lambda runs it (`Handler::from_config`): with the keys in
+//! Secrets Manager (as deployed), the connection to DynamoDB is opened while init waits for
+//! them, so the first request reuses it instead of paying the connect (and, on AWS, the TLS
+//! handshake); with inline keys none is opened ahead; and a DynamoDB that is down at init does
+//! not stop the function from starting (its requests are denied until the store is back).
 //!
 //! Connections are counted by a TCP relay in front of the recording proxy (which keeps
 //! connections alive, as DynamoDB does; moto closes each one).
@@ -13,8 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use auth::{UserId, clock};
+use auth_sdk::SdkClients as _;
 use auth_testing::{
-    TestTables, access_token, dynamodb_endpoint, new_session, put_session, test_env,
+    TEST_SECRET, TestTables, access_token, dynamodb_endpoint, new_session, put_session, test_env,
+    unique_name,
 };
 use authorizer::{Config, Handler};
 use support::{Proxy, authorizer_event};
@@ -38,8 +41,32 @@ async fn counting_relay(upstream: String) -> (String, Arc<AtomicUsize>) {
     (url, accepted)
 }
 
-fn config(dynamodb: &str, table: &str, timeout_ms: u64) -> Config {
+/// The test key as a secret in Secrets Manager (moto): its ARN.
+async fn secret_with_the_test_key() -> String {
+    let sdk = auth::config::StoreConfig::default().local_sdk_config(&dynamodb_endpoint());
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(unique_name("init-key"))
+        .secret_string(TEST_SECRET)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+/// The authorizer's configuration: DynamoDB at `dynamodb`, and the keys inline or, with
+/// `secret_arn`, in Secrets Manager on moto.
+fn config(dynamodb: &str, table: &str, timeout_ms: u64, secret_arn: Option<&str>) -> Config {
     let mut env = test_env();
+    if let Some(arn) = secret_arn {
+        env.remove("JWT_SECRET");
+        env.insert("JWT_SECRET_ARN".into(), arn.into());
+        env.insert(
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
+            dynamodb_endpoint(),
+        );
+    }
     env.insert("SESSIONS_TABLE".into(), table.into());
     env.insert("DYNAMODB_ENDPOINT_URL".into(), dynamodb.into());
     env.insert("DYNAMODB_TIMEOUT_MS".into(), timeout_ms.to_string());
@@ -53,22 +80,30 @@ fn config(dynamodb: &str, table: &str, timeout_ms: u64) -> Config {
     Config::from_lookup(&|name| env.get(name).cloned()).unwrap()
 }
 
+/// With the keys in Secrets Manager, init opens one connection to DynamoDB and the requests
+/// use it; with inline keys, none is opened before the first request.
 #[tokio::test]
 async fn the_first_request_finds_the_connection_open() {
+    let arn = secret_with_the_test_key().await;
+    connections_at_init(Some(&arn), 1).await;
+}
+
+#[tokio::test]
+async fn with_inline_keys_no_connection_is_opened_ahead() {
+    connections_at_init(None, 0).await;
+}
+
+async fn connections_at_init(secret_arn: Option<&str>, opened_by_init: usize) {
     let tables = TestTables::create().await;
     let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
     put_session(&tables.sessions(), &session).await;
     let proxy = Proxy::start(&dynamodb_endpoint()).await;
     let (relay, accepted) = counting_relay(proxy.url.trim_start_matches("http://").into()).await;
 
-    let handler = Handler::from_config(&config(&relay, &tables.sessions_table, 2000))
+    let handler = Handler::from_config(&config(&relay, &tables.sessions_table, 2000, secret_arn))
         .await
         .unwrap();
-    assert_eq!(
-        accepted.load(Ordering::SeqCst),
-        1,
-        "init opened one connection"
-    );
+    assert_eq!(accepted.load(Ordering::SeqCst), opened_by_init);
     proxy.take();
 
     let token = access_token(&session);
@@ -79,7 +114,7 @@ async fn the_first_request_finds_the_connection_open() {
     assert_eq!(
         accepted.load(Ordering::SeqCst),
         1,
-        "the requests used the connection init opened"
+        "the requests share one kept-alive connection, the one init opened if it did"
     );
     let sent = proxy.take();
     assert_eq!(sent.len(), 3, "one BatchGetItem per request: {sent:?}");
@@ -97,7 +132,8 @@ async fn a_store_down_at_init_does_not_stop_the_start() {
         format!("http://{}", listener.local_addr().unwrap())
     };
     let started = Instant::now();
-    let handler = Handler::from_config(&config(&closed, "sessions", 1000))
+    let arn = secret_with_the_test_key().await;
+    let handler = Handler::from_config(&config(&closed, "sessions", 1000, Some(&arn)))
         .await
         .expect("init does not need DynamoDB to answer");
     assert!(started.elapsed() < Duration::from_secs(5));

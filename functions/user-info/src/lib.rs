@@ -68,12 +68,14 @@ pub struct Handler<U> {
 
 impl Handler<DirectUsers> {
     /// The handler on DynamoDB, as the Lambda runs it: builds the HTTP client once per cold
-    /// start and opens the connection to DynamoDB, so that the first request finds it open.
-    pub async fn from_config(config: &Config) -> Result<Self, DirectConfigError> {
+    /// start.
+    pub fn from_config(config: &Config) -> Result<Self, DirectConfigError> {
         let http = AwsHttp::new(&config.direct)?;
-        let users = DirectUsers::new(&http, &config.direct, &config.users_table)?;
-        users.warm_up().await;
-        Ok(Self::new(users))
+        Ok(Self::new(DirectUsers::new(
+            &http,
+            &config.direct,
+            &config.users_table,
+        )?))
     }
 }
 

@@ -4,6 +4,6 @@
 fn main() -> std::process::ExitCode {
     auth_edge::runner::run_http(async {
         let config = user_info::Config::from_env()?;
-        Ok(user_info::Handler::from_config(&config).await?)
+        Ok(user_info::Handler::from_config(&config)?)
     })
 }

@@ -89,7 +89,7 @@ async fn from_config_reads_the_table() {
         ("AWS_SECRET_ACCESS_KEY", "local"),
     ]);
     let config = user_info::Config::from_lookup(&|k| env.get(k).map(|v| v.to_string())).unwrap();
-    let handler = Handler::from_config(&config).await.unwrap();
+    let handler = Handler::from_config(&config).unwrap();
     let (status, body) = call(&handler, me_event(&user)).await;
     assert_eq!(
         (status, body["username"].as_str()),

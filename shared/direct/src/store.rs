@@ -160,12 +160,6 @@ impl DirectUsers {
             table: table.into(),
         })
     }
-
-    /// Opens the connection to DynamoDB now, for the first read to find it open
-    /// ([`JsonService::warm_up`]).
-    pub async fn warm_up(&self) {
-        self.dynamodb.warm_up().await;
-    }
 }
 
 impl FindUser for DirectUsers {
