@@ -161,26 +161,31 @@ def rtt(name):
 
 
 sm_rtt, sm_rtt3 = rtt("secrets-roundtrip.txt"), rtt("secrets-roundtrip-3.txt")
-d_floor, d_ours = med("deployed-hello-floor", "init_ms"), med("deployed-rust-authorizer", "init_ms")
-allowance = (d_floor + sm_rtt) * 1.1
-targets.append(("deployed authorizer: init ≤ (floor + one Secrets Manager round trip) + 10%",
-                f"{d_ours:.2f} ms vs ({d_floor:.2f} + {sm_rtt:.2f} ms) × 1.1 = {allowance:.2f} ms",
-                d_ours <= allowance))
-for fn in ("authorizer", "user-info"):
-    first = med(f"deployed-rust-{fn}", "first_invocation_ms")
-    warm_wall = med(f"deployed-rust-{fn}", "wall_ms")
-    targets.append((f"deployed {fn}: first invocation ≤ 1.5× the median warm invocation (wall)",
-                    f"{first:.2f} ms vs {warm_wall:.2f} ms = {fmt_ratio(first / warm_wall)}",
-                    first <= 1.5 * warm_wall))
-for key, what in (("init_ms", "init"), ("first_invocation_ms", "first invocation")):
-    ours, theirs = med("mb128-rust-authorizer", key), med("mb128-python-authorizer", key)
-    targets.append((f"128 MB of CPU, deployed: authorizer {what} ≥ 10× faster than Python",
-                    f"{theirs:.1f} ms vs {ours:.2f} ms = {fmt_ratio(theirs / ours)}",
-                    theirs / ours >= 10))
-d_cpu, d_py_cpu = med("deployed-rust-authorizer", "cpu_us"), med("deployed-python-authorizer", "cpu_us")
-targets.append(("deployed, kept-alive: authorizer warm CPU ≥ 10× lower than Python",
-                f"{d_py_cpu:.0f} µs vs {d_cpu:.0f} µs = {fmt_ratio(d_py_cpu / d_cpu)}",
-                d_py_cpu / d_cpu >= 10))
+d_floor = d_ours = allowance = d_cpu = d_py_cpu = float("nan")
+# Only where the run has the rows (an old out/ or a run without them: no target, not a "no").
+if "deployed-rust-authorizer" in runs:
+    d_floor, d_ours = med("deployed-hello-floor", "init_ms"), med("deployed-rust-authorizer", "init_ms")
+    allowance = (d_floor + sm_rtt) * 1.1
+    targets.append(("deployed authorizer: init ≤ (floor + one Secrets Manager round trip) + 10%",
+                    f"{d_ours:.2f} ms vs ({d_floor:.2f} + {sm_rtt:.2f} ms) × 1.1 = {allowance:.2f} ms",
+                    d_ours <= allowance))
+    for fn in ("authorizer", "user-info"):
+        first = med(f"deployed-rust-{fn}", "first_invocation_ms")
+        warm_wall = med(f"deployed-rust-{fn}", "wall_ms")
+        targets.append((f"deployed {fn}: first invocation ≤ 1.5× the median warm invocation (wall)",
+                        f"{first:.2f} ms vs {warm_wall:.2f} ms = {fmt_ratio(first / warm_wall)}",
+                        first <= 1.5 * warm_wall))
+    for key, what in (("init_ms", "init"), ("first_invocation_ms", "first invocation")):
+        if "mb128-rust-authorizer" not in runs:
+            break
+        ours, theirs = med("mb128-rust-authorizer", key), med("mb128-python-authorizer", key)
+        targets.append((f"128 MB of CPU, deployed: authorizer {what} ≥ 10× faster than Python",
+                        f"{theirs:.1f} ms vs {ours:.2f} ms = {fmt_ratio(theirs / ours)}",
+                        theirs / ours >= 10))
+    d_cpu, d_py_cpu = med("deployed-rust-authorizer", "cpu_us"), med("deployed-python-authorizer", "cpu_us")
+    targets.append(("deployed, kept-alive: authorizer warm CPU ≥ 10× lower than Python",
+                    f"{d_py_cpu:.0f} µs vs {d_cpu:.0f} µs = {fmt_ratio(d_py_cpu / d_cpu)}",
+                    d_py_cpu / d_cpu >= 10))
 
 floor_init = med("hello-floor", "init_ms")
 for fn in ("authorizer", "user-info"):
@@ -302,7 +307,10 @@ if any(n.startswith("deployed-") for n in runs):
         w("### At 128 MB's share of a CPU\n")
         w("The same, each process under test in a cgroup with a CPU quota of 128/1769 of one CPU, "
           f"as Lambda sizes CPU by memory (1,769 MB = one vCPU) — `{limit}`. Fewer invocations "
-          "per row (the peers take ~10 ms each here).\n")
+          "per row (a peer's warm invocation takes ~90 ms of wall time at this limit). The quota is "
+          "enforced per 100 ms period (the cgroup default); Lambda's own period, and whether it "
+          "gives a function more CPU during init, are not published, so read these rows as an "
+          "estimate of the limit's effect, not as Lambda's numbers.\n")
         w(HEAD)
         for n in DEPLOYED:
             row(f"mb128-{n}", n)
@@ -445,7 +453,7 @@ w("")
 
 # ---- missed targets: by how much, computed from this run ---------------------------------------
 missed = []
-if d_ours > allowance:
+if d_ours > allowance:  # False where not measured (NaN)
     missed.append(
         f"- **deployed authorizer init {d_ours:.2f} ms vs (floor {d_floor:.2f} + one Secrets Manager "
         f"round trip {sm_rtt:.2f} ms) × 1.1 = {allowance:.2f} ms: over by {d_ours - allowance:.2f} ms.** "
@@ -453,7 +461,7 @@ if d_ours > allowance:
         f"`GetSecretValue` sent at once in {sm_rtt3:.2f} ms ({sm_rtt3 / sm_rtt:.2f}× one), so here "
         f"init waits for about {sm_rtt3:.2f} ms of Secrets Manager plus the `GET /`, where "
         f"Secrets Manager and DynamoDB, serving them side by side, would take one round trip.")
-if d_py_cpu / d_cpu < 10:
+if d_py_cpu / d_cpu < 10:  # False where not measured (NaN)
     missed.append(
         f"- **deployed authorizer warm CPU {d_cpu:.0f} µs vs Python {d_py_cpu:.0f} µs = "
         f"{d_py_cpu / d_cpu:.2f}× (target ≥ 10×, i.e. ≤ {d_py_cpu / 10:.0f} µs): "

@@ -22,7 +22,6 @@ from botocore.config import Config
 from runtime import run
 
 
-
 def load_keys():
     """kid -> secret: the inline key, or the secret's versions in Secrets Manager."""
     arn = os.environ.get("JWT_SECRET_ARN")
