@@ -318,24 +318,12 @@ if any(n.startswith("deployed-") for n in runs):
     w("## Inline key, text logs, no CPU limit (the earlier configuration)\n")
 else:
     w("## Side by side\n")
-w("| function | init ms (median / p99) | first invocation ms (median / p99) | warm CPU µs per invocation (median / p99 / mean) | warm wall ms (median / p99) | peak RSS MB | checked |")
-w("|---|---|---|---|---|---|---|")
+w(HEAD)
+LABELS = {"rust-authorizer-hostcerts": "rust-authorizer, this host's /etc/ssl/certs (cold only)",
+          "hello-floor": "hello-floor (current-thread runtime, as ours)",
+          "hello-floor-mt": "hello-floor-mt (multi-thread runtime, reference)"}
 for name in ORDER:
-    s = runs.get(name)
-    if not s:
-        continue
-    if not s["ok"]:
-        w(f"| {name} | FAILED: {s['failures'][0][:120] if s['failures'] else '?'} | | | | | no |")
-        continue
-    warm = ("cpu_us" in s)
-    label = {"rust-authorizer-hostcerts": "rust-authorizer, this host's /etc/ssl/certs (cold only)",
-             "hello-floor": "hello-floor (current-thread runtime, as ours)",
-             "hello-floor-mt": "hello-floor-mt (multi-thread runtime, reference)"}.get(name, name)
-    w(f"| {label} | {s['init_ms'][0]:.2f} / {s['init_ms'][1]:.2f} "
-      f"| {s['first_invocation_ms'][0]:.2f} / {s['first_invocation_ms'][1]:.2f} "
-      + (f"| {s['cpu_us'][0]:.0f} / {s['cpu_us'][1]:.0f} / {s['cpu_us'][2]:.0f} "
-         f"| {s['wall_ms'][0]:.2f} / {s['wall_ms'][1]:.2f} " if warm else "| – | – ")
-      + f"| {s['rss_kb'] * 1024 / MB:.1f} | yes ({s.get('warm_n', 0) + s['cold_runs']}) |")
+    row(name, LABELS.get(name, name))
 w("")
 w("- init: process spawn until its first `GET …/invocation/next`. First invocation: event handed "
   "out until its response arrives (includes the first DynamoDB call: connection set-up, signing, "
