@@ -75,6 +75,7 @@ where
     );
     functions.insert("sessions", http(sessions::Handler::new(sessions.clone())));
     functions.insert("logout-all", http(logout_all::Handler::new(sessions)));
+    functions.insert("account-page", http(account_page::Handler));
     let authorizer = authorizer::Handler::new(
         session_reader,
         config.verifier.verifier_from(None::<&NoSecrets>).await?,

@@ -254,6 +254,7 @@ fn print_banner(base: &str, store: &str) {
 JWT session service: local API on {base}
 store: {store}
 routes: {routes}
+account page: {base}/ (open it in Chromium, Firefox or Safari)
 
 Try it:
   curl -i -w '\n' -X POST {base}/register -H 'content-type: application/json' \

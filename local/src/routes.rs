@@ -70,6 +70,30 @@ pub const ROUTES: &[Route] = &[
         function: "logout-all",
         protected: true,
     },
+    Route {
+        method: "GET",
+        path: "/",
+        function: "account-page",
+        protected: false,
+    },
+    Route {
+        method: "GET",
+        path: "/account.js",
+        function: "account-page",
+        protected: false,
+    },
+    Route {
+        method: "GET",
+        path: "/account.css",
+        function: "account-page",
+        protected: false,
+    },
+    Route {
+        method: "GET",
+        path: "/favicon.svg",
+        function: "account-page",
+        protected: false,
+    },
 ];
 
 /// Path parameters of a matched route, by name, percent-decoded (as API Gateway passes them).
@@ -125,5 +149,14 @@ mod tests {
         assert!(find("DELETE", "/sessions/a/b").is_none());
         assert_eq!(find("GET", "/sessions").unwrap().0.function, "sessions");
         assert!(find("GET", "/sessions/abc").is_none());
+        assert_eq!(find("GET", "/").unwrap().0.function, "account-page");
+        assert!(find("GET", "").is_none());
+        assert!(find("GET", "//").is_none());
+        assert!(find("POST", "/").is_none());
+        assert_eq!(
+            find("GET", "/account.js").unwrap().0.function,
+            "account-page"
+        );
+        assert!(find("GET", "/account.js/").is_none());
     }
 }

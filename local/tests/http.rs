@@ -129,7 +129,9 @@ async fn gateway_answers_as_api_gateway_does() {
 
     // Unknown routes, wrong methods, trailing slashes: 404 from the gateway.
     for (method, path) in [
-        (Method::GET, "/"),
+        (Method::POST, "/"),
+        (Method::GET, "/index.html"),
+        (Method::GET, "/account.js/"),
         (Method::GET, "/nope"),
         (Method::GET, "/register"),
         (Method::DELETE, "/me"),

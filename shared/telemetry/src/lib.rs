@@ -48,6 +48,7 @@ pub const OUR_CRATES: &[&str] = &[
     "refresh",
     "sessions",
     "logout_all",
+    "account_page",
     "local_api",
 ];
 
