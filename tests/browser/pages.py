@@ -1,0 +1,173 @@
+"""The account page as the browser tests drive it: what a person does (type, click, reload) and
+what they see (the view, the messages, the session list), through Selenium. Every wait has a
+time limit (WAIT seconds)."""
+
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+WAIT = 20
+PASSWORD = "correct horse battery staple"
+# Network-level lines Chromium logs for every non-2xx answer; the API's refusals (401 before
+# signing in, 403 for an ended session) are expected, so only other lines count as errors.
+_EXPECTED_STATUS_LINE = "Failed to load resource: the server responded with a status of"
+_API_PATHS = ("/refresh", "/login", "/register", "/me", "/sessions", "/logout")
+
+
+class AccountPage:
+    def __init__(self, driver, base):
+        self.driver = driver
+        self.base = base
+
+    # ---- Navigation ----
+
+    def open(self):
+        self.driver.get(self.base + "/")
+        self.wait_until_ready()
+        return self
+
+    def reload(self):
+        self.driver.refresh()
+        self.wait_until_ready()
+
+    def wait_until_ready(self):
+        """Until the load-time refresh has decided between the two views."""
+        self.wait(lambda _: self.signed_in() or self.signed_out(), "a view")
+
+    def wait(self, condition, what):
+        def checked(driver):
+            try:
+                return condition(driver)
+            except StaleElementReferenceException:
+                return False
+
+        return WebDriverWait(self.driver, WAIT).until(checked, f"waiting for {what}")
+
+    def by_id(self, element_id):
+        return self.driver.find_element(By.ID, element_id)
+
+    # ---- What a person does ----
+
+    def register(self, username, password=PASSWORD):
+        self._fill("register-username", username)
+        self._fill("register-password", password)
+        self.driver.find_element(By.CSS_SELECTOR, "#register-form button[type=submit]").click()
+
+    def sign_in(self, username, password=PASSWORD):
+        self._fill("sign-in-username", username)
+        self._fill("sign-in-password", password)
+        self.driver.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
+
+    def _fill(self, element_id, text):
+        field = self.by_id(element_id)
+        field.clear()
+        field.send_keys(text)
+
+    def click(self, element_id):
+        self.by_id(element_id).click()
+
+    def reload_list(self):
+        """Clicks "Refresh list"; waits until the answer shows (a notice, an error or the
+        signed-out view)."""
+        self._clear_messages()
+        self.click("reload-sessions")
+        self.wait(lambda _: self.notice() or self.error() or self.signed_out(), "the list's answer")
+
+    def _clear_messages(self):
+        self.driver.execute_script(
+            "document.getElementById('notice').textContent = '';"
+            "document.getElementById('error').textContent = '';")
+
+    def sign_out_session(self, label):
+        """Clicks "Sign out" on the other session shown as `label`."""
+        before = len(self.sessions())
+        self._clear_messages()
+        self.button_for(label).click()
+        self.wait(lambda _: self.notice() or self.error(), "the sign-out's answer")
+        self.wait(lambda _: len(self.sessions()) != before or self.error(), "the list to change")
+
+    def button_for(self, label):
+        for item in self.driver.find_elements(By.CSS_SELECTOR, "#sessions li"):
+            if item.find_element(By.TAG_NAME, "h3").text.startswith(label):
+                return item.find_element(By.TAG_NAME, "button")
+        raise AssertionError(f"no session {label}: {self.sessions()}")
+
+    # ---- What a person sees ----
+
+    def signed_in(self):
+        return self.by_id("signed-in").is_displayed() and bool(self.sessions())
+
+    def signed_out(self):
+        return self.by_id("signed-out").is_displayed()
+
+    def wait_signed_in(self):
+        self.wait(lambda _: self.signed_in() or self.error(), "the sessions view")
+        assert self.signed_in(), f"not signed in; error: {self.error()!r}"
+
+    def wait_signed_out(self):
+        self.wait(lambda _: self.signed_out(), "the signed-out view")
+
+    def wait_error(self):
+        self.wait(lambda _: self.error(), "an error message")
+        return self.error()
+
+    def error(self):
+        return self.by_id("error").text
+
+    def notice(self):
+        return self.by_id("notice").text
+
+    def username(self):
+        return self.by_id("username").text
+
+    def sessions(self):
+        """The sessions listed: label, whether current, IP address, and the sign-out button's
+        accessible name (None for the current session, which has none)."""
+        listed = []
+        for item in self.driver.find_elements(By.CSS_SELECTOR, "#sessions li[data-session-id]"):
+            title = item.find_element(By.TAG_NAME, "h3").text
+            current = "this device" in title
+            buttons = item.find_elements(By.TAG_NAME, "button")
+            facts = [dd.text for dd in item.find_elements(By.TAG_NAME, "dd")]
+            times = item.find_elements(By.TAG_NAME, "time")
+            listed.append({
+                "label": title.replace("this device", "").strip(),
+                "current": current,
+                "ip": facts[0] if facts else None,
+                "times": [(t.get_attribute("datetime"), t.text) for t in times],
+                "button": buttons[0].accessible_name if buttons else None,
+            })
+        return listed
+
+    def focused_id(self):
+        return self.driver.execute_script("return document.activeElement && document.activeElement.id")
+
+    def script_visible_cookies(self):
+        return self.driver.execute_script("return document.cookie")
+
+    def web_storage(self):
+        return self.driver.execute_script(
+            "return {local: localStorage.length, session: sessionStorage.length}")
+
+    def all_cookies(self):
+        """Every cookie of the browser, HttpOnly ones included (DevTools' view)."""
+        return self.driver.execute_cdp_cmd("Storage.getCookies", {})["cookies"]
+
+    def refresh_cookie(self):
+        found = [c for c in self.all_cookies() if "refresh" in c["name"]]
+        assert len(found) <= 1, found
+        return found[0] if found else None
+
+    def console_errors(self):
+        """Console lines that show a fault: script errors, CSP violations, failed loads of the
+        page's own files. Expected refusals of API calls are left out."""
+        errors = []
+        for entry in self.driver.get_log("browser"):
+            message = entry.get("message", "")
+            if entry.get("level") not in ("SEVERE", "WARNING"):
+                continue
+            if _EXPECTED_STATUS_LINE in message and any(
+                    f"{self.base}{path}" in message for path in _API_PATHS):
+                continue
+            errors.append(message)
+        return errors

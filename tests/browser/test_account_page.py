@@ -1,0 +1,301 @@
+"""The account page in a real browser: headless Chromium from Debian's packages, driven by
+Selenium through Debian's chromedriver, against `local-api` (the API as `cargo run` serves it) on
+the in-memory store and on DynamoDB (moto).
+
+Run them with `bash scripts/browser-test` (it installs Chromium, Selenium, pytest and axe-core
+when missing, builds local-api, starts moto and runs pytest here); `bash scripts/test` runs them
+after the cargo tests. Each test that involves the store runs on both stores.
+
+What they show:
+- two browsers (separate Chromium instances, separate cookie jars) signed in as one user each
+  see both sessions; one signs the other out, whose next action shows it signed out;
+- a reload keeps you signed in (the HttpOnly refresh cookie, which no script can read);
+- a page on another origin cannot use that cookie: its CORS request fails, its simple request
+  rotates nothing;
+- axe-core finds no serious or critical accessibility violation in either view;
+- errors are shown in words (wrong password, taken name, a field's rule, too many attempts,
+  the service unreachable);
+- the User-Agent and time formatting the page uses.
+"""
+
+import os
+import re
+import secrets
+
+FIREFOX_ON_WINDOWS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0")
+
+
+def unique_name(prefix):
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def registered(page, prefix="browser"):
+    """Opens the page, registers a fresh user (which signs in) and returns the name."""
+    name = unique_name(prefix)
+    page.open()
+    assert page.signed_out(), "a fresh browser starts signed out"
+    page.register(name)
+    page.wait_signed_in()
+    return name
+
+
+def run_axe(page, axe_source):
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.driver.execute_script(axe_source)
+    result = page.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        "  .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
+        "     nodes: v.nodes.map(n => n.target.join(' '))}))),"
+        "        e => done({error: String(e)}));")
+    assert not (isinstance(result, dict) and "error" in result), result
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def test_two_browsers_see_and_end_each_others_sessions(api, browser):
+    first = browser(api)
+    name = registered(first)
+    assert first.username() == name
+    # Focus moved to the list after signing in.
+    assert first.focused_id() == "sessions-heading"
+
+    second = browser(api, user_agent=FIREFOX_ON_WINDOWS).open()
+    second.sign_in(name)
+    second.wait_signed_in()
+    assert [s["current"] for s in second.sessions()].count(True) == 1
+
+    first.reload_list()
+    sessions = first.sessions()
+    assert sorted(s["label"] for s in sessions) == ["Chrome on Linux", "Firefox on Windows"]
+    mine = next(s for s in sessions if s["current"])
+    other = next(s for s in sessions if not s["current"])
+    assert mine["label"] == "Chrome on Linux" and mine["button"] is None
+    assert other["ip"] == "127.0.0.1"
+    # The button says which session it ends.
+    assert other["button"].startswith("Sign out Firefox on Windows, signed in ")
+    assert other["button"].endswith(" ago") or other["button"].endswith(" now")
+    # Times are machine-readable and shown relative.
+    for iso, text in other["times"]:
+        assert iso.endswith("Z") and ("ago" in text or text == "now")
+    if os.environ.get("ACCOUNT_PAGE_SCREENSHOT"):
+        first.driver.execute_script("window.scrollTo(0, 0)")
+        first.driver.save_screenshot(os.environ["ACCOUNT_PAGE_SCREENSHOT"])
+
+    first.sign_out_session("Firefox on Windows")
+    assert first.notice() == "Signed out Firefox on Windows."
+    assert [s["label"] for s in first.sessions()] == ["Chrome on Linux"]
+    assert first.focused_id() == "sessions-heading"
+
+    # The second browser's next action finds its session over.
+    second.reload_list()
+    second.wait_signed_out()
+    assert "signed out" in second.notice()
+    assert second.focused_id() == "sign-in-heading"
+    # The first is unaffected.
+    first.reload_list()
+    assert [s["label"] for s in first.sessions()] == ["Chrome on Linux"]
+
+    assert first.console_errors() == []
+    assert second.console_errors() == []
+
+
+def test_a_reload_keeps_you_signed_in_and_no_script_sees_the_refresh_token(api, browser):
+    page = browser(api)
+    name = registered(page)
+
+    cookie = page.refresh_cookie()
+    assert cookie is not None, "the refresh token is kept as a cookie"
+    assert cookie["name"] == "__Secure-refresh_token"
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/refresh"
+    assert page.script_visible_cookies() == ""
+    assert page.web_storage() == {"local": 0, "session": 0}
+
+    page.reload()
+    page.wait_signed_in()
+    assert page.username() == name
+    assert len(page.sessions()) == 1
+    # The reload's refresh rotated the token: the cookie holds a new one.
+    assert page.refresh_cookie()["value"] != cookie["value"]
+    assert page.script_visible_cookies() == ""
+    assert page.web_storage() == {"local": 0, "session": 0}
+
+    # Signing out clears the cookie: a reload then shows the form.
+    page.click("sign-out-here")
+    page.wait_signed_out()
+    assert page.notice() == "You are signed out."
+    assert page.focused_id() == "sign-in-heading"
+    assert page.refresh_cookie() is None
+    page.reload()
+    assert page.signed_out()
+    assert page.console_errors() == []
+
+
+CROSS_ORIGIN_ATTEMPTS = """
+const [api, done] = [arguments[0], arguments[arguments.length - 1]];
+const outcome = {};
+try {
+  const r = await fetch(api + '/refresh', {method: 'POST', credentials: 'include',
+                                           headers: {'Token-Delivery': 'cookie'}});
+  outcome.cors = 'answered ' + r.status;
+} catch (e) {
+  outcome.cors = 'failed: ' + e.name;
+}
+try {
+  const r = await fetch(api + '/refresh', {method: 'POST', credentials: 'include',
+                                           mode: 'no-cors'});
+  outcome.simple = r.type;
+} catch (e) {
+  outcome.simple = 'failed: ' + e.name;
+}
+done(outcome);
+"""
+
+
+def test_a_page_on_another_origin_cannot_refresh_with_the_cookie(api, browser, other_origin):
+    page = browser(api)
+    registered(page)
+    before = page.refresh_cookie()["value"]
+    sessions_before = len(page.sessions())
+
+    # Another origin, in the same browser (so its requests carry the cookie: same site).
+    driver = page.driver
+    own_tab = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.get(other_origin + "/")
+    outcome = driver.execute_async_script(
+        "(async () => {" + CROSS_ORIGIN_ATTEMPTS + "})()", api.base)
+    # The CORS request needs a preflight the API does not grant: the browser refuses it.
+    assert outcome["cors"] == "failed: TypeError", outcome
+    # The simple request is sent (an opaque answer the page cannot read) but rotates nothing.
+    assert outcome["simple"] == "opaque", outcome
+    driver.close()
+    driver.switch_to.window(own_tab)
+
+    # No rotation: the cookie is the one from before, and it still works. With no grace
+    # window, a rotation the page had not seen would make this refresh a reuse and end the
+    # session.
+    assert page.refresh_cookie()["value"] == before
+    page.reload()
+    page.wait_signed_in()
+    assert len(page.sessions()) == sessions_before
+    assert page.refresh_cookie()["value"] != before
+
+
+def test_no_serious_accessibility_violations(api, browser, axe_source):
+    page = browser(api).open()
+    assert run_axe(page, axe_source) == []
+
+    name = unique_name("axe")
+    page.register(name)
+    page.wait_signed_in()
+    other = browser(api, user_agent=FIREFOX_ON_WINDOWS).open()
+    other.sign_in(name)
+    other.wait_signed_in()
+    page.reload_list()
+    assert len(page.sessions()) == 2
+    assert run_axe(page, axe_source) == []
+
+    # The form with an error showing.
+    other.click("sign-out-here")
+    other.wait_signed_out()
+    other.sign_in(name, "not the password")
+    other.wait_error()
+    assert run_axe(other, axe_source) == []
+
+
+def test_errors_are_shown_in_words(api, browser):
+    page = browser(api)
+    name = registered(page, "errors")
+    page.click("sign-out-here")
+    page.wait_signed_out()
+
+    page.sign_in(name, "not the password")
+    assert page.wait_error() == "Wrong username or password."
+    assert page.by_id("error").get_attribute("role") == "alert"
+
+    page.register(name)
+    assert page.wait_error() == "That username is taken. Choose another one."
+
+    page.register(unique_name("short"), "short")
+    assert page.wait_error() == "Password must be 8 to 128 characters long."
+    assert page.focused_id() == "register-password"
+    assert page.by_id("register-password").get_attribute("aria-invalid") == "true"
+
+    page.register("no spaces allowed")
+    assert page.wait_error().startswith("Username may contain only")
+    assert page.focused_id() == "register-username"
+
+    # Failed sign-ins for one name: after five, the wait is given in seconds.
+    message = ""
+    for _ in range(6):
+        page.sign_in(name, "still not the password")
+        page.wait(lambda _: page.error() and page.error() != message, "the next error")
+        message = page.error()
+        if message.startswith("Too many attempts"):
+            break
+        page._clear_messages()
+        message = ""
+    # The lock is 15 s from the fifth failure; a second may have passed since.
+    wait = re.fullmatch(r"Too many attempts\. Try again in (\d+) seconds?\.", message)
+    assert wait and 1 <= int(wait.group(1)) <= 15, message
+
+
+def test_an_unreachable_service_is_said_so(own_server, browser):
+    server = own_server()
+    page = browser(server)
+    registered(page, "offline")
+    server.stop()
+    page.reload_list()
+    assert page.error() == "Could not reach the service. Check your connection and try again."
+    # Still showing what it had: nothing was signed out.
+    assert page.by_id("signed-in").is_displayed()
+
+
+AGENTS = [
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/148.0.0.0 Safari/537.36", "Chrome on Linux"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/148.0.0.0 Safari/537.36 Edg/148.0.0.0", "Edge on Windows"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/18.2 Safari/605.1.15", "Safari on macOS"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_2 like Mac OS X) AppleWebKit/605.1.15 "
+     "(KHTML, like Gecko) Version/18.2 Mobile/15E148 Safari/604.1", "Safari on iOS"),
+    ("Mozilla/5.0 (iPad; CPU OS 18_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "CriOS/148.0.0.0 Mobile/15E148 Safari/604.1", "Chrome on iOS"),
+    ("Mozilla/5.0 (Android 15; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0", "Firefox on Android"),
+    ("Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/148.0.0.0 Mobile Safari/537.36", "Chrome on Android"),
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chromium/120.0.0.0 Chrome/120.0.0.0 Safari/537.36", "Chromium on Linux"),
+    ("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+     "Firefox on Linux"),
+    ("curl/8.5.0", "curl"),
+    ("python-requests/2.32.3", "Unknown device"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) SomethingElse/1.0", "Unknown browser on Windows"),
+    ("", "Unknown device"),
+]
+
+
+def test_user_agents_and_times_are_read_as_people_say_them(memory_api, browser):
+    page = browser(memory_api).open()
+    labels = page.driver.execute_async_script(
+        "const [agents, done] = [arguments[0], arguments[arguments.length - 1]];"
+        "import('/account.js').then(m => done(agents.map(a => m.describeAgent(a).label)),"
+        "                           e => done(String(e)));",
+        [agent for agent, _ in AGENTS])
+    assert labels == [label for _, label in AGENTS]
+
+    now = 1_800_000_000_000
+    cases = [(0, "now"), (-12, "12 seconds ago"), (-3 * 60 - 5, "3 minutes ago"),
+             (-2 * 3600, "2 hours ago"), (-86400, "yesterday"), (-3 * 86400, "3 days ago"),
+             (-14 * 86400, "2 weeks ago"), (-400 * 86400, "last year"), (90, "in 1 minute")]
+    texts = page.driver.execute_async_script(
+        "const [now, offsets, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];"
+        "import('/account.js').then("
+        "  m => done(offsets.map(s => m.relativeTime(now + s * 1000, now, 'en'))),"
+        "  e => done(String(e)));",
+        now, [offset for offset, _ in cases])
+    assert texts == [text for _, text in cases]
+
