@@ -12,11 +12,13 @@ use auth::keys::{KeyLoadError, NoSecrets};
 use auth::store::{FindUser, GetSession, LoginAttempts, SessionStore, UserStore};
 use auth_edge::runner::{EventFunction, Function};
 
+use crate::cors::Cors;
 use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 
 /// A gateway in front of every function, over `users`, `sessions` and `attempts` (the
 /// authorizer and user-info read the same stores), configured by `config` (whose keys must be
-/// inline: `JWT_SECRET`, or EdDSA keys).
+/// inline: `JWT_SECRET`, or EdDSA keys; its allowed origins are the gateway's CORS
+/// configuration, as the template makes `CorsAllowedOrigins` both).
 pub async fn gateway(
     users: impl UserStore + Clone + Send + Sync + 'static,
     sessions: impl SessionStore + Clone + Send + Sync + 'static,
@@ -53,25 +55,31 @@ where
     );
     functions.insert(
         "login",
-        http(login::Handler::new(
-            users,
-            sessions.clone(),
-            attempts,
-            hasher,
-            signer.clone(),
-            config.refresh_ttl_seconds,
-        )),
+        http(
+            login::Handler::new(
+                users,
+                sessions.clone(),
+                attempts,
+                hasher,
+                signer.clone(),
+                config.refresh_ttl_seconds,
+            )
+            .with_allowed_origins(config.allowed_origins.clone()),
+        ),
     );
     functions.insert("user-info", http(user_info::Handler::new(user_reader)));
     functions.insert("logout", http(logout::Handler::new(sessions.clone())));
     functions.insert(
         "refresh",
-        http(refresh::Handler::new(
-            sessions.clone(),
-            signer,
-            config.refresh_ttl_seconds,
-            config.reuse_grace_seconds,
-        )),
+        http(
+            refresh::Handler::new(
+                sessions.clone(),
+                signer,
+                config.refresh_ttl_seconds,
+                config.reuse_grace_seconds,
+            )
+            .with_allowed_origins(config.allowed_origins.clone()),
+        ),
     );
     functions.insert("sessions", http(sessions::Handler::new(sessions.clone())));
     functions.insert("logout-all", http(logout_all::Handler::new(sessions)));
@@ -80,7 +88,8 @@ where
         session_reader,
         config.verifier.verifier_from(None::<&NoSecrets>).await?,
     );
-    Ok(Gateway::new(functions, events(authorizer)))
+    Ok(Gateway::new(functions, events(authorizer))
+        .with_cors(Cors::new(config.allowed_origins.clone())))
 }
 
 /// An HTTP function's handler as the gateway calls it (through the runner's per-request

@@ -16,6 +16,9 @@
 //!    `lambda_http::request::from_str`, the parser the Lambda runtime uses;
 //! 4. turns the function's response into HTTP, with API Gateway's `apigw-requestid` header; a
 //!    failing function → 500 `{"message":"Internal Server Error"}`.
+//!
+//! With a CORS configuration ([`crate::cors`]) preflights are answered before step 1, and
+//! responses to allowed origins get the CORS headers after step 4.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -30,6 +33,7 @@ use lambda_http::http::{self, HeaderMap, HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
+use crate::cors::Cors;
 use crate::routes::{self, Route};
 
 /// A boxed, sendable future.
@@ -53,6 +57,7 @@ pub struct Gateway {
     functions: HashMap<&'static str, HttpFunction>,
     authorizer: AuthorizerFunction,
     timeout: Duration,
+    cors: Cors,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -81,12 +86,19 @@ impl Gateway {
             functions,
             authorizer,
             timeout: DEFAULT_TIMEOUT,
+            cors: Cors::default(),
         }
     }
 
     /// The same gateway with another time limit for the authorizer and the functions.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The same gateway with a CORS configuration ([`crate::cors`]).
+    pub fn with_cors(mut self, cors: Cors) -> Self {
+        self.cors = cors;
         self
     }
 
@@ -97,7 +109,15 @@ impl Gateway {
         peer: SocketAddr,
     ) -> http::Response<Vec<u8>> {
         let request_id = auth::SessionId::generate().to_string()[..16].to_owned();
-        let mut response = self.dispatch(req, peer, &request_id).await;
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let mut response = match self.cors.preflight(&req) {
+            Some(answer) => answer,
+            None => {
+                let mut response = self.dispatch(req, peer, &request_id).await;
+                self.cors.decorate(origin.as_ref(), &mut response);
+                response
+            }
+        };
         response.headers_mut().insert(
             "apigw-requestid",
             HeaderValue::from_str(&request_id).expect("hex is a valid header value"),

@@ -10,10 +10,13 @@
 //!   turns its response back into HTTP — with API Gateway's own answers where it answers itself:
 //!   404 for an unknown route, 401 without an `Authorization` header (the authorizer is not
 //!   called), 403 when the authorizer denies, 500 when it or the function fails.
+//! - [`cors`]: the HTTP API's CORS configuration (`--cors-origin`), answered as API Gateway
+//!   answers it.
 //! - [`app`]: wires the functions' handlers to a pair of stores (in-memory or DynamoDB).
 //! - [`server`]: the HTTP server, on a listener the caller binds (tests bind port 0).
 
 pub mod app;
+pub mod cors;
 pub mod gateway;
 pub mod routes;
 pub mod server;

@@ -81,6 +81,16 @@ struct Args {
     /// Argon2id parallelism.
     #[arg(long, env = "ARGON2_PARALLELISM", default_value_t = HashCost::OWASP_MINIMUM.parallelism)]
     argon2_parallelism: u32,
+    /// A web origin (e.g. `http://localhost:5173`) allowed to call the API from the browser
+    /// with credentials (CORS) and to use the cookie token delivery; repeat for several. None
+    /// by default: only the API's own origin (the account page).
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
     /// Time limit of one DynamoDB call in milliseconds, retries included.
     #[arg(long, env = "DYNAMODB_TIMEOUT_MS", default_value_t = config::DEFAULT_DYNAMODB_TIMEOUT_MS)]
     dynamodb_timeout_ms: u64,
@@ -112,6 +122,7 @@ impl Args {
         vars.insert("SESSIONS_TABLE", self.sessions_table.clone());
         vars.insert("ATTEMPTS_TABLE", self.attempts_table.clone());
         vars.insert("JWT_ALGORITHM", self.jwt_algorithm.clone());
+        vars.insert("CORS_ALLOWED_ORIGINS", self.cors_origins.join(","));
         let optional = [
             ("JWT_SECRET", &self.jwt_secret),
             ("JWT_PRIVATE_KEY", &self.jwt_private_key),

@@ -57,6 +57,38 @@ async fn send(
     (resp.status().as_u16(), json)
 }
 
+/// A browser's request: `headers` besides the host; (status, the refresh cookie set, if any).
+async fn browser(
+    gateway: &local_api::gateway::Gateway,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> (u16, Option<String>) {
+    let mut req = http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("host", "127.0.0.1:3000");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req.body(body.unwrap_or_default().into_bytes()).unwrap();
+    let resp = gateway
+        .handle(req, "127.0.0.1:50001".parse().unwrap())
+        .await;
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("__Secure-refresh_token="))
+        .and_then(|v| v.split(';').next())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    (resp.status().as_u16(), cookie)
+}
+
 #[tokio::test]
 async fn secrets_never_reach_the_logs_and_metrics_are_written() {
     let logs = Capture::default();
@@ -169,6 +201,42 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         403
     );
 
+    // A browser: the refresh token in the cookie, refreshed, refused cross-site, reused.
+    let cookie_mode = [("token-delivery", "cookie")];
+    let (status, first_cookie) =
+        browser(&gateway, "/login", &cookie_mode, Some(creds.clone())).await;
+    assert_eq!(status, 200);
+    let first_cookie = first_cookie.expect("a refresh cookie");
+    let sent = format!("__Secure-refresh_token={first_cookie}");
+    let (status, second_cookie) = browser(
+        &gateway,
+        "/refresh",
+        &[cookie_mode[0], ("cookie", &sent)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let second_cookie = second_cookie.expect("a new refresh cookie");
+    let forged = format!("__Secure-refresh_token={second_cookie}");
+    assert_eq!(
+        browser(&gateway, "/refresh", &[("cookie", &forged)], None)
+            .await
+            .0,
+        403
+    );
+    let two = format!("{forged}; {forged}");
+    assert_eq!(
+        browser(
+            &gateway,
+            "/refresh",
+            &[cookie_mode[0], ("cookie", &two)],
+            None
+        )
+        .await
+        .0,
+        400
+    );
+
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let parts: Vec<&str> = token.split('.').collect();
     for secret in [
@@ -181,6 +249,8 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         &first_refresh,
         &second_refresh,
         &unknown_refresh,
+        &first_cookie,
+        &second_cookie,
         TEST_SECRET,
         "dXNlcjpzZWNyZXQ=",
         "Bearer",

@@ -295,6 +295,11 @@ fn iam_is_least_privilege() {
 /// The value the template gives a variable, with `!Ref`s to parameters and resources replaced
 /// by what they resolve to at deploy time (parameter defaults, table names, a secret ARN).
 fn resolve(value: &Value, doc: &Value) -> String {
+    // `!Join [",", !Ref ListParameter]` (the tag is lost in parsing): the list's default, which
+    // is already the joined text.
+    if let Some([Value::String(_), list]) = value.as_array().map(Vec::as_slice) {
+        return resolve(list, doc);
+    }
     let text = match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -415,6 +420,56 @@ fn environment_variables_are_exactly_what_each_function_reads() {
         assert!(
             missing.is_empty(),
             "{binary}: reads {missing:?}, which the template does not set"
+        );
+    }
+}
+
+/// The HTTP API's CORS configuration is what the local server answers with `--cors-origin`
+/// (local/src/cors.rs), exists only when origins are given, allows credentials only for the
+/// listed origins (never `*`), and login and refresh read the same list.
+#[test]
+fn cors_is_configured_as_the_local_server_answers_it() {
+    use local_api::cors;
+    let doc = common::yaml_file("template.yaml");
+    let parameter = &doc["Parameters"]["CorsAllowedOrigins"];
+    assert_eq!(parameter["Type"], "CommaDelimitedList");
+    assert_eq!(
+        parameter["Default"], "",
+        "no cross-origin caller by default"
+    );
+    let api = &template_resources()["HttpApi"]["Properties"];
+    // !If [HasCorsOrigins, {...}, !Ref AWS::NoValue]
+    let choice = api["CorsConfiguration"]
+        .as_array()
+        .expect("a conditional CORS configuration");
+    assert_eq!(choice[0], "HasCorsOrigins");
+    assert_eq!(choice[2], "AWS::NoValue");
+    let cors_config = &choice[1];
+    assert_eq!(cors_config["AllowOrigins"], "CorsAllowedOrigins");
+    assert_eq!(cors_config["AllowCredentials"], true);
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&cors_config["AllowHeaders"]), cors::ALLOW_HEADERS);
+    assert_eq!(names(&cors_config["AllowMethods"]), cors::ALLOW_METHODS);
+    assert_eq!(names(&cors_config["ExposeHeaders"]), cors::EXPOSE_HEADERS);
+    assert_eq!(cors_config["MaxAge"], cors::MAX_AGE_SECONDS);
+    let methods: BTreeSet<String> = ROUTES.iter().map(|r| r.method.to_owned()).collect();
+    let allowed: BTreeSet<String> = cors::ALLOW_METHODS
+        .iter()
+        .map(|m| (*m).to_owned())
+        .collect();
+    assert_eq!(methods, allowed, "every route's method, and no other");
+    for binary in ["login", "refresh"] {
+        let variables = &function_resource(binary)["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            variables["CORS_ALLOWED_ORIGINS"],
+            serde_json::json!([",", "CorsAllowedOrigins"]),
+            "{binary} checks Origin against the same list"
         );
     }
 }

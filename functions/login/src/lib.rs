@@ -3,7 +3,9 @@
 //! Body `{"username", "password"}`. On success a session starts: its whitelist item and its first
 //! refresh token (stored as a SHA-256 hash only) are written (the token's item first), then the tokens
 //! are returned: 200 `{"access_token", "token_type": "Bearer", "expires_in", "refresh_token",
-//! "refresh_expires_in"}`. The access token lives `TOKEN_TTL_SECONDS` (default 15 minutes), the
+//! "refresh_expires_in"}`; with `Token-Delivery: cookie` (browsers) the refresh token is set
+//! as an `HttpOnly` cookie instead of in the body, and a foreign `Origin` is refused
+//! ([`auth_edge::delivery`]). The access token lives `TOKEN_TTL_SECONDS` (default 15 minutes), the
 //! refresh token and the session `REFRESH_TOKEN_TTL_SECONDS` (default 30 days). The session
 //! records the login's `User-Agent` and source IP for `GET /sessions`.
 //!
@@ -36,12 +38,12 @@ use auth::throttle;
 use auth::token::TokenSigner;
 use auth::{AuthError, Password, RefreshToken, SessionId, Username, clock};
 use auth_edge::api::{self, parse_json};
+use auth_edge::delivery::{self, Delivery};
 use auth_edge::runner::{Answer, Function};
 use auth_sdk::SdkClients as _;
 use auth_sdk::SdkKeys as _;
 use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers};
 use lambda_http::Request;
-use lambda_http::http::StatusCode;
 use serde::Deserialize;
 
 /// What login reads from the environment.
@@ -61,6 +63,8 @@ pub struct Config {
     pub password: PasswordConfig,
     /// DynamoDB endpoint and timeout.
     pub store: StoreConfig,
+    /// `CORS_ALLOWED_ORIGINS`: origins besides the API's own that may ask for cookie delivery.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -80,6 +84,7 @@ impl Config {
             signer,
             password: PasswordConfig::from_lookup(env)?,
             store: StoreConfig::from_lookup(env)?,
+            allowed_origins: config::allowed_origins(env)?,
         })
     }
 }
@@ -106,6 +111,7 @@ pub struct Handler<U, S, A> {
     hasher: PasswordHasher,
     signer: TokenSigner,
     refresh_ttl_seconds: i64,
+    allowed_origins: Vec<String>,
 }
 
 impl Handler<DynamoUsers, DynamoSessions, DynamoAttempts> {
@@ -121,7 +127,8 @@ impl Handler<DynamoUsers, DynamoSessions, DynamoAttempts> {
             config.password.hasher(),
             config.signer.load_sdk(Some(&sdk)).await?,
             config.refresh_ttl_seconds,
-        ))
+        )
+        .with_allowed_origins(config.allowed_origins.clone()))
     }
 }
 
@@ -136,6 +143,10 @@ where
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        let delivery = Delivery::of(&req)?;
+        if delivery == Delivery::Cookie {
+            delivery::check_origin(&req, &self.allowed_origins)?;
+        }
         let body: LoginRequest = parse_json(&req)?;
         let (user_agent, source_ip) = api::client_of(&req);
         let now = clock::now();
@@ -169,19 +180,14 @@ where
             .issue(&user.user_id, &user.username, &session_id, now)
             .map_err(AuthError::Internal)?;
         tracing::Span::current().record("user_id", user.user_id.as_str());
-        Ok((
-            api::json_response(
-                StatusCode::OK,
-                &LoggedIn {
-                    access_token: issued.token,
-                    token_type: "Bearer".into(),
-                    expires_in: self.signer.ttl_seconds(),
-                    refresh_token: refresh.expose_secret().to_owned(),
-                    refresh_expires_in: self.refresh_ttl_seconds,
-                },
-            ),
-            "success",
-        ))
+        let response = delivery::tokens_response(
+            delivery,
+            issued.token,
+            self.signer.ttl_seconds(),
+            &refresh,
+            self.refresh_ttl_seconds,
+        );
+        Ok((response, "success"))
     }
 }
 
@@ -202,7 +208,15 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             hasher,
             signer,
             refresh_ttl_seconds,
+            allowed_origins: Vec::new(),
         }
+    }
+
+    /// The same handler, also giving cookie delivery to pages on `origins` (besides the API's
+    /// own origin): `CORS_ALLOWED_ORIGINS`.
+    pub fn with_allowed_origins(mut self, origins: Vec<String>) -> Self {
+        self.allowed_origins = origins;
+        self
     }
 
     /// Writes a new session and its first refresh token, under the user's current revocation

@@ -5,7 +5,8 @@
 //! authorizer denies every access token of a session that began before, and refresh refuses
 //! their refresh tokens (both read the generation with the session, strongly consistent). Then
 //! the ended session items are deleted — housekeeping only: if it fails the sessions are ended
-//! all the same, and the answer is still 204. No body is read.
+//! all the same, and the answer is still 204 (which clears the caller's refresh cookie, for a
+//! browser). No body is read.
 //!
 //! - 204; 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable
 //!   (nothing was ended then; retry).
@@ -14,6 +15,7 @@ use auth::AuthError;
 use auth::store::RevokeAllSessions;
 use auth_edge::api;
 use auth_edge::caller;
+use auth_edge::delivery;
 use auth_edge::runner::{Answer, Function};
 use auth_sdk::store::DynamoSessions;
 use lambda_http::Request;
@@ -55,7 +57,9 @@ impl<S: RevokeAllSessions + Sync> Function for Handler<S> {
                 "sessions ended; deleting their items failed (they stay denied)"
             ),
         }
-        Ok((api::empty_response(StatusCode::NO_CONTENT), "success"))
+        let response =
+            delivery::clearing_refresh_cookie(api::empty_response(StatusCode::NO_CONTENT));
+        Ok((response, "success"))
     }
 }
 

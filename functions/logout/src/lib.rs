@@ -2,8 +2,8 @@
 //!
 //! Deletes the whitelist item of the caller's session (`sid`, only if it belongs to the caller);
 //! from the next request on, the authorizer denies every access token of the session, and its
-//! refresh token is refused. Idempotent: 204 whether or not the item was still there. No body is
-//! read.
+//! refresh token is refused; a browser's refresh cookie is cleared. Idempotent: 204 whether or
+//! not the item was still there. No body is read.
 //!
 //! - 204; 401 `unauthorized` without an authorizer identity; 503 when the store is unavailable.
 
@@ -11,6 +11,7 @@ use auth::store::DeleteSession;
 use auth::{AuthError, clock};
 use auth_edge::api;
 use auth_edge::caller;
+use auth_edge::delivery;
 use auth_edge::runner::{Answer, Function};
 use auth_sdk::store::DynamoSessions;
 use lambda_http::Request;
@@ -49,7 +50,9 @@ impl<S: DeleteSession + Sync> Function for Handler<S> {
         } else {
             "already_gone"
         };
-        Ok((api::empty_response(StatusCode::NO_CONTENT), outcome))
+        let response =
+            delivery::clearing_refresh_cookie(api::empty_response(StatusCode::NO_CONTENT));
+        Ok((response, outcome))
     }
 }
 

@@ -15,8 +15,15 @@
 //! (the same client refreshing twice concurrently, e.g. from two tabs) the refresh succeeds with
 //! its own new pair, and the session lives on.
 //!
-//! - 400 `invalid_request` for a body without a string `refresh_token`; 503 when the store is
-//!   unavailable.
+//! Browsers (`Token-Delivery: cookie`): the new refresh token is set as the `HttpOnly` refresh
+//! cookie instead of in the body, and the body may be empty: the token is then read from the
+//! cookie. A cookie alone is taken only with that header and from an allowed `Origin` (else 403
+//! `csrf_rejected`, nothing rotated); a refused cookie (401) is cleared
+//! ([`auth_edge::delivery`]).
+//!
+//! - 400 `invalid_request` for a body without a string `refresh_token` (and no cookie), for two
+//!   refresh cookies, a cookie and a body token that differ, or an unknown `Token-Delivery`; 503
+//!   when the store is unavailable.
 
 use auth::config::{self, ConfigError, Lookup, SignerConfig, StoreConfig};
 use auth::keys::KeyLoadError;
@@ -26,13 +33,13 @@ use auth::store::{
 };
 use auth::token::TokenSigner;
 use auth::{AuthError, RefreshToken, clock};
-use auth_edge::api::{self, TokenResponse, parse_json};
+use auth_edge::api::{self, parse_json};
+use auth_edge::delivery::{self, Delivery};
 use auth_edge::runner::{Answer, Function};
 use auth_sdk::SdkClients as _;
 use auth_sdk::SdkKeys as _;
 use auth_sdk::store::DynamoSessions;
-use lambda_http::Request;
-use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request};
 use serde::Deserialize;
 
 /// What refresh reads from the environment.
@@ -48,6 +55,8 @@ pub struct Config {
     pub reuse_grace_seconds: i64,
     /// DynamoDB endpoint and timeout.
     pub store: StoreConfig,
+    /// `CORS_ALLOWED_ORIGINS`: origins besides the API's own that may refresh with the cookie.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -65,6 +74,7 @@ impl Config {
             reuse_grace_seconds: config::reuse_grace_seconds(env)?,
             signer,
             store: StoreConfig::from_lookup(env)?,
+            allowed_origins: config::allowed_origins(env)?,
         })
     }
 }
@@ -101,6 +111,7 @@ pub struct Handler<S> {
     signer: TokenSigner,
     refresh_ttl_seconds: i64,
     reuse_grace_ms: i64,
+    allowed_origins: Vec<String>,
 }
 
 impl Handler<DynamoSessions> {
@@ -114,7 +125,8 @@ impl Handler<DynamoSessions> {
             config.signer.load_sdk(Some(&sdk)).await?,
             config.refresh_ttl_seconds,
             config.reuse_grace_seconds,
-        ))
+        )
+        .with_allowed_origins(config.allowed_origins.clone()))
     }
 }
 
@@ -124,11 +136,97 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Function for Handler<
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
-        let body: RefreshRequest = parse_json(&req)?;
-        // A string that is not shaped like an issued token cannot be one: the same 401.
-        let presented =
-            RefreshToken::parse(&body.refresh_token).map_err(|_| AuthError::InvalidRefreshToken)?;
-        let (user_agent, source_ip) = api::client_of(&req);
+        let delivery = Delivery::of(&req)?;
+        if delivery == Delivery::Cookie {
+            delivery::check_origin(&req, &self.allowed_origins)?;
+        }
+        let (presented, from_cookie) = presented_token(&req, delivery)?;
+        let result = match presented {
+            // A string that is not shaped like an issued token cannot be one: the same 401.
+            Some(text) => match RefreshToken::parse(&text) {
+                Ok(token) => self.rotate(&req, token, delivery).await,
+                Err(_) => Err(AuthError::InvalidRefreshToken),
+            },
+            None => Err(AuthError::InvalidRefreshToken),
+        };
+        match result {
+            // A browser whose cookie is refused has nothing left to refresh with: remove it.
+            Err(e @ AuthError::InvalidRefreshToken)
+                if from_cookie || delivery == Delivery::Cookie =>
+            {
+                let response = delivery::clearing_refresh_cookie(api::error_response(&e));
+                Ok((response, api::status_and_code(&e).1))
+            }
+            other => other,
+        }
+    }
+}
+
+/// The refresh token the request presents, and whether it came from the cookie: the body's
+/// `refresh_token` (which must match the cookie if both are sent), else the cookie, which is
+/// taken only with `Token-Delivery: cookie` (403 otherwise, nothing read or rotated). `None`
+/// for a cookie delivery with neither: a browser that has been signed out.
+fn presented_token(req: &Request, delivery: Delivery) -> Result<(Option<String>, bool), AuthError> {
+    let cookie = delivery::refresh_cookie(req)?;
+    let body_is_empty = match req.body() {
+        Body::Empty => true,
+        Body::Text(t) => t.is_empty(),
+        Body::Binary(b) => b.is_empty(),
+        _ => true,
+    };
+    match cookie {
+        Some(cookie) if body_is_empty => {
+            if delivery != Delivery::Cookie {
+                return Err(AuthError::CsrfRejected);
+            }
+            Ok((Some(cookie), true))
+        }
+        None if body_is_empty && delivery == Delivery::Cookie => Ok((None, false)),
+        cookie => {
+            let body: RefreshRequest = parse_json(req)?;
+            if cookie.is_some_and(|c| c != body.refresh_token) {
+                return Err(AuthError::InvalidRequest(
+                    "the refresh cookie and the body's refresh_token differ".into(),
+                ));
+            }
+            Ok((Some(body.refresh_token), false))
+        }
+    }
+}
+
+impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
+    /// A handler over `sessions`: new refresh tokens live `refresh_ttl_seconds`; a rotated one
+    /// presented again within `reuse_grace_seconds` counts as a concurrent refresh.
+    pub fn new(
+        sessions: S,
+        signer: TokenSigner,
+        refresh_ttl_seconds: i64,
+        reuse_grace_seconds: i64,
+    ) -> Self {
+        Self {
+            sessions,
+            signer,
+            refresh_ttl_seconds,
+            reuse_grace_ms: reuse_grace_seconds * 1000,
+            allowed_origins: Vec::new(),
+        }
+    }
+
+    /// The same handler, also refreshing with the cookie for pages on `origins` (besides the
+    /// API's own origin): `CORS_ALLOWED_ORIGINS`.
+    pub fn with_allowed_origins(mut self, origins: Vec<String>) -> Self {
+        self.allowed_origins = origins;
+        self
+    }
+
+    /// Rotates `presented`: the new pair, delivered as `delivery` asks.
+    async fn rotate(
+        &self,
+        req: &Request,
+        presented: RefreshToken,
+        delivery: Delivery,
+    ) -> Result<Answer, AuthError> {
+        let (user_agent, source_ip) = api::client_of(req);
         let now = clock::now();
         let old = presented.hash();
 
@@ -195,35 +293,14 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Function for Handler<
                 now,
             )
             .map_err(AuthError::Internal)?;
-        let response = api::json_response(
-            StatusCode::OK,
-            &TokenResponse {
-                access_token: issued.token,
-                token_type: "Bearer".into(),
-                expires_in: self.signer.ttl_seconds(),
-                refresh_token: next.expose_secret().to_owned(),
-                refresh_expires_in: self.refresh_ttl_seconds,
-            },
+        let response = delivery::tokens_response(
+            delivery,
+            issued.token,
+            self.signer.ttl_seconds(),
+            &next,
+            self.refresh_ttl_seconds,
         );
         Ok((response, outcome.label()))
-    }
-}
-
-impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Handler<S> {
-    /// A handler over `sessions`: new refresh tokens live `refresh_ttl_seconds`; a rotated one
-    /// presented again within `reuse_grace_seconds` counts as a concurrent refresh.
-    pub fn new(
-        sessions: S,
-        signer: TokenSigner,
-        refresh_ttl_seconds: i64,
-        reuse_grace_seconds: i64,
-    ) -> Self {
-        Self {
-            sessions,
-            signer,
-            refresh_ttl_seconds,
-            reuse_grace_ms: reuse_grace_seconds * 1000,
-        }
     }
 
     /// The token's session, if it is still live (one strongly consistent read, as the

@@ -6,7 +6,8 @@
 //!   write on every call); `current` is `true` on the session the call is made with. No token
 //!   material is ever listed.
 //! - `DELETE /sessions/{id}` → 204: ends one of the caller's sessions at once — its access
-//!   tokens are denied from the next request on and its refresh tokens are refused. 404
+//!   tokens are denied from the next request on and its refresh tokens are refused (ending the
+//!   caller's own session also clears its browser's refresh cookie). 404
 //!   `session_not_found` for an id that is not one of the caller's live sessions (another
 //!   user's, an ended one, or one that cannot be an id), so ids of other users cannot be probed.
 //!
@@ -15,6 +16,7 @@
 use auth::store::{DeleteSession, ListSessions, SessionRecord};
 use auth::{AuthError, SessionId, clock};
 use auth_edge::api;
+use auth_edge::delivery;
 use auth_edge::runner::{Answer, Function};
 use auth_edge::{Caller, caller};
 use auth_sdk::store::DynamoSessions;
@@ -134,7 +136,14 @@ impl<S: ListSessions + DeleteSession + Sync> Handler<S> {
         {
             return Err(AuthError::SessionNotFound);
         }
-        tracing::info!(current = id == caller.session_id, "session revoked");
-        Ok(api::empty_response(StatusCode::NO_CONTENT))
+        let current = id == caller.session_id;
+        tracing::info!(current, "session revoked");
+        let response = api::empty_response(StatusCode::NO_CONTENT);
+        // Ending the session this browser is signed in with also removes its refresh cookie.
+        Ok(if current {
+            delivery::clearing_refresh_cookie(response)
+        } else {
+            response
+        })
     }
 }

@@ -301,6 +301,86 @@ pub fn reuse_grace_seconds(env: Lookup<'_>) -> Result<i64, ConfigError> {
     )
 }
 
+/// `CORS_ALLOWED_ORIGINS`: the web origins besides the API's own that may use the browser
+/// (cookie) token delivery, comma-separated (`https://app.example.com,http://localhost:5173`);
+/// none by default (the API's own origin only). Each is a scheme, a host and an optional port,
+/// compared exactly as browsers send `Origin` (lower case, no default port, no path); `*` is
+/// refused, since credentials are never shared with every origin.
+pub fn allowed_origins(env: Lookup<'_>) -> Result<Vec<String>, ConfigError> {
+    const NAME: &str = "CORS_ALLOWED_ORIGINS";
+    let Some(raw) = optional(env, NAME) else {
+        return Ok(Vec::new());
+    };
+    let mut origins = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let origin = parse_origin(item).map_err(|problem| ConfigError {
+            name: NAME,
+            problem: format!("{item:?} {problem}"),
+        })?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
+}
+
+/// `item` as a browser writes it in `Origin`: `scheme://host[:port]`, lower case, without the
+/// scheme's default port or a trailing slash.
+fn parse_origin(item: &str) -> Result<String, &'static str> {
+    if item.contains('*') {
+        return Err("is a wildcard; list each origin (credentials are never shared with `*`)");
+    }
+    let lower = item.trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = lower
+        .split_once("://")
+        .ok_or("is not an origin like https://app.example.com")?;
+    let default_port = match scheme {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return Err("is not an http:// or https:// origin"),
+    };
+    // host[:port], the host a name, an IPv4 address or a bracketed IPv6 address.
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => {
+            let (addr, after) = v6.split_once(']').ok_or("has an unclosed IPv6 bracket")?;
+            if addr.is_empty()
+                || !addr
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+            {
+                return Err("has an invalid IPv6 address");
+            }
+            match after {
+                "" => (&rest[..addr.len() + 2], None),
+                p => (
+                    &rest[..addr.len() + 2],
+                    Some(p.strip_prefix(':').ok_or("has text after its host")?),
+                ),
+            }
+        }
+        None => match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        },
+    };
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+    if host.is_empty() || !(host.starts_with('[') || host.chars().all(name_char)) {
+        return Err("is not an origin like https://app.example.com (no path, query or user)");
+    }
+    let rest = match port {
+        None => host.to_owned(),
+        Some(p) => {
+            let number: u16 = p.parse().map_err(|_| "has a port that is not a number")?;
+            if format!(":{number}") == default_port {
+                host.to_owned()
+            } else {
+                format!("{host}:{number}")
+            }
+        }
+    };
+    Ok(format!("{scheme}://{rest}"))
+}
+
 /// What login and refresh need to issue tokens.
 #[derive(Debug, Clone)]
 pub struct SignerConfig {
@@ -487,6 +567,8 @@ pub struct Config {
     pub refresh_ttl_seconds: i64,
     /// `REFRESH_REUSE_GRACE_SECONDS`.
     pub reuse_grace_seconds: i64,
+    /// `CORS_ALLOWED_ORIGINS`.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -504,6 +586,7 @@ impl Config {
             attempts_table: attempts_table(env)?,
             refresh_ttl_seconds: refresh_ttl_seconds(env, signer.ttl_seconds())?,
             reuse_grace_seconds: reuse_grace_seconds(env)?,
+            allowed_origins: allowed_origins(env)?,
             signer,
             verifier: VerifierConfig::from_lookup(env)?,
             password: PasswordConfig::from_lookup(env)?,
@@ -622,6 +705,41 @@ mod tests {
             pairs.retain(|(k, _)| k != &missing);
             let err = Config::from_lookup(&env(&pairs)).unwrap_err();
             assert_eq!(err.name, missing);
+        }
+    }
+
+    #[test]
+    fn allowed_origins_are_written_as_browsers_send_them() {
+        assert!(allowed_origins(&env(&[])).unwrap().is_empty());
+        let origins = allowed_origins(&env(&[(
+            "CORS_ALLOWED_ORIGINS",
+            " HTTPS://App.Example.com/ , http://localhost:5173,https://app.example.com:443,http://[::1]:8080,http://127.0.0.1:80",
+        )]))
+        .unwrap();
+        assert_eq!(
+            origins,
+            [
+                "https://app.example.com",
+                "http://localhost:5173",
+                "http://[::1]:8080",
+                "http://127.0.0.1"
+            ]
+        );
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "app.example.com",
+            "ftp://example.com",
+            "https://example.com/path",
+            "https://user@example.com",
+            "https://example.com:99999",
+            "https://example.com:",
+            "https://",
+            "https://[::1",
+        ] {
+            let err = allowed_origins(&env(&[("CORS_ALLOWED_ORIGINS", bad)])).unwrap_err();
+            assert_eq!(err.name, "CORS_ALLOWED_ORIGINS", "{bad}");
+            assert!(err.to_string().contains(bad), "{err}");
         }
     }
 }

@@ -50,6 +50,13 @@ pub enum AuthError {
     /// A refresh token that is unknown, expired, revoked or already used.
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
+    /// A browser (cookie) token delivery refused as possibly cross-site: the request lacks the
+    /// `Token-Delivery: cookie` header, or comes from an origin that is neither the API's own nor
+    /// allowed.
+    #[error(
+        "a refresh with the cookie needs the Token-Delivery: cookie header and an allowed Origin"
+    )]
+    CsrfRejected,
     /// No session with this id among the caller's live sessions.
     #[error("no such session")]
     SessionNotFound,

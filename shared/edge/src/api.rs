@@ -81,6 +81,7 @@ pub fn status_and_code(err: &AuthError) -> (StatusCode, &'static str) {
         AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         AuthError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
         AuthError::SessionNotFound => (StatusCode::NOT_FOUND, "session_not_found"),
+        AuthError::CsrfRejected => (StatusCode::FORBIDDEN, "csrf_rejected"),
         AuthError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         AuthError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         AuthError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
@@ -143,8 +144,10 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// The refresh token (opaque; send it to `POST /refresh`).
-    pub refresh_token: String,
+    /// The refresh token (opaque; send it to `POST /refresh`); absent when it was delivered as
+    /// a cookie ([`crate::cookie`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Seconds until the refresh token expires.
     pub refresh_expires_in: i64,
 }
