@@ -78,9 +78,12 @@ def test_two_browsers_see_and_end_each_others_sessions(api, browser):
     # Times are machine-readable and shown relative.
     for iso, text in other["times"]:
         assert iso.endswith("Z") and ("ago" in text or text == "now")
-    if os.environ.get("ACCOUNT_PAGE_SCREENSHOT"):
+    if os.environ.get("ACCOUNT_PAGE_SCREENSHOT"):  # docs/account-page.png, 1000 × 700
+        first.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 1000, "height": 700, "deviceScaleFactor": 1, "mobile": False})
         first.driver.execute_script("window.scrollTo(0, 0)")
         first.driver.save_screenshot(os.environ["ACCOUNT_PAGE_SCREENSHOT"])
+        first.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     first.sign_out_session("Firefox on Windows")
     assert first.notice() == "Signed out Firefox on Windows."
@@ -159,6 +162,8 @@ def test_a_page_on_another_origin_cannot_refresh_with_the_cookie(api, browser, o
     before = page.refresh_cookie()["value"]
     sessions_before = len(page.sessions())
 
+    refused_before = api.log_path.read_text().count('outcome="csrf_rejected"')
+
     # Another origin, in the same browser (so its requests carry the cookie: same site).
     driver = page.driver
     own_tab = driver.current_window_handle
@@ -168,8 +173,10 @@ def test_a_page_on_another_origin_cannot_refresh_with_the_cookie(api, browser, o
         "(async () => {" + CROSS_ORIGIN_ATTEMPTS + "})()", api.base)
     # The CORS request needs a preflight the API does not grant: the browser refuses it.
     assert outcome["cors"] == "failed: TypeError", outcome
-    # The simple request is sent (an opaque answer the page cannot read) but rotates nothing.
+    # The simple request is sent, cookie and all (an opaque answer the page cannot read): the
+    # API refuses it as a forgery (no Token-Delivery header, a foreign Origin).
     assert outcome["simple"] == "opaque", outcome
+    assert api.log_path.read_text().count('outcome="csrf_rejected"') == refused_before + 1
     driver.close()
     driver.switch_to.window(own_tab)
 
