@@ -99,6 +99,14 @@ def test_two_browsers_see_and_end_each_others_sessions(api, browser):
     first.reload_list()
     assert [s["label"] for s in first.sessions()] == ["Chrome on Linux"]
 
+    # Signing out everywhere ends the first too, and removes its cookie.
+    first.click("sign-out-everywhere")
+    first.wait_signed_out()
+    assert first.notice() == "You are signed out on every device."
+    assert first.refresh_cookie() is None
+    first.reload()
+    assert first.signed_out()
+
     assert first.console_errors() == []
     assert second.console_errors() == []
 
