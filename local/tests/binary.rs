@@ -345,3 +345,60 @@ fn local_server_logs_at_trace_hold_no_secrets() {
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }
 }
+
+/// The CORS preflight of a cookie refresh from `origin`: the `access-control-allow-origin` the
+/// server answered, if any.
+fn preflight_allows(base: &str, origin: &str) -> Option<String> {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-D", "-", "-X", "OPTIONS"])
+        .args(["-H", &format!("origin: {origin}")])
+        .args(["-H", "access-control-request-method: POST"])
+        .args(["-H", "access-control-request-headers: token-delivery"])
+        .arg(format!("{base}/refresh"))
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("access-control-allow-origin:")
+            .map(|v| v.trim().to_owned())
+    })
+}
+
+#[test]
+fn cors_origins_come_from_the_repeatable_flag_or_the_environment() {
+    let mut server = Running::start(
+        &[
+            "--cors-origin",
+            "https://App.example.test/",
+            "--cors-origin",
+            "http://localhost:5173",
+        ],
+        &[],
+    );
+    let base = server.base_url();
+    for origin in ["https://app.example.test", "http://localhost:5173"] {
+        assert_eq!(preflight_allows(&base, origin).as_deref(), Some(origin));
+    }
+    assert_eq!(preflight_allows(&base, "https://other.example.test"), None);
+    server.interrupt();
+
+    let mut server = Running::start(&[], &[("CORS_ALLOWED_ORIGINS", "http://localhost:5173")]);
+    let base = server.base_url();
+    assert_eq!(
+        preflight_allows(&base, "http://localhost:5173").as_deref(),
+        Some("http://localhost:5173")
+    );
+    server.interrupt();
+
+    // `*` would share credentials with every site: refused at start, with the reason.
+    let out = Command::new(env!("CARGO_BIN_EXE_local-api"))
+        .args(["--port", "0", "--cors-origin", "*"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CORS_ALLOWED_ORIGINS") && err.contains("wildcard"),
+        "{err}"
+    );
+}
