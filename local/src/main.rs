@@ -265,7 +265,7 @@ fn print_banner(base: &str, store: &str) {
 JWT session service: local API on {base}
 store: {store}
 routes: {routes}
-account page: {base}/ (open it in Chromium, Firefox or Safari)
+account page: {base}/ (tested in Chromium, which keeps its Secure cookie on http://127.0.0.1)
 
 Try it:
   curl -i -w '\n' -X POST {base}/register -H 'content-type: application/json' \

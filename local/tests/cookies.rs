@@ -402,7 +402,7 @@ async fn bad_cookies_and_headers(server: TestServer) {
     let creds = register(&server).await;
     let (_, cookie) = cookie_login(&server, &creds).await;
 
-    // Two refresh cookies, in one header or two: 400, nothing rotated.
+    // Two refresh cookies: 400, nothing rotated, the browser's cookie cleared.
     let two = format!("{COOKIE}={cookie}; {COOKIE}={cookie}");
     let a = send(
         &server,
@@ -417,6 +417,7 @@ async fn bad_cookies_and_headers(server: TestServer) {
         (a.status, &a.body["error"]),
         (400, &json!("invalid_request"))
     );
+    a.clears_cookie();
     // A cookie and a body token that disagree: 400.
     let other = auth::RefreshToken::generate();
     let body = json!({ "refresh_token": other.expose_secret() });
@@ -434,6 +435,20 @@ async fn bad_cookies_and_headers(server: TestServer) {
         (a.status, &a.body["error"]),
         (400, &json!("invalid_request"))
     );
+    a.clears_cookie();
+    // Without the header (a JSON client whose browser holds the cookie too): the same 400,
+    // and its cookie is left alone.
+    let a = send(
+        &server,
+        Method::POST,
+        "/refresh",
+        "/refresh",
+        &[("cookie", &header)],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(a.refresh_cookies().is_empty());
     // Unknown deliveries: 400 on login and refresh.
     for value in ["cookies", "Cookie; json", "body"] {
         let a = cookie_refresh(&server, &cookie, &[("token-delivery", value)]).await;

@@ -147,7 +147,9 @@ async function silentRefresh() {
     showSignedOut('Your session has ended. Sign in again.');
   } else {
     showError(`Could not renew your sign-in: ${describe(outcome.result)}`);
-    scheduleRefresh(15);
+    // Worth another try only when the cause may pass: the network, a busy or failing service.
+    const status = outcome.result.status;
+    if (status === 0 || status === 429 || status >= 500) scheduleRefresh(15);
   }
 }
 

@@ -18,8 +18,8 @@
 //! Browsers (`Token-Delivery: cookie`): the new refresh token is set as the `HttpOnly` refresh
 //! cookie instead of in the body, and the body may be empty: the token is then read from the
 //! cookie. A cookie alone is taken only with that header and from an allowed `Origin` (else 403
-//! `csrf_rejected`, nothing rotated); a refused cookie (401) is cleared
-//! ([`auth_edge::delivery`]).
+//! `csrf_rejected`, nothing rotated); a refused cookie (401), and in cookie mode two cookies or a
+//! cookie that differs from the body's token (400), are cleared ([`auth_edge::delivery`]).
 //!
 //! - 400 `invalid_request` for a body without a string `refresh_token` (and no cookie), for two
 //!   refresh cookies, a cookie and a body token that differ, or an unknown `Token-Delivery`; 503
@@ -140,7 +140,17 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Function for Handler<
         if delivery == Delivery::Cookie {
             delivery::check_origin(&req, &self.allowed_origins)?;
         }
-        let (presented, from_cookie) = presented_token(&req, delivery)?;
+        let (presented, from_cookie) = match presented_token(&req, delivery) {
+            Ok(presented) => presented,
+            // Two refresh cookies, or one that differs from the body's token: which one is
+            // meant cannot be known. A browser is told to drop its (host-only) cookie, so that
+            // its next sign-in starts clean rather than failing the same way until it expires.
+            Err(e @ AuthError::InvalidRequest(_)) if delivery == Delivery::Cookie => {
+                let response = delivery::clearing_refresh_cookie(api::error_response(&e));
+                return Ok((response, api::status_and_code(&e).1));
+            }
+            Err(e) => return Err(e),
+        };
         let result = match presented {
             // A string that is not shaped like an issued token cannot be one: the same 401.
             Some(text) => match RefreshToken::parse(&text) {

@@ -145,7 +145,7 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// The refresh token (opaque; send it to `POST /refresh`); absent when it was delivered as
-    /// a cookie ([`crate::cookie`]).
+    /// a cookie ([`crate::delivery`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     /// Seconds until the refresh token expires.
