@@ -28,11 +28,15 @@ fn config(origins: &str) -> auth::Config {
 }
 
 async fn memory_server(origins: &str) -> TestServer {
+    memory_server_with(config(origins)).await
+}
+
+async fn memory_server_with(config: auth::Config) -> TestServer {
     let gateway = local_api::app::gateway(
         MemoryUsers::new(),
         MemorySessions::new(),
         MemoryAttempts::new(),
-        &config(origins),
+        &config,
     )
     .await
     .unwrap();
@@ -258,6 +262,26 @@ async fn the_refresh_token_travels_in_a_cookie_on_memory() {
 #[tokio::test]
 async fn the_refresh_token_travels_in_a_cookie_on_dynamodb() {
     the_cookie_flow(dynamo_server(APP).await).await;
+}
+
+/// Two tabs of one browser refreshing with the same cookie at about the same time: within the
+/// grace window the second gets its own new cookie and the session lives on, as with body tokens.
+#[tokio::test]
+async fn the_grace_window_holds_for_cookies_too() {
+    let mut env = test_env();
+    env.insert("REFRESH_REUSE_GRACE_SECONDS".into(), "30".into());
+    let server =
+        memory_server_with(auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap()).await;
+    let creds = register(&server).await;
+    let (_, cookie) = cookie_login(&server, &creds).await;
+    let first = cookie_refresh(&server, &cookie, BROWSER).await;
+    let second = cookie_refresh(&server, &cookie, BROWSER).await;
+    let (a, b) = (first.new_cookie(), second.new_cookie());
+    assert_ne!(a, b);
+    for (answer, next) in [(&first, &a), (&second, &b)] {
+        assert_eq!(me(&server, &answer.access_token()).await, 200);
+        cookie_refresh(&server, next, BROWSER).await.access_token();
+    }
 }
 
 async fn cross_site_refreshes_are_refused(server: TestServer) {
