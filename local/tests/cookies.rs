@@ -6,7 +6,6 @@
 
 mod common;
 
-use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth_testing::{TestTables, test_env, unique_username};
 use common::{OpenApi, TestServer, spawn};
 use reqwest::Method;
@@ -32,15 +31,7 @@ async fn memory_server(origins: &str) -> TestServer {
 }
 
 async fn memory_server_with(config: auth::Config) -> TestServer {
-    let gateway = local_api::app::gateway(
-        MemoryUsers::new(),
-        MemorySessions::new(),
-        MemoryAttempts::new(),
-        &config,
-    )
-    .await
-    .unwrap();
-    spawn(gateway).await
+    spawn(common::memory_gateway_with(&config).await).await
 }
 
 async fn dynamo_server(origins: &str) -> TestServer {
@@ -124,15 +115,7 @@ async fn send(
     if let Some(b) = body {
         req = req.json(b);
     }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let bytes = resp.bytes().await.unwrap();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
+    let (status, headers, body) = common::answer(req).await;
     if method != Method::OPTIONS {
         OpenApi::load().check(method.as_str(), documented, status, &body);
     }
@@ -182,18 +165,30 @@ async fn cookie_refresh(server: &TestServer, cookie: &str, extra: &[(&str, &str)
 
 const BROWSER: &[(&str, &str)] = &[("token-delivery", "cookie")];
 
-async fn me(server: &TestServer, access: &str) -> u16 {
+/// A call of a protected route (`documented` as in `openapi.yaml`) with `access`.
+async fn with_token(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    documented: &str,
+    access: &str,
+) -> Answer {
     let auth = format!("Bearer {access}");
     send(
         server,
-        Method::GET,
-        "/me",
-        "/me",
+        method,
+        path,
+        documented,
         &[("authorization", &auth)],
         None,
     )
     .await
-    .status
+}
+
+async fn me(server: &TestServer, access: &str) -> u16 {
+    with_token(server, Method::GET, "/me", "/me", access)
+        .await
+        .status
 }
 
 async fn the_cookie_flow(server: TestServer) {
@@ -333,47 +328,22 @@ async fn cross_site_refreshes_are_refused_on_dynamodb() {
 
 async fn ending_a_session_clears_the_cookie(server: TestServer) {
     let creds = register(&server).await;
-    let bearer = |access: &str| format!("Bearer {access}");
 
     let (access, cookie) = cookie_login(&server, &creds).await;
-    let a = send(
-        &server,
-        Method::POST,
-        "/logout",
-        "/logout",
-        &[("authorization", &bearer(&access))],
-        None,
-    )
-    .await;
+    let a = with_token(&server, Method::POST, "/logout", "/logout", &access).await;
     assert_eq!(a.status, 204);
     a.clears_cookie();
     assert_eq!(cookie_refresh(&server, &cookie, BROWSER).await.status, 401);
 
     let (access, _) = cookie_login(&server, &creds).await;
-    let a = send(
-        &server,
-        Method::POST,
-        "/logout-all",
-        "/logout-all",
-        &[("authorization", &bearer(&access))],
-        None,
-    )
-    .await;
+    let a = with_token(&server, Method::POST, "/logout-all", "/logout-all", &access).await;
     assert_eq!(a.status, 204);
     a.clears_cookie();
 
     // Ending another session leaves this browser's cookie alone; ending its own clears it.
     let (access, cookie) = cookie_login(&server, &creds).await;
     let (_, other_cookie) = cookie_login(&server, &creds).await;
-    let list = send(
-        &server,
-        Method::GET,
-        "/sessions",
-        "/sessions",
-        &[("authorization", &bearer(&access))],
-        None,
-    )
-    .await;
+    let list = with_token(&server, Method::GET, "/sessions", "/sessions", &access).await;
     let sessions = list.body["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
     let id = |current: bool| {
@@ -383,13 +353,12 @@ async fn ending_a_session_clears_the_cookie(server: TestServer) {
             .to_owned()
     };
     let (mine, other) = (id(true), id(false));
-    let a = send(
+    let a = with_token(
         &server,
         Method::DELETE,
         &format!("/sessions/{other}"),
         "/sessions/{id}",
-        &[("authorization", &bearer(&access))],
-        None,
+        &access,
     )
     .await;
     assert_eq!(a.status, 204);
@@ -398,13 +367,12 @@ async fn ending_a_session_clears_the_cookie(server: TestServer) {
         cookie_refresh(&server, &other_cookie, BROWSER).await.status,
         401
     );
-    let a = send(
+    let a = with_token(
         &server,
         Method::DELETE,
         &format!("/sessions/{mine}"),
         "/sessions/{id}",
-        &[("authorization", &bearer(&access))],
-        None,
+        &access,
     )
     .await;
     assert_eq!(a.status, 204);

@@ -4,7 +4,6 @@
 
 mod common;
 
-use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth::testing_keys::ed25519_pem_pair;
 use auth_sdk::SdkClients as _;
 use auth_sdk::SdkKeys as _;
@@ -26,15 +25,7 @@ fn eddsa_config(private: &str, public: &str) -> auth::Config {
 async fn eddsa_login_and_authorize() {
     let (private, public) = ed25519_pem_pair();
     let config = eddsa_config(&private, &public);
-    let gateway = local_api::app::gateway(
-        MemoryUsers::new(),
-        MemorySessions::new(),
-        MemoryAttempts::new(),
-        &config,
-    )
-    .await
-    .unwrap();
-    let server = spawn(gateway).await;
+    let server = spawn(common::memory_gateway_with(&config).await).await;
     let http = reqwest::Client::new();
     let creds =
         json!({"username": unique_username("ed"), "password": "correct horse battery staple"});

@@ -39,7 +39,7 @@ use auth_edge::runner::{Answer, Function};
 use auth_sdk::SdkClients as _;
 use auth_sdk::SdkKeys as _;
 use auth_sdk::store::DynamoSessions;
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use serde::Deserialize;
 
 /// What refresh reads from the environment.
@@ -146,8 +146,7 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Function for Handler<
             // meant cannot be known. A browser is told to drop its (host-only) cookie, so that
             // its next sign-in starts clean rather than failing the same way until it expires.
             Err(e @ AuthError::InvalidRequest(_)) if delivery == Delivery::Cookie => {
-                let response = delivery::clearing_refresh_cookie(api::error_response(&e));
-                return Ok((response, api::status_and_code(&e).1));
+                return Ok(refused_clearing_cookie(&e));
             }
             Err(e) => return Err(e),
         };
@@ -164,12 +163,17 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Function for Handler<
             Err(e @ AuthError::InvalidRefreshToken)
                 if from_cookie || delivery == Delivery::Cookie =>
             {
-                let response = delivery::clearing_refresh_cookie(api::error_response(&e));
-                Ok((response, api::status_and_code(&e).1))
+                Ok(refused_clearing_cookie(&e))
             }
             other => other,
         }
     }
+}
+
+/// `err`'s answer, with the refresh cookie cleared, and its outcome label.
+fn refused_clearing_cookie(err: &AuthError) -> Answer {
+    let response = delivery::clearing_refresh_cookie(api::error_response(err));
+    (response, api::status_and_code(err).1)
 }
 
 /// The refresh token the request presents, and whether it came from the cookie: the body's
@@ -178,12 +182,7 @@ impl<S: RefreshTokens + GetSession + DeleteSession + Sync> Function for Handler<
 /// for a cookie delivery with neither: a browser that has been signed out.
 fn presented_token(req: &Request, delivery: Delivery) -> Result<(Option<String>, bool), AuthError> {
     let cookie = delivery::refresh_cookie(req)?;
-    let body_is_empty = match req.body() {
-        Body::Empty => true,
-        Body::Text(t) => t.is_empty(),
-        Body::Binary(b) => b.is_empty(),
-        _ => true,
-    };
+    let body_is_empty = api::body_bytes(req).is_empty();
     match cookie {
         Some(cookie) if body_is_empty => {
             if delivery != Delivery::Cookie {

@@ -53,11 +53,16 @@ pub async fn spawn(gateway: Gateway) -> TestServer {
 
 /// The gateway over the in-memory stores.
 pub async fn memory_gateway() -> Gateway {
+    memory_gateway_with(&test_config()).await
+}
+
+/// The gateway over fresh in-memory stores, configured by `config`.
+pub async fn memory_gateway_with(config: &auth::Config) -> Gateway {
     local_api::app::gateway(
         MemoryUsers::new(),
         MemorySessions::new(),
         MemoryAttempts::new(),
-        &test_config(),
+        config,
     )
     .await
     .unwrap()
@@ -143,6 +148,11 @@ pub async fn call(
     if let Some(b) = body {
         req = req.json(b);
     }
+    answer(req).await
+}
+
+/// Sends `req`: (status, headers, JSON body or Null).
+pub async fn answer(req: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();

@@ -325,8 +325,8 @@ pub fn allowed_origins(env: Lookup<'_>) -> Result<Vec<String>, ConfigError> {
 }
 
 /// `item` as a browser writes it in `Origin`: `scheme://host[:port]`, lower case, without the
-/// scheme's default port or a trailing slash.
-fn parse_origin(item: &str) -> Result<String, &'static str> {
+/// scheme's default port or a trailing slash; an error says what is wrong with it.
+pub fn parse_origin(item: &str) -> Result<String, &'static str> {
     if item.contains('*') {
         return Err("is a wildcard; list each origin (credentials are never shared with `*`)");
     }

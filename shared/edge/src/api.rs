@@ -211,12 +211,7 @@ pub use auth::error::chain;
 /// without duplicated keys;
 /// bodies API Gateway base64-encoded have been decoded by `lambda_http` already.
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AuthError> {
-    let bytes: &[u8] = match req.body() {
-        Body::Empty => b"",
-        Body::Text(t) => t.as_bytes(),
-        Body::Binary(b) => b,
-        _ => b"",
-    };
+    let bytes = body_bytes(req);
     if bytes.len() > MAX_BODY_BYTES {
         return Err(AuthError::PayloadTooLarge {
             limit: MAX_BODY_BYTES,
@@ -253,6 +248,15 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AuthError> {
     de.end()
         .map_err(|_| AuthError::InvalidRequest("request body is not valid JSON".into()))?;
     Ok(value)
+}
+
+/// The request body's bytes (empty for no body).
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    }
 }
 
 /// What was expected, for an "invalid type" error (without the value the client sent).

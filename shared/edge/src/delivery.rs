@@ -113,10 +113,7 @@ fn own_origin(req: &Request) -> Option<String> {
         .map(|v| v.trim().to_ascii_lowercase())
         .filter(|v| v == "http" || v == "https")
         .unwrap_or_else(|| "https".to_owned());
-    let host = host.to_ascii_lowercase();
-    let default_port = if scheme == "https" { ":443" } else { ":80" };
-    let host = host.strip_suffix(default_port).unwrap_or(&host);
-    Some(format!("{scheme}://{host}"))
+    auth::config::parse_origin(&format!("{scheme}://{host}")).ok()
 }
 
 /// Login's and refresh's 200: the access token in the body, and the refresh token in the body
