@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use auth::Config;
 use auth::keys::{KeyLoadError, NoSecrets};
-use auth::store::{FindUser, GetSession, LoginAttempts, SessionStore, UserStore};
+use auth::store::{AccountsOver, FindUser, GetSession, LoginAttempts, SessionStore, UserStore};
 use auth_edge::runner::{EventFunction, Function};
 
 use crate::cors::Cors;
@@ -19,12 +19,17 @@ use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 /// authorizer and user-info read the same stores), configured by `config` (whose keys must be
 /// inline: `JWT_SECRET`, or EdDSA keys; its allowed origins are the gateway's CORS
 /// configuration, as the template makes `CorsAllowedOrigins` both).
-pub async fn gateway(
-    users: impl UserStore + Clone + Send + Sync + 'static,
-    sessions: impl SessionStore + Clone + Send + Sync + 'static,
-    attempts: impl LoginAttempts + Send + Sync + 'static,
+pub async fn gateway<U, S>(
+    users: U,
+    sessions: S,
+    attempts: impl LoginAttempts + Clone + Send + Sync + 'static,
     config: &Config,
-) -> Result<Gateway, KeyLoadError> {
+) -> Result<Gateway, KeyLoadError>
+where
+    U: UserStore + AccountsOver<S> + Clone + Send + Sync + 'static,
+    U::Accounts: Clone + Send + Sync + 'static,
+    S: SessionStore + Clone + Send + Sync + 'static,
+{
     let readers = (users.clone(), sessions.clone());
     gateway_with_readers(users, sessions, attempts, readers, config).await
 }
@@ -39,16 +44,38 @@ pub async fn gateway_with_readers<U, S, A, UR, SR>(
     config: &Config,
 ) -> Result<Gateway, KeyLoadError>
 where
-    U: UserStore + Clone + Send + Sync + 'static,
+    U: UserStore + AccountsOver<S> + Clone + Send + Sync + 'static,
+    U::Accounts: Clone + Send + Sync + 'static,
     S: SessionStore + Clone + Send + Sync + 'static,
-    A: LoginAttempts + Send + Sync + 'static,
+    A: LoginAttempts + Clone + Send + Sync + 'static,
     UR: FindUser + Send + Sync + 'static,
     SR: GetSession + Send + Sync + 'static,
 {
     let (user_reader, session_reader) = readers;
     let hasher = config.password.hasher();
     let signer = config.signer.signer_with(None::<&NoSecrets>).await?;
+    let accounts = users.accounts(&sessions);
     let mut functions: HashMap<&'static str, HttpFunction> = HashMap::new();
+    functions.insert(
+        "change-password",
+        http(change_password::Handler::new(
+            users.clone(),
+            sessions.clone(),
+            attempts.clone(),
+            accounts.clone(),
+            hasher.clone(),
+        )),
+    );
+    functions.insert(
+        "delete-account",
+        http(delete_account::Handler::new(
+            users.clone(),
+            sessions.clone(),
+            attempts.clone(),
+            accounts,
+            hasher.clone(),
+        )),
+    );
     functions.insert(
         "register",
         http(register::Handler::new(users.clone(), hasher.clone())),

@@ -71,6 +71,18 @@ pub const ROUTES: &[Route] = &[
         protected: true,
     },
     Route {
+        method: "POST",
+        path: "/password",
+        function: "change-password",
+        protected: true,
+    },
+    Route {
+        method: "DELETE",
+        path: "/me",
+        function: "delete-account",
+        protected: true,
+    },
+    Route {
         method: "GET",
         path: "/",
         function: "account-page",

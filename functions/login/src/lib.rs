@@ -11,32 +11,35 @@
 //!
 //! The session carries the user's revocation generation as read just before it is written, so a
 //! login racing `POST /logout-all` either ends up before it (and is ended by it, even if its item
-//! lands a moment later) or after it; never a session that escapes it.
+//! lands a moment later) or after it; never a session that escapes it. After that read the
+//! account is read once more, and the login goes on only if it still has the password hash just
+//! verified: a login racing `POST /password` or `DELETE /me` is refused or ended, never left
+//! open with the old password or on a deleted account.
 //!
 //! An unknown username, a username or password that cannot exist (breaks the format rules) and a
 //! wrong password all get the same 401 `invalid_credentials` body, and each runs one Argon2
 //! verification at the configured cost (against a dummy hash when there is no account), so that
 //! neither the answer nor its time tells whether an account exists.
 //!
-//! Brute force: failures are counted per username, existing or not ([`auth::throttle`]); after 5
+//! Brute force ([`auth::credentials`]): failures are counted per username, existing or not ([`auth::throttle`]); after 5
 //! consecutive ones the username is locked with exponential back-off up to 15 minutes, and login
 //! answers 429 `too_many_requests` with `Retry-After` without checking the password. Every
 //! attempt is counted *before* its password is checked (one conditional write on the counter as
 //! read; concurrent attempts are counted one at a time), so at most 5 passwords are checked per
 //! username per lock window, however many attempts arrive at once. A success forgets the counter
 //! (a second conditional write) unless another attempt has counted on it since. A normal login
-//! thus costs two conditional writes on the attempts table besides its read
+//! thus costs two conditional writes on the attempts table besides its two reads of the account
 //! (bench/login-timing.md).
 
 use auth::config::{self, ConfigError, Lookup, PasswordConfig, SignerConfig, StoreConfig};
+use auth::credentials::Credentials;
 use auth::keys::KeyLoadError;
 use auth::password::PasswordHasher;
 use auth::store::{
-    Attempts, FindUser, LoginAttempts, RefreshRecord, SessionRecord, StartSession, UserRecord,
+    FindUser, LoginAttempts, RefreshRecord, SessionRecord, StartSession, UserRecord,
 };
-use auth::throttle;
 use auth::token::TokenSigner;
-use auth::{AuthError, Password, RefreshToken, SessionId, Username, clock};
+use auth::{AuthError, RefreshToken, SessionId, Username, clock};
 use auth_edge::api::{self, parse_json};
 use auth_edge::delivery::{self, Delivery};
 use auth_edge::runner::{Answer, Function};
@@ -99,9 +102,6 @@ struct LoginRequest {
 /// The 200 body.
 pub type LoggedIn = api::TokenResponse;
 
-/// How many times an attempt re-reads a contended failed-login counter before it is refused.
-const COUNT_ROUNDS: usize = 8;
-
 /// The login handler over a users store, a sessions store and the failed-login counters.
 #[derive(Debug, Clone)]
 pub struct Handler<U, S, A> {
@@ -150,27 +150,12 @@ where
         let body: LoginRequest = parse_json(&req)?;
         let (user_agent, source_ip) = api::client_of(&req);
         let now = clock::now();
-        // A name that breaks the format rules cannot have an account (the rules are public), so
-        // it is neither looked up nor counted; it still costs one verification.
+        // A name that breaks the format rules cannot have an account (the rules are public).
         let username = Username::parse(&body.username).ok();
-        // Every attempt is counted as a failure before its password is checked (and forgiven
-        // if it succeeds), so at most FREE_FAILURES checks run per username before the lock,
-        // however many attempts arrive at once.
-        let counted = match &username {
-            Some(name) => Some(self.count_attempt(name, now).await?),
-            None => None,
-        };
-        let user = match &username {
-            Some(name) => self.users.find_user(name).await?,
-            None => None,
-        };
-        let user = self.check_password(user, body.password).await?;
-        if let Some(counted) = counted
-            && let Err(e) = self.attempts.clear_attempts(&user.username, counted).await
-        {
-            // The login stands; the counter expires by itself.
-            tracing::error!(error = %api::chain(&e), "could not clear the failed-login counter");
-        }
+        let user = self
+            .credentials()
+            .check(username.as_ref(), body.password, now)
+            .await?;
 
         let (session_id, refresh) = self
             .start_session(&user, now, user_agent, source_ip)
@@ -219,8 +204,18 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
         self
     }
 
+    fn credentials(&self) -> Credentials<'_, U, A> {
+        Credentials {
+            users: &self.users,
+            attempts: &self.attempts,
+            hasher: &self.hasher,
+        }
+    }
+
     /// Writes a new session and its first refresh token, under the user's current revocation
-    /// generation.
+    /// generation — after checking that the account still has the password just verified (a
+    /// password change or deletion since would otherwise not end this session: see
+    /// `auth::store::account`).
     async fn start_session(
         &self,
         user: &UserRecord,
@@ -239,6 +234,9 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             user_agent,
             source_ip,
         };
+        if !self.credentials().still_current(user).await? {
+            return Err(AuthError::InvalidCredentials);
+        }
         let token = RefreshToken::generate();
         let refresh = RefreshRecord::current(
             &token,
@@ -248,61 +246,5 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
         );
         self.sessions.start_session(&session, &refresh).await?;
         Ok((session.session_id, token))
-    }
-
-    /// Counts this attempt on `name`'s counter before its password is checked: refused (429)
-    /// while the username is locked; otherwise one conditional write from the counter as read,
-    /// so concurrent attempts are counted one at a time and each sees the lock the ones before
-    /// it set. Contention re-reads the counter, a few times at most; still contended, the
-    /// attempt is refused rather than checked uncounted. Returns the counter as this attempt
-    /// left it.
-    async fn count_attempt(&self, name: &Username, now: i64) -> Result<Attempts, AuthError> {
-        for _ in 0..COUNT_ROUNDS {
-            let seen = self.attempts.get_attempts(name, now).await?;
-            if let Some(retry_after) = seen.and_then(|a| throttle::retry_after(&a, now)) {
-                return Err(AuthError::TooManyRequests { retry_after });
-            }
-            let expires_at = now + throttle::FORGET_AFTER_SECONDS;
-            if let Some(attempts) = self
-                .attempts
-                .try_count_failure(name, seen, now, expires_at)
-                .await?
-            {
-                self.note_lock(&attempts);
-                return Ok(attempts);
-            }
-        }
-        tracing::warn!("failed-login counter contended; attempt refused uncounted");
-        Err(AuthError::TooManyRequests { retry_after: 1 })
-    }
-
-    fn note_lock(&self, attempts: &Attempts) {
-        if throttle::locked_until(attempts).is_some() {
-            tracing::warn!(failures = attempts.failures, "username locked");
-        }
-    }
-
-    /// Verifies `password` against `user`; runs the dummy verification when there is no user or
-    /// the password cannot be valid, so every failure costs the same.
-    async fn check_password(
-        &self,
-        user: Option<UserRecord>,
-        password: String,
-    ) -> Result<UserRecord, AuthError> {
-        let (password, user) = match Password::parse_login(password) {
-            Ok(password) => (password, user),
-            Err(_) => (
-                Password::parse_login("x".into()).expect("a one-character password"),
-                None,
-            ),
-        };
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let matches = self
-            .hasher
-            .verify_blocking(password, hash)
-            .await
-            .map_err(AuthError::Internal)?;
-        user.filter(|_| matches)
-            .ok_or(AuthError::InvalidCredentials)
     }
 }

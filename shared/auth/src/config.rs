@@ -246,10 +246,47 @@ impl SessionsTableConfig {
     }
 }
 
+/// What the functions that change an account read (change-password, delete-account): the
+/// users, sessions and login-attempts tables, the Argon2 cost, and the DynamoDB settings.
+#[derive(Debug, Clone)]
+pub struct AccountConfig {
+    /// `USERS_TABLE`.
+    pub users_table: String,
+    /// `SESSIONS_TABLE`.
+    pub sessions_table: String,
+    /// `ATTEMPTS_TABLE`.
+    pub attempts_table: String,
+    /// Argon2 cost (new hashes, and the dummy verification).
+    pub password: PasswordConfig,
+    /// DynamoDB endpoint and timeout.
+    pub store: StoreConfig,
+}
+
+impl AccountConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&process_env)
+    }
+
+    /// Reads `env`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users_table: users_table(env)?,
+            sessions_table: sessions_table(env)?,
+            attempts_table: attempts_table(env)?,
+            password: PasswordConfig::from_lookup(env)?,
+            store: StoreConfig::from_lookup(env)?,
+        })
+    }
+}
+
 /// Default lifetime of an access token: 15 minutes.
 pub const DEFAULT_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 /// Default lifetime of a refresh token: 30 days.
 pub const DEFAULT_REFRESH_TTL_SECONDS: i64 = 30 * 24 * 3600;
+/// Longest lifetime `REFRESH_TOKEN_TTL_SECONDS` accepts: a year. No session lives longer, which
+/// is what a deleted account's revocation marker relies on (it outlives every session).
+pub const MAX_REFRESH_TTL_SECONDS: i64 = 365 * 24 * 3600;
 /// Default grace window for a concurrent refresh with a just-rotated token: 5 seconds.
 pub const DEFAULT_REUSE_GRACE_SECONDS: i64 = 5;
 /// Default clock leeway of the token verifier: 5 seconds.
@@ -279,7 +316,7 @@ pub fn refresh_ttl_seconds(env: Lookup<'_>, access_ttl_seconds: i64) -> Result<i
         env,
         "REFRESH_TOKEN_TTL_SECONDS",
         DEFAULT_REFRESH_TTL_SECONDS,
-        3600..=365 * 24 * 3600,
+        3600..=MAX_REFRESH_TTL_SECONDS,
     )?;
     if ttl < access_ttl_seconds {
         return Err(ConfigError {

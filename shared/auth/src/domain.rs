@@ -28,6 +28,17 @@ impl InvalidValue {
             message: message.into(),
         }
     }
+
+    /// A new password equal to the current one, from request field `field`.
+    pub fn same_as_current(field: &'static str) -> Self {
+        Self::new(field, "must differ from the current password")
+    }
+
+    /// The same refusal, of a value that came from request field `field` (e.g. a password
+    /// parsed from `new_password`).
+    pub fn in_field(self, field: &'static str) -> Self {
+        Self { field, ..self }
+    }
 }
 
 /// A username: 3–32 characters from `a-z 0-9 . _ -`, stored in lower case.

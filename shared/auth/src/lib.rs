@@ -12,6 +12,8 @@
 //! - [`keys`]: loading the signing and verification keys those settings name.
 //! - [`domain`]: the values the service works with, parsed at the edge ([`Username`],
 //!   [`Password`], [`UserId`], [`SessionId`]).
+//! - [`credentials`]: checking a username's password under the brute-force limiter, with one
+//!   answer and one cost for every failure (login and the routes that ask for the password again).
 //! - [`password`]: Argon2id hashing and verification, including the dummy verification that makes
 //!   "no such user" cost as much as "wrong password".
 //! - [`token`]: issuing and verifying the access tokens (pinned algorithm, `kid`, `iss`, `aud`,
@@ -24,6 +26,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod domain;
 pub mod error;
 pub mod keys;

@@ -1,8 +1,9 @@
 //! SDK clients built from the settings `auth::config` read: once per cold start.
 
-use auth::config::{SessionsTableConfig, StoreConfig};
+use auth::config::{AccountConfig, SessionsTableConfig, StoreConfig};
 
-use crate::store::DynamoSessions;
+use crate::accounts::DynamoAccounts;
+use crate::store::{DynamoAttempts, DynamoSessions, DynamoUsers};
 
 /// Building the SDK's configuration and DynamoDB client from a [`StoreConfig`].
 pub trait SdkClients {
@@ -94,4 +95,29 @@ impl SdkClients for StoreConfig {
 /// logout-all), with its client built once (per cold start).
 pub async fn sessions_table(config: &SessionsTableConfig) -> DynamoSessions {
     DynamoSessions::new(config.store.client().await, &config.sessions_table)
+}
+
+/// The stores of a function that changes an account (change-password, delete-account), on one
+/// DynamoDB client built once (per cold start).
+#[derive(Debug, Clone)]
+pub struct AccountStores {
+    /// The users table.
+    pub users: DynamoUsers,
+    /// The sessions table.
+    pub sessions: DynamoSessions,
+    /// The login attempts table.
+    pub attempts: DynamoAttempts,
+    /// The changes that write the users and sessions tables at once.
+    pub accounts: DynamoAccounts,
+}
+
+/// [`AccountStores`] as `config` names them.
+pub async fn account_stores(config: &AccountConfig) -> AccountStores {
+    let client = config.store.client().await;
+    AccountStores {
+        users: DynamoUsers::new(client.clone(), &config.users_table),
+        sessions: DynamoSessions::new(client.clone(), &config.sessions_table),
+        attempts: DynamoAttempts::new(client.clone(), &config.attempts_table),
+        accounts: DynamoAccounts::new(client, &config.users_table, &config.sessions_table),
+    }
 }

@@ -73,7 +73,7 @@ async fn put_new(client: &Client, table: &str, key: &str, item: Item) -> Result<
 }
 
 /// Maps an SDK error to a [`StoreError`], keeping it as the cause.
-fn classify<E>(err: SdkError<E, HttpResponse>) -> StoreError
+pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -94,7 +94,9 @@ where
     }
 }
 
-fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(crate) fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(
+    err: &SdkError<E, R>,
+) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
 }
 
@@ -127,7 +129,7 @@ fn user_record(item: &Item) -> Result<UserRecord, StoreError> {
     item::user_record(&View(item))
 }
 
-fn generation(item: &Item) -> Result<u64, StoreError> {
+pub(crate) fn generation(item: &Item) -> Result<u64, StoreError> {
     item::generation(&View(item))
 }
 
@@ -140,7 +142,7 @@ fn judge(
     item::judge(found.map(View).as_ref(), owner, marker, now)
 }
 
-fn judge_batch(
+pub(crate) fn judge_batch(
     items: &[Item],
     id: &SessionId,
     owner: &UserId,
@@ -153,8 +155,8 @@ fn judge_batch(
 /// The users table.
 #[derive(Debug, Clone)]
 pub struct DynamoUsers {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoUsers {
@@ -206,7 +208,7 @@ impl FindUser for DynamoUsers {
 #[derive(Debug, Clone)]
 pub struct DynamoSessions {
     client: Client,
-    table: String,
+    pub(crate) table: String,
 }
 
 fn refresh_key(hash: &RefreshHash) -> String {
@@ -217,7 +219,7 @@ fn key(pk: String) -> Item {
     HashMap::from([("pk".to_owned(), AttributeValue::S(pk))])
 }
 
-fn num(value: impl ToString) -> AttributeValue {
+pub(crate) fn num(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
@@ -272,7 +274,7 @@ fn refresh_item(refresh: &RefreshRecord) -> Item {
     item
 }
 
-fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(crate) fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
@@ -331,7 +333,7 @@ impl DynamoSessions {
 
     /// Strongly consistent reads of up to 100 items by `pk`, retrying keys DynamoDB leaves
     /// unprocessed (under throttling) a few times.
-    async fn batch_get(&self, pks: Vec<String>) -> Result<Vec<Item>, StoreError> {
+    pub(crate) async fn batch_get(&self, pks: Vec<String>) -> Result<Vec<Item>, StoreError> {
         let mut pending = KeysAndAttributes::builder()
             .set_keys(Some(pks.into_iter().map(key).collect()))
             .consistent_read(true)
@@ -702,6 +704,20 @@ impl LoginAttempts for DynamoAttempts {
             Err(e) if is_conditional_check_failed(&e) => Ok(None),
             Err(e) => Err(classify(e)),
         }
+    }
+
+    async fn forget_attempts(&self, username: &Username) -> Result<(), StoreError> {
+        timed(
+            "DeleteItem",
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("username", AttributeValue::S(username.to_string()))
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
+        Ok(())
     }
 
     async fn clear_attempts(

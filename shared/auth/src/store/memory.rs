@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    Attempts, CreateUser, DeleteSession, FindUser, GetSession, ListSessions, LoginAttempts,
-    RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation, SessionLookup, SessionRecord,
-    SessionUse, StartSession, UserRecord,
+    AccountsOver, Attempts, ChangePassword, CreateUser, DeleteAccount, DeleteSession, FindUser,
+    GetSession, ListSessions, LoginAttempts, PasswordChange, RefreshRecord, RefreshTokens,
+    RevokeAllSessions, Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
+    UserRecord,
 };
 use crate::domain::{RefreshHash, SessionId, UserId, Username};
 use crate::error::StoreError;
@@ -315,5 +316,107 @@ impl LoginAttempts for MemoryAttempts {
             None => {}
         }
         Ok(())
+    }
+
+    async fn forget_attempts(&self, username: &Username) -> Result<(), StoreError> {
+        let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        counters.remove(username);
+        Ok(())
+    }
+}
+
+/// The account changes that touch users and sessions at once, over the two in-memory stores
+/// (clones of the ones the other handlers use: they share the data). Each change holds both
+/// locks (users first, then sessions, the one order), so it is atomic as the DynamoDB
+/// transaction is.
+#[derive(Debug, Clone)]
+pub struct MemoryAccounts {
+    users: MemoryUsers,
+    sessions: MemorySessions,
+}
+
+impl MemoryAccounts {
+    /// The account changes over `users` and `sessions`.
+    pub fn new(users: &MemoryUsers, sessions: &MemorySessions) -> Self {
+        Self {
+            users: users.clone(),
+            sessions: sessions.clone(),
+        }
+    }
+}
+
+impl AccountsOver<MemorySessions> for MemoryUsers {
+    type Accounts = MemoryAccounts;
+
+    fn accounts(&self, sessions: &MemorySessions) -> MemoryAccounts {
+        MemoryAccounts::new(self, sessions)
+    }
+}
+
+/// Whether the account stored under `user.username` is still `user` as read (same id, same
+/// password hash).
+fn unchanged(users: &HashMap<Username, UserRecord>, user: &UserRecord) -> bool {
+    users.get(&user.username).is_some_and(|stored| {
+        stored.user_id == user.user_id && stored.password_hash == user.password_hash
+    })
+}
+
+impl ChangePassword for MemoryAccounts {
+    async fn change_password(
+        &self,
+        user: &UserRecord,
+        new_hash: &str,
+        keep: &SessionId,
+        now: i64,
+    ) -> Result<PasswordChange, StoreError> {
+        let mut users = self
+            .users
+            .users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.sessions.state();
+        if !unchanged(&users, user) {
+            return Ok(PasswordChange::Stale);
+        }
+        if !matches!(
+            state.lookup(keep, &user.user_id, now),
+            SessionLookup::Live(_)
+        ) {
+            return Ok(PasswordChange::SessionEnded);
+        }
+        let generation = state.generation(&user.user_id) + 1;
+        state.generations.insert(user.user_id.clone(), generation);
+        if let Some(session) = state.sessions.get_mut(keep) {
+            session.generation = generation;
+        }
+        if let Some(stored) = users.get_mut(&user.username) {
+            new_hash.clone_into(&mut stored.password_hash);
+        }
+        Ok(PasswordChange::Changed { generation })
+    }
+}
+
+impl DeleteAccount for MemoryAccounts {
+    async fn delete_account(
+        &self,
+        user: &UserRecord,
+        _marker_expires_at: i64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut users = self
+            .users
+            .users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.sessions.state();
+        if !unchanged(&users, user) {
+            return Ok(None);
+        }
+        users.remove(&user.username);
+        let generation = state.generation(&user.user_id) + 1;
+        state.generations.insert(user.user_id.clone(), generation);
+        // The refresh tokens of its sessions go too (the DynamoDB store leaves them to their
+        // TTL: they are unusable once their sessions have ended).
+        state.refresh.retain(|_, r| r.user_id != user.user_id);
+        Ok(Some(generation))
     }
 }

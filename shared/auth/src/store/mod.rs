@@ -11,7 +11,9 @@
 //! | [`DeleteSession`] | delete one of the caller's live sessions | logout, sessions, refresh (theft) |
 //! | [`ListSessions`] | the caller's live sessions | sessions |
 //! | [`RevokeAllSessions`] | bump the caller's revocation generation; clean up the sessions it ended | logout-all |
-//! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear) | login |
+//! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear, forget) | login, change-password, delete-account |
+//! | [`ChangePassword`] | replace the password hash and end every other session, atomically | change-password |
+//! | [`DeleteAccount`] | delete the account and end every session, atomically | delete-account |
 //!
 //! Two implementations: DynamoDB through `aws-sdk-dynamodb` (crate `auth-sdk`) and [`memory`]
 //! (the embedded default for local runs). Both pass the same conformance suite
@@ -33,8 +35,9 @@
 //! the login's write: a condition on the shared marker item would need a transaction, and
 //! concurrent logins of one user would then cancel each other.)
 //!
-//! No operation uses a DynamoDB transaction: each writes single items in an order that is safe
-//! if it stops half-way — a new refresh token item is written before anything refers to it or
+//! Only the two account changes ([`account`]) use a DynamoDB transaction (rare, one user's own
+//! request, so nothing contends for it); every other operation writes single items in an order
+//! that is safe if it stops half-way — a new refresh token item is written before anything refers to it or
 //! hands it out, so an interrupted operation leaves at most an item naming a token nobody holds
 //! (deleted at once when possible, else by TTL).
 //!
@@ -47,7 +50,9 @@
 //!     epoch seconds; `expires_at`
 //!     is the table's TTL attribute and the end of the newest refresh token's life),
 //!     `generation` (N), `user_agent` (S), `source_ip` (S);
-//!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0);
+//!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0), and
+//!     `expires_at` (N, TTL) once the account is deleted (set past the end of every session it
+//!     could have; until then the marker never expires);
 //!   - a refresh token, `pk` = `refresh#<SHA-256 of the token, hex>`: `sid` (S), `owner` (S),
 //!     `expires_at` (N, TTL), and `rotated_at_ms` (N) once it has been rotated. Rotated tokens
 //!     are kept until they expire, so that presenting one again is recognised as reuse.
@@ -65,8 +70,11 @@ use std::future::Future;
 use crate::domain::{RefreshHash, RefreshToken, SessionId, UserId, Username};
 use crate::error::StoreError;
 
+pub mod account;
 pub mod item;
 pub mod memory;
+
+pub use account::{AccountsOver, ChangePassword, DeleteAccount, PasswordChange};
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +262,13 @@ pub trait LoginAttempts {
         &self,
         username: &Username,
         counted: Attempts,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes the counter for `username`, whatever it holds: after the account was deleted, so
+    /// that whoever registers the name next does not inherit its failures.
+    fn forget_attempts(
+        &self,
+        username: &Username,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
