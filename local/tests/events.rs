@@ -4,7 +4,7 @@
 
 use auth::Password;
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
-use auth::store::{CreateUser, StartSession, UserRecord};
+use auth::store::{AccountsOver, CreateUser, StartSession, UserRecord};
 use auth::{UserId, Username};
 use auth_edge::Function as _;
 use auth_sdk::SdkKeys as _;
@@ -29,6 +29,7 @@ fn expected(file: &str) -> Expect {
         "sessions.json" => Expect::Status(200),
         "session-delete.json" => Expect::Status(204),
         "logout-all.json" => Expect::Status(204),
+        "change-password.json" | "delete-account.json" => Expect::Status(204),
         "account-page.json" => Expect::Status(200),
         "authorizer-valid.json" => Expect::Authorized(true),
         "authorizer-missing-token.json" | "authorizer-garbage-token.json" => {
@@ -136,6 +137,30 @@ async fn every_sample_event_gets_its_answer() {
                         sessions::Handler::new(sessions).handle(req).await
                     }
                     "POST /logout-all" => logout_all::Handler::new(sessions).handle(req).await,
+                    "POST /password" => {
+                        let accounts = users.accounts(&sessions);
+                        change_password::Handler::new(
+                            users,
+                            sessions,
+                            MemoryAttempts::new(),
+                            accounts,
+                            hasher(),
+                        )
+                        .handle(req)
+                        .await
+                    }
+                    "DELETE /me" => {
+                        let accounts = users.accounts(&sessions);
+                        delete_account::Handler::new(
+                            users,
+                            sessions,
+                            MemoryAttempts::new(),
+                            accounts,
+                            hasher(),
+                        )
+                        .handle(req)
+                        .await
+                    }
                     "GET /" => account_page::Handler.handle(req).await,
                     other => panic!("{file}: unknown route {other}"),
                 };

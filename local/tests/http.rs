@@ -134,7 +134,7 @@ async fn gateway_answers_as_api_gateway_does() {
         (Method::GET, "/account.js/"),
         (Method::GET, "/nope"),
         (Method::GET, "/register"),
-        (Method::DELETE, "/me"),
+        (Method::PUT, "/me"),
         (Method::POST, "/register/"),
         (Method::GET, "/ME"),
     ] {

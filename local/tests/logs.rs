@@ -237,11 +237,43 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         400
     );
 
+    // The account changes: wrong and right passwords, and a malformed body holding them.
+    let new_password = "N3w-Secret-Passw0rd#";
+    let (_, fresh) = send(&gateway, "POST", "/login", None, Some(creds.clone())).await;
+    let fresh = format!("Bearer {}", fresh["access_token"].as_str().unwrap());
+    let change = |current: &str| {
+        json!({"current_password": current, "new_password": new_password}).to_string()
+    };
+    for (body, want) in [
+        (change(wrong), 401),
+        (format!("{{\"current_password\":\"{password}\""), 400),
+        (change(password), 204),
+    ] {
+        assert_eq!(
+            send(&gateway, "POST", "/password", Some(&fresh), Some(body))
+                .await
+                .0,
+            want
+        );
+    }
+    for (given, want) in [(password, 401), (new_password, 204)] {
+        let body = json!({ "password": given }).to_string();
+        assert_eq!(
+            send(&gateway, "DELETE", "/me", Some(&fresh), Some(body))
+                .await
+                .0,
+            want
+        );
+    }
+
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let parts: Vec<&str> = token.split('.').collect();
     for secret in [
         password,
         wrong,
+        new_password,
+        "$argon2",
+        &fresh,
         &token,
         parts[1],
         parts[2],
@@ -323,6 +355,8 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         "GET /me",
         "POST /logout",
         "POST /logout-all",
+        "POST /password",
+        "DELETE /me",
     ] {
         assert!(routes.contains(route), "no outcome line for {route}");
     }

@@ -244,6 +244,36 @@ fn iam_is_least_privilege() {
                 ("dynamodb:Query", "${SessionsTable.Arn}/index/by-user"),
             ],
         ),
+        (
+            "change-password",
+            &[
+                ("dynamodb:GetItem", "UsersTable"),
+                ("dynamodb:UpdateItem", "UsersTable"),
+                ("dynamodb:BatchGetItem", "SessionsTable"),
+                ("dynamodb:UpdateItem", "SessionsTable"),
+                ("dynamodb:DeleteItem", "SessionsTable"),
+                ("dynamodb:Query", "${SessionsTable.Arn}/index/by-user"),
+                ("dynamodb:GetItem", "LoginAttemptsTable"),
+                ("dynamodb:PutItem", "LoginAttemptsTable"),
+                ("dynamodb:DeleteItem", "LoginAttemptsTable"),
+                ("dynamodb:UpdateItem", "LoginAttemptsTable"),
+            ],
+        ),
+        (
+            "delete-account",
+            &[
+                ("dynamodb:GetItem", "UsersTable"),
+                ("dynamodb:DeleteItem", "UsersTable"),
+                ("dynamodb:BatchGetItem", "SessionsTable"),
+                ("dynamodb:UpdateItem", "SessionsTable"),
+                ("dynamodb:DeleteItem", "SessionsTable"),
+                ("dynamodb:Query", "${SessionsTable.Arn}/index/by-user"),
+                ("dynamodb:GetItem", "LoginAttemptsTable"),
+                ("dynamodb:PutItem", "LoginAttemptsTable"),
+                ("dynamodb:DeleteItem", "LoginAttemptsTable"),
+                ("dynamodb:UpdateItem", "LoginAttemptsTable"),
+            ],
+        ),
         // Serves files from its own binary: no permission at all.
         ("account-page", &[]),
     ];
@@ -371,6 +401,12 @@ fn environment_variables_are_exactly_what_each_function_reads() {
         }),
         ("logout-all", |env| {
             logout_all::Config::from_lookup(env).map(|_| ())
+        }),
+        ("change-password", |env| {
+            change_password::Config::from_lookup(env).map(|_| ())
+        }),
+        ("delete-account", |env| {
+            delete_account::Config::from_lookup(env).map(|_| ())
         }),
         // Reads no variable: the template must set none.
         ("account-page", |_| Ok(())),

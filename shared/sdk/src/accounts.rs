@@ -114,6 +114,13 @@ impl AccountsOver<DynamoSessions> for DynamoUsers {
     }
 }
 
+/// The cancellation reasons of a throttled transaction.
+const THROTTLED_REASONS: &[&str] = &[
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+];
+
 /// Why a transaction did not happen.
 enum Cancelled {
     /// The condition on the item at this index (in the order sent) failed.
@@ -129,17 +136,19 @@ fn cancelled(
 ) -> Cancelled {
     if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
         let reasons = e.cancellation_reasons();
+        let any = |code: &str| reasons.iter().any(|r| r.code() == Some(code));
         if let Some(i) = reasons
             .iter()
             .position(|r| r.code() == Some("ConditionalCheckFailed"))
         {
             return Cancelled::Condition(i);
         }
-        if reasons
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict"))
-        {
+        if any("TransactionConflict") {
             return Cancelled::Conflict;
+        }
+        // Throttled, as DynamoDB reports it inside a transaction: worth a retry later.
+        if THROTTLED_REASONS.iter().any(|code| any(code)) {
+            return Cancelled::Store(StoreError::Unavailable(Box::new(err)));
         }
     }
     Cancelled::Store(classify(err))
