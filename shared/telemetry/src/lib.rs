@@ -49,6 +49,8 @@ pub const OUR_CRATES: &[&str] = &[
     "sessions",
     "logout_all",
     "account_page",
+    "change_password",
+    "delete_account",
     "local_api",
 ];
 
