@@ -3,8 +3,7 @@
 
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth::store::{
-    AccountsOver, CreateUser, FindUser, GetSession, LoginAttempts, RevokeAllSessions,
-    SessionLookup, SessionStore, UserRecord, UserStore,
+    AccountsOver, CreateUser, LoginAttempts, SessionLookup, SessionStore, UserRecord, UserStore,
 };
 use auth::{Password, UserId, Username, clock};
 use auth_edge::Function as _;
