@@ -55,6 +55,7 @@ where
     let hasher = config.password.hasher();
     let signer = config.signer.signer_with(None::<&NoSecrets>).await?;
     let accounts = users.accounts(&sessions);
+    let (user_admin, sessions_admin) = (users.clone(), sessions.clone());
     let mut functions: HashMap<&'static str, HttpFunction> = HashMap::new();
     functions.insert(
         "change-password",
@@ -111,6 +112,10 @@ where
     functions.insert("sessions", http(sessions::Handler::new(sessions.clone())));
     functions.insert("logout-all", http(logout_all::Handler::new(sessions)));
     functions.insert("account-page", http(account_page::Handler));
+    functions.insert(
+        "admin",
+        http(admin::Handler::new(user_admin, sessions_admin)),
+    );
     let authorizer = authorizer::Handler::new(
         session_reader,
         config.verifier.verifier_from(None::<&NoSecrets>).await?,

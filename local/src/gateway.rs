@@ -3,7 +3,8 @@
 //!
 //! For each request [`Gateway::handle`]:
 //! 1. matches the route ([`crate::routes`], with its path parameters); none → 404
-//!    `{"message":"Not Found"}`;
+//!    `{"message":"Not Found"}` (the operator routes exist only on the admin gateway,
+//!    [`Gateway::admin`], and only they do);
 //! 2. for a protected route: no (or an empty) `Authorization` header → 401
 //!    `{"message":"Unauthorized"}` without calling the authorizer; otherwise builds the
 //!    authorizer's v2 `REQUEST` event and calls it. `isAuthorized: false` → 403
@@ -53,11 +54,13 @@ pub type AuthorizerFunction =
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The local API Gateway.
+#[derive(Clone)]
 pub struct Gateway {
     functions: HashMap<&'static str, HttpFunction>,
     authorizer: AuthorizerFunction,
     timeout: Duration,
     cors: Cors,
+    admin: bool,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -87,6 +90,19 @@ impl Gateway {
             authorizer,
             timeout: DEFAULT_TIMEOUT,
             cors: Cors::default(),
+            admin: false,
+        }
+    }
+
+    /// The gateway of the admin listener: the same functions, serving only the operator routes
+    /// ([`routes::Auth::Iam`]), with no authorization of its own — in AWS, IAM authorizes them;
+    /// locally, the listener is bound to 127.0.0.1, so only this machine reaches it. No CORS:
+    /// browsers have no business there.
+    pub fn admin(&self) -> Self {
+        Self {
+            admin: true,
+            cors: Cors::default(),
+            ..self.clone()
         }
     }
 
@@ -131,7 +147,9 @@ impl Gateway {
         peer: SocketAddr,
         request_id: &str,
     ) -> http::Response<Vec<u8>> {
-        let Some((route, params)) = routes::find(req.method().as_str(), req.uri().path()) else {
+        let Some((route, params)) =
+            routes::find(req.method().as_str(), req.uri().path(), self.admin)
+        else {
             return gateway_error(StatusCode::NOT_FOUND, "Not Found");
         };
         let mut event = http_event(&req, peer, route, request_id);
@@ -143,7 +161,7 @@ impl Gateway {
                 .into();
         }
 
-        if route.protected {
+        if route.protected() {
             let has_credentials = req
                 .headers()
                 .get(header::AUTHORIZATION)

@@ -26,6 +26,11 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "HOST", default_value = "127.0.0.1")]
     host: IpAddr,
+    /// Also serve the operator routes (`/admin/users/{username}/…`, IAM-authorized when
+    /// deployed) on this port, on 127.0.0.1 only whatever --host says: anyone who can connect
+    /// to it is an operator. Without it they are not served at all.
+    #[arg(long, env = "ADMIN_PORT", value_name = "PORT")]
+    admin_port: Option<u16>,
     /// Use the DynamoDB(-compatible) server at this URL instead of the embedded in-memory store.
     #[arg(long, env = "DYNAMODB_ENDPOINT_URL", value_name = "URL")]
     dynamodb_endpoint: Option<String>,
@@ -253,13 +258,50 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e} (choose another with --port)"))?;
     let base = format!("http://{}", listener.local_addr()?);
-    print_banner(&base, &store);
-    local_api::server::serve(listener, Arc::new(gateway), shutdown_signal()).await?;
+    let admin = match args.admin_port {
+        Some(port) => {
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                format!("cannot listen on {addr}: {e} (choose another with --admin-port)")
+            })?;
+            Some((listener, gateway.admin()))
+        }
+        None => None,
+    };
+    print_banner(
+        &base,
+        &store,
+        admin.as_ref().map(|(l, _)| l.local_addr()).transpose()?,
+    );
+    // Ctrl-C stops both listeners.
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let stopped = |stop: &tokio::sync::broadcast::Sender<()>| {
+        let mut rx = stop.subscribe();
+        async move {
+            let _ = rx.recv().await;
+        }
+    };
+    let api = local_api::server::serve(listener, Arc::new(gateway), stopped(&stop));
+    let admin = async {
+        match admin {
+            Some((listener, gateway)) => {
+                local_api::server::serve(listener, Arc::new(gateway), stopped(&stop)).await
+            }
+            None => Ok(()),
+        }
+    };
+    let signal = async {
+        shutdown_signal().await;
+        let _ = stop.send(());
+    };
+    let (api, admin, ()) = tokio::join!(api, admin, signal);
+    api?;
+    admin?;
     println!("stopped");
     Ok(())
 }
 
-fn print_banner(base: &str, store: &str) {
+fn print_banner(base: &str, store: &str, admin: Option<SocketAddr>) {
     println!(
         r#"
 JWT session service: local API on {base}
@@ -278,11 +320,18 @@ Try it:
   curl -i -w '\n' {base}/me -H "authorization: Bearer $TOKEN"   # 403: logged out
 
 Sessions (refresh, list, revoke one, log out everywhere): see the README's walk-through.
-Ctrl-C stops the server.
+{admin}Ctrl-C stops the server.
 "#,
+        admin = match admin {
+            Some(addr) => format!(
+                "Operator routes (no authorization: 127.0.0.1 only): http://{addr}/admin/users/{{username}}/{{logout-all,disable,enable,sessions}}\n"
+            ),
+            None => String::new(),
+        },
         routes = local_api::routes::ROUTES
             .iter()
-            .map(|r| if r.protected {
+            .filter(|r| r.auth != local_api::routes::Auth::Iam)
+            .map(|r| if r.protected() {
                 format!("{} (authorizer)", r.key())
             } else {
                 r.key()

@@ -402,3 +402,67 @@ fn cors_origins_come_from_the_repeatable_flag_or_the_environment() {
         "{err}"
     );
 }
+
+/// The status curl gets for `method` `url`.
+fn status_of(method: &str, url: &str) -> String {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            method,
+            url,
+        ])
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn operator_routes_only_on_the_admin_listener() {
+    let mut server = Running::start(&["--admin-port", "0"], &[]);
+    let base = server.base_url();
+    let line = server.wait_for("Operator routes");
+    let admin = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .and_then(|url| url.split("/admin/").next())
+        .unwrap()
+        .to_owned();
+    assert!(admin.starts_with("http://127.0.0.1:"), "{admin}");
+    assert_ne!(admin, base);
+    // An unknown user on the admin listener: the function answered (404 user_not_found); the
+    // API's listener has no such route (404 from the gateway); the admin listener no API route.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "POST",
+            &format!("{admin}/admin/users/nobody-here/logout-all"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("user_not_found"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let on_api = status_of(
+        "POST",
+        &format!("{base}/admin/users/nobody-here/logout-all"),
+    );
+    assert_eq!(on_api, "404");
+    assert_eq!(status_of("GET", &format!("{admin}/")), "404");
+    // Ctrl-C stops both.
+    server.interrupt();
+
+    // Without the flag, nothing mentions them.
+    let mut server = Running::start(&[], &[]);
+    server.base_url();
+    let session = server.curl_session();
+    assert!(!session.contains("admin"), "{session}");
+    server.interrupt();
+}

@@ -30,6 +30,8 @@ fn expected(file: &str) -> Expect {
         "session-delete.json" => Expect::Status(204),
         "logout-all.json" => Expect::Status(204),
         "change-password.json" | "delete-account.json" => Expect::Status(204),
+        "admin-disable.json" => Expect::Status(204),
+        "admin-sessions.json" => Expect::Status(200),
         "account-page.json" => Expect::Status(200),
         "authorizer-valid.json" => Expect::Authorized(true),
         "authorizer-missing-token.json" | "authorizer-garbage-token.json" => {
@@ -137,6 +139,10 @@ async fn every_sample_event_gets_its_answer() {
                         sessions::Handler::new(sessions).handle(req).await
                     }
                     "POST /logout-all" => logout_all::Handler::new(sessions).handle(req).await,
+                    "POST /admin/users/{username}/disable"
+                    | "GET /admin/users/{username}/sessions" => {
+                        admin::Handler::new(users, sessions).handle(req).await
+                    }
                     "POST /password" => {
                         let accounts = users.accounts(&sessions);
                         change_password::Handler::new(

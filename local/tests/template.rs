@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use local_api::routes::ROUTES;
+use local_api::routes::{Auth, ROUTES};
 use serde_json::Value;
 
 fn template_resources() -> serde_json::Map<String, Value> {
@@ -15,8 +15,8 @@ fn template_resources() -> serde_json::Map<String, Value> {
         .clone()
 }
 
-/// (method, path, binary, protected) for every HttpApi event in the template.
-fn template_routes() -> BTreeSet<(String, String, String, bool)> {
+/// (method, path, binary, authorization) for every HttpApi event in the template.
+fn template_routes() -> BTreeSet<(String, String, String, Auth)> {
     let mut routes = BTreeSet::new();
     for resource in template_resources().values() {
         if resource["Type"] != "AWS::Serverless::Function" {
@@ -32,16 +32,17 @@ fn template_routes() -> BTreeSet<(String, String, String, bool)> {
         for event in events.values() {
             assert_eq!(event["Type"], "HttpApi", "only HttpApi events are expected");
             let p = &event["Properties"];
-            let protected = match p["Auth"]["Authorizer"].as_str() {
-                None | Some("NONE") => false,
-                Some("SessionAuthorizer") => true,
+            let auth = match p["Auth"]["Authorizer"].as_str() {
+                None | Some("NONE") => Auth::None,
+                Some("SessionAuthorizer") => Auth::Session,
+                Some("AWS_IAM") => Auth::Iam,
                 Some(other) => panic!("unknown authorizer {other}"),
             };
             routes.insert((
                 p["Method"].as_str().unwrap().to_uppercase(),
                 p["Path"].as_str().unwrap().to_owned(),
                 binary.clone(),
-                protected,
+                auth,
             ));
         }
     }
@@ -57,7 +58,7 @@ fn local_routes_match_the_template() {
                 r.method.to_owned(),
                 r.path.to_owned(),
                 r.function.to_owned(),
-                r.protected,
+                r.auth,
             )
         })
         .collect();
@@ -274,6 +275,17 @@ fn iam_is_least_privilege() {
                 ("dynamodb:UpdateItem", "LoginAttemptsTable"),
             ],
         ),
+        (
+            "admin",
+            &[
+                ("dynamodb:GetItem", "UsersTable"),
+                ("dynamodb:GetItem", "SessionsTable"),
+                ("dynamodb:BatchGetItem", "SessionsTable"),
+                ("dynamodb:UpdateItem", "SessionsTable"),
+                ("dynamodb:DeleteItem", "SessionsTable"),
+                ("dynamodb:Query", "${SessionsTable.Arn}/index/by-user"),
+            ],
+        ),
         // Serves files from its own binary: no permission at all.
         ("account-page", &[]),
     ];
@@ -408,6 +420,7 @@ fn environment_variables_are_exactly_what_each_function_reads() {
         ("delete-account", |env| {
             delete_account::Config::from_lookup(env).map(|_| ())
         }),
+        ("admin", |env| admin::Config::from_lookup(env).map(|_| ())),
         // Reads no variable: the template must set none.
         ("account-page", |_| Ok(())),
     ];

@@ -16,8 +16,9 @@
 //! verified: a login racing `POST /password` or `DELETE /me` is refused or ended, never left
 //! open with the old password or on a deleted account.
 //!
-//! An unknown username, a username or password that cannot exist (breaks the format rules) and a
-//! wrong password all get the same 401 `invalid_credentials` body, and each runs one Argon2
+//! An unknown username, a username or password that cannot exist (breaks the format rules), a
+//! wrong password and an account an operator disabled all get the same 401
+//! `invalid_credentials` body, and each runs one Argon2
 //! verification at the configured cost (against a dummy hash when there is no account), so that
 //! neither the answer nor its time tells whether an account exists.
 //!
@@ -223,6 +224,7 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
         user_agent: String,
         source_ip: String,
     ) -> Result<(SessionId, RefreshToken), AuthError> {
+        let marker = self.sessions.marker(&user.user_id).await?;
         let session = SessionRecord {
             session_id: SessionId::generate(),
             user_id: user.user_id.clone(),
@@ -230,11 +232,12 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             created_at_ms: clock::now_ms(),
             last_used_at: now,
             expires_at: now + self.refresh_ttl_seconds,
-            generation: self.sessions.revocation_generation(&user.user_id).await?,
+            generation: marker.generation,
             user_agent,
             source_ip,
         };
-        if !self.credentials().still_current(user).await? {
+        // A disabled account answers as a wrong password does (after the same verification).
+        if marker.disabled || !self.credentials().still_current(user).await? {
             return Err(AuthError::InvalidCredentials);
         }
         let token = RefreshToken::generate();

@@ -60,6 +60,9 @@ pub enum AuthError {
     /// No session with this id among the caller's live sessions.
     #[error("no such session")]
     SessionNotFound,
+    /// An operator route named a username that has no account.
+    #[error("no such user")]
+    UserNotFound,
     /// No valid identity for a route that needs one.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),

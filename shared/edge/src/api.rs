@@ -12,6 +12,7 @@
 //! | 401 | `invalid_refresh_token` | refresh with a token that is unknown, expired, revoked or reused |
 //! | 401 | `unauthorized` | no identity from the authorizer on a protected route |
 //! | 404 | `session_not_found` | `DELETE /sessions/{id}` for an id that is not one of the caller's live sessions |
+//! | 404 | `user_not_found` | an operator route (`/admin/users/{username}/…`) for a username without an account |
 //! | 409 | `username_taken` | register with a taken username |
 //! | 429 | `too_many_requests` | login for a username with too many recent failures (`Retry-After`) |
 //! | 413 | `payload_too_large` | body over [`MAX_BODY_BYTES`] |
@@ -81,6 +82,7 @@ pub fn status_and_code(err: &AuthError) -> (StatusCode, &'static str) {
         AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
         AuthError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
         AuthError::SessionNotFound => (StatusCode::NOT_FOUND, "session_not_found"),
+        AuthError::UserNotFound => (StatusCode::NOT_FOUND, "user_not_found"),
         AuthError::CsrfRejected => (StatusCode::FORBIDDEN, "csrf_rejected"),
         AuthError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         AuthError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),

@@ -21,9 +21,9 @@ use auth::domain::{RefreshHash, SessionId, UserId, Username};
 use auth::error::StoreError;
 use auth::store::item::{self, Attr, ItemView, TRANSIENT_CODES, marker_key};
 use auth::store::{
-    Attempts, CreateUser, DeleteSession, FindUser, GetSession, ListSessions, LoginAttempts,
-    RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation, SessionLookup, SessionRecord,
-    SessionUse, StartSession, UserRecord,
+    Attempts, CreateUser, DeleteSession, DisableUser, FindUser, GetSession, ListSessions,
+    LoginAttempts, Marker, RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation,
+    SessionLookup, SessionRecord, SessionUse, StartSession, UserRecord,
 };
 use auth_telemetry::metrics::timed;
 
@@ -390,18 +390,14 @@ impl DynamoSessions {
             }
         }
     }
-
-    async fn marker_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
-        match get_consistent(&self.client, &self.table, "pk", &marker_key(owner)).await? {
-            Some(item) => generation(&item),
-            None => Ok(0),
-        }
-    }
 }
 
 impl StartSession for DynamoSessions {
-    async fn revocation_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
-        self.marker_generation(owner).await
+    async fn marker(&self, owner: &UserId) -> Result<Marker, StoreError> {
+        match get_consistent(&self.client, &self.table, "pk", &marker_key(owner)).await? {
+            Some(item) => item::marker(&View(&item)),
+            None => Ok(Marker::default()),
+        }
     }
 
     async fn start_session(
@@ -563,7 +559,7 @@ impl ListSessions for DynamoSessions {
         if let Some(id) = also.filter(|id| !ids.iter().any(|i| i == id.as_str())) {
             ids.push(id.to_string());
         }
-        let marker = self.marker_generation(owner).await?;
+        let marker = StartSession::marker(self, owner).await?.generation;
         let mut live = Vec::new();
         for chunk in ids.chunks(100) {
             for item in self.batch_get(chunk.to_vec()).await? {
@@ -574,6 +570,51 @@ impl ListSessions for DynamoSessions {
         }
         auth::store::sort_newest_first(&mut live);
         Ok(live)
+    }
+}
+
+impl DisableUser for DynamoSessions {
+    async fn disable(&self, owner: &UserId) -> Result<u64, StoreError> {
+        let out = timed(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(marker_key(owner)))
+                .update_expression("ADD generation :one SET disabled_at = :now")
+                .expression_attribute_values(":one", num(1))
+                .expression_attribute_values(":now", num(auth::clock::now()))
+                .return_values(ReturnValue::UpdatedNew)
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
+        generation(&out.attributes.unwrap_or_default())
+    }
+
+    async fn enable(&self, owner: &UserId) -> Result<bool, StoreError> {
+        // Only on a marker with the mark: an update of a missing item would create a marker
+        // without a generation.
+        let result = timed(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(marker_key(owner)))
+                .update_expression("REMOVE disabled_at")
+                .condition_expression("attribute_exists(disabled_at)")
+                .send(),
+        )
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_check_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn is_disabled(&self, owner: &UserId) -> Result<bool, StoreError> {
+        Ok(StartSession::marker(self, owner).await?.disabled)
     }
 }
 

@@ -51,6 +51,7 @@ pub const OUR_CRATES: &[&str] = &[
     "account_page",
     "change_password",
     "delete_account",
+    "admin",
     "local_api",
 ];
 
@@ -231,6 +232,9 @@ pub mod metrics {
     //! | `RefreshTokenReuse` | Count | `Action` (`session_revoked`) | refresh |
     //! | `SessionListings`, `SessionRevocations` | Count | `Outcome` (`success`, `session_not_found`, …) | sessions |
     //! | `LogoutAlls` | Count | `Outcome` (`success`, …) | logout-all |
+    //! | `PasswordChanges` | Count | `Outcome` (`success`, `invalid_credentials`, …) | change-password |
+    //! | `AccountDeletions` | Count | `Outcome` (`success`, `invalid_credentials`, …) | delete-account |
+    //! | `AdminActions` | Count | `Outcome` (`success`, `user_not_found`, …) | admin |
     //! | `Authorizations` | Count | `Decision` (`allow`, `deny`), `Reason` | authorizer |
     //! | `DynamoDbLatency` | Milliseconds | `Operation` (`GetItem`, `BatchGetItem`, `PutItem`, `UpdateItem`, `DeleteItem`, `Query`) | every function on DynamoDB |
 

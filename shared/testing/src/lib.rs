@@ -215,8 +215,8 @@ impl GetSession for DirectReads {
 }
 
 impl StartSession for DirectReads {
-    async fn revocation_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
-        self.writes.revocation_generation(owner).await
+    async fn marker(&self, owner: &UserId) -> Result<auth::store::Marker, StoreError> {
+        self.writes.marker(owner).await
     }
 
     async fn start_session(
@@ -291,6 +291,20 @@ impl RevokeAllSessions for DirectReads {
         generation: u64,
     ) -> Result<usize, StoreError> {
         self.writes.delete_sessions_before(owner, generation).await
+    }
+}
+
+impl auth::store::DisableUser for DirectReads {
+    async fn disable(&self, owner: &UserId) -> Result<u64, StoreError> {
+        self.writes.disable(owner).await
+    }
+
+    async fn enable(&self, owner: &UserId) -> Result<bool, StoreError> {
+        self.writes.enable(owner).await
+    }
+
+    async fn is_disabled(&self, owner: &UserId) -> Result<bool, StoreError> {
+        self.writes.is_disabled(owner).await
     }
 }
 

@@ -1,13 +1,13 @@
-//! The account changes (`auth::store::account`: change password, delete account) judged by one
-//! suite on the in-memory stores and on DynamoDB (moto, and dynalite for the races), as
-//! `store_conformance.rs` judges the rest.
+//! The account changes (`auth::store::account`: change password, delete account) and an
+//! operator's disable (`DisableUser`), judged by one suite on the in-memory stores and on
+//! DynamoDB (moto, and dynalite for the races), as `store_conformance.rs` judges the rest.
 
 use auth::clock;
 use auth::store::memory::{MemorySessions, MemoryUsers};
 use auth::store::{
-    AccountsOver, ChangePassword, CreateUser, DeleteAccount, DeleteSession, FindUser, GetSession,
-    PasswordChange, RevokeAllSessions, SessionLookup, SessionRecord, SessionStore, StartSession,
-    UserRecord, UserStore,
+    AccountsOver, ChangePassword, CreateUser, DeleteAccount, DeleteSession, DisableUser, FindUser,
+    GetSession, Marker, PasswordChange, RevokeAllSessions, SessionLookup, SessionRecord,
+    SessionStore, StartSession, UserRecord, UserStore,
 };
 use auth::{SessionId, UserId, Username};
 use auth_testing::{TestTables, new_session, put_session, unique_username};
@@ -53,9 +53,10 @@ async fn login(stores: &impl Stores, owner: &UserRecord) -> SessionRecord {
     let mut session = new_session(&owner.user_id, owner.username.as_str(), clock::now() + 3600);
     session.generation = stores
         .sessions()
-        .revocation_generation(&owner.user_id)
+        .marker(&owner.user_id)
         .await
-        .unwrap();
+        .unwrap()
+        .generation;
     put_session(stores.sessions(), &session).await;
     session
 }
@@ -166,9 +167,10 @@ async fn change_password_keeps_only_the_callers_session(stores: impl Stores) {
     assert_eq!(
         stores
             .sessions()
-            .revocation_generation(&user.user_id)
+            .marker(&user.user_id)
             .await
-            .unwrap(),
+            .unwrap()
+            .generation,
         generation
     );
     assert!(live(&lookup(&stores, &stranger, &theirs.session_id).await));
@@ -259,9 +261,10 @@ async fn logins_racing_a_password_change(stores: impl Stores) {
                     new_session(&user.user_id, user.username.as_str(), clock::now() + 3600);
                 session.generation = stores
                     .sessions()
-                    .revocation_generation(&user.user_id)
+                    .marker(&user.user_id)
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .generation;
                 tokio::task::yield_now().await;
                 let now = stores.users().find_user(&user.username).await.unwrap();
                 if now.is_none_or(|now| now.password_hash != user.password_hash) {
@@ -332,6 +335,86 @@ async fn logout_all_racing_a_password_change(stores: impl Stores) {
     }
 }
 
+/// An operator's disable ends every session at once and keeps the mark until enabled; the
+/// marker read by login says so; enabling keeps the ended sessions ended.
+async fn disable_and_enable(stores: impl Stores) {
+    let user = account(&stores, "dis").await;
+    let before = login(&stores, &user).await;
+    let sessions = stores.sessions();
+    assert!(!sessions.is_disabled(&user.user_id).await.unwrap());
+    // Enabling an account that was never disabled changes nothing (and creates no marker).
+    assert!(!sessions.enable(&user.user_id).await.unwrap());
+    assert_eq!(
+        sessions.marker(&user.user_id).await.unwrap(),
+        Marker::default()
+    );
+
+    assert_eq!(sessions.disable(&user.user_id).await.unwrap(), 1);
+    assert_eq!(
+        lookup(&stores, &user, &before.session_id).await,
+        SessionLookup::Revoked
+    );
+    assert_eq!(
+        sessions.marker(&user.user_id).await.unwrap(),
+        Marker {
+            generation: 1,
+            disabled: true
+        }
+    );
+    assert!(sessions.is_disabled(&user.user_id).await.unwrap());
+    // Twice: still disabled, and any session started meanwhile ended too.
+    assert_eq!(sessions.disable(&user.user_id).await.unwrap(), 2);
+
+    assert!(sessions.enable(&user.user_id).await.unwrap());
+    assert_eq!(
+        sessions.marker(&user.user_id).await.unwrap(),
+        Marker {
+            generation: 2,
+            disabled: false
+        }
+    );
+    assert_eq!(
+        lookup(&stores, &user, &before.session_id).await,
+        SessionLookup::Revoked
+    );
+    let after = login(&stores, &user).await;
+    assert!(live(&lookup(&stores, &user, &after.session_id).await));
+}
+
+/// Logins racing a disable, each as login does it (read the marker; refuse if disabled; else
+/// start the session under its generation): none survives.
+async fn logins_racing_a_disable(stores: impl Stores) {
+    let user = account(&stores, "dis-race").await;
+    let logins: Vec<_> = (0..16)
+        .map(|_| {
+            let stores = stores.clone();
+            let user = user.clone();
+            tokio::spawn(async move {
+                let marker = stores.sessions().marker(&user.user_id).await.unwrap();
+                if marker.disabled {
+                    return None;
+                }
+                tokio::task::yield_now().await;
+                let mut session =
+                    new_session(&user.user_id, user.username.as_str(), clock::now() + 3600);
+                session.generation = marker.generation;
+                put_session(stores.sessions(), &session).await;
+                Some(session)
+            })
+        })
+        .collect();
+    stores.sessions().disable(&user.user_id).await.unwrap();
+    for login in logins {
+        if let Some(session) = login.await.unwrap() {
+            assert_eq!(
+                lookup(&stores, &user, &session.session_id).await,
+                SessionLookup::Revoked,
+                "a login survived the disable"
+            );
+        }
+    }
+}
+
 macro_rules! accounts {
     ($backend:ident, $stores:expr) => {
         mod $backend {
@@ -344,6 +427,10 @@ macro_rules! accounts {
             #[tokio::test]
             async fn delete_account_ends_every_session() {
                 super::delete_account_ends_every_session($stores).await;
+            }
+            #[tokio::test]
+            async fn disable_and_enable() {
+                super::disable_and_enable($stores).await;
             }
         }
     };
@@ -379,3 +466,24 @@ accounts!(dynamodb_accounts, {
 // moto applies writes in steps under concurrency (see `store_conformance.rs`). The HTTP race
 // tests (local/tests/account.rs) run the whole handlers in memory too.
 races!(memory_races, memory());
+
+/// The disable is one write on one item, so its race also runs on dynalite (atomic per item,
+/// as DynamoDB is).
+macro_rules! disable_races {
+    ($backend:ident, $stores:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn logins_racing_a_disable() {
+                super::logins_racing_a_disable($stores).await;
+            }
+        }
+    };
+}
+
+disable_races!(memory_disable_races, memory());
+disable_races!(dynalite_disable_races, {
+    let t = TestTables::create_on_dynalite().await;
+    (t.users(), t.sessions())
+});

@@ -104,6 +104,14 @@ pub fn generation(item: &impl ItemView) -> Result<u64, StoreError> {
         .map_err(|_| StoreError::Malformed("attribute generation out of range".into()))
 }
 
+/// A revocation marker item as a [`Marker`](super::Marker).
+pub fn marker(item: &impl ItemView) -> Result<super::Marker, StoreError> {
+    Ok(super::Marker {
+        generation: generation(item)?,
+        disabled: item.attr("disabled_at").is_some(),
+    })
+}
+
 /// Judges a session item against its owner's marker generation.
 pub fn judge(
     item: Option<&impl ItemView>,

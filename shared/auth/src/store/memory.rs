@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    AccountsOver, Attempts, ChangePassword, CreateUser, DeleteAccount, DeleteSession, FindUser,
-    GetSession, ListSessions, LoginAttempts, PasswordChange, RefreshRecord, RefreshTokens,
-    RevokeAllSessions, Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
-    UserRecord,
+    AccountsOver, Attempts, ChangePassword, CreateUser, DeleteAccount, DeleteSession, DisableUser,
+    FindUser, GetSession, ListSessions, LoginAttempts, Marker, PasswordChange, RefreshRecord,
+    RefreshTokens, RevokeAllSessions, Rotation, SessionLookup, SessionRecord, SessionUse,
+    StartSession, UserRecord,
 };
 use crate::domain::{RefreshHash, SessionId, UserId, Username};
 use crate::error::StoreError;
@@ -57,6 +57,7 @@ struct SessionState {
     sessions: HashMap<SessionId, SessionRecord>,
     refresh: HashMap<RefreshHash, RefreshRecord>,
     generations: HashMap<UserId, u64>,
+    disabled: std::collections::HashSet<UserId>,
 }
 
 impl SessionState {
@@ -99,8 +100,12 @@ impl MemorySessions {
 }
 
 impl StartSession for MemorySessions {
-    async fn revocation_generation(&self, owner: &UserId) -> Result<u64, StoreError> {
-        Ok(self.state().generation(owner))
+    async fn marker(&self, owner: &UserId) -> Result<Marker, StoreError> {
+        let state = self.state();
+        Ok(Marker {
+            generation: state.generation(owner),
+            disabled: state.disabled.contains(owner),
+        })
     }
 
     async fn start_session(
@@ -228,6 +233,24 @@ impl ListSessions for MemorySessions {
             .collect();
         super::sort_newest_first(&mut live);
         Ok(live)
+    }
+}
+
+impl DisableUser for MemorySessions {
+    async fn disable(&self, owner: &UserId) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let generation = state.generation(owner) + 1;
+        state.generations.insert(owner.clone(), generation);
+        state.disabled.insert(owner.clone());
+        Ok(generation)
+    }
+
+    async fn enable(&self, owner: &UserId) -> Result<bool, StoreError> {
+        Ok(self.state().disabled.remove(owner))
+    }
+
+    async fn is_disabled(&self, owner: &UserId) -> Result<bool, StoreError> {
+        Ok(self.state().disabled.contains(owner))
     }
 }
 

@@ -4,13 +4,14 @@
 //! | trait | operation | used by |
 //! |---|---|---|
 //! | [`CreateUser`] | conditional create, never read-then-write | register |
-//! | [`FindUser`] | get by username (strongly consistent) | login, user-info |
-//! | [`StartSession`] | read the owner's revocation generation; write a session and its first refresh token | login |
+//! | [`FindUser`] | get by username (strongly consistent) | login, user-info, change-password, delete-account, admin |
+//! | [`StartSession`] | read the owner's revocation marker; write a session and its first refresh token | login |
 //! | [`GetSession`] | one strongly consistent read of a session and its owner's revocation marker | authorizer, refresh |
 //! | [`RefreshTokens`] | find a refresh token by hash; rotate it (atomically with the session's last use) | refresh |
 //! | [`DeleteSession`] | delete one of the caller's live sessions | logout, sessions, refresh (theft) |
-//! | [`ListSessions`] | the caller's live sessions | sessions |
-//! | [`RevokeAllSessions`] | bump the caller's revocation generation; clean up the sessions it ended | logout-all |
+//! | [`ListSessions`] | the caller's live sessions | sessions, admin |
+//! | [`RevokeAllSessions`] | bump the caller's revocation generation; clean up the sessions it ended | logout-all, admin |
+//! | [`DisableUser`] | bump the generation and mark the account disabled (one write); lift the mark | admin |
 //! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear, forget) | login, change-password, delete-account |
 //! | [`ChangePassword`] | replace the password hash and end every other session, atomically | change-password |
 //! | [`DeleteAccount`] | delete the account and end every session, atomically | delete-account |
@@ -50,7 +51,8 @@
 //!     epoch seconds; `expires_at`
 //!     is the table's TTL attribute and the end of the newest refresh token's life),
 //!     `generation` (N), `user_agent` (S), `source_ip` (S);
-//!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0), and
+//!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0),
+//!     `disabled_at` (N, epoch seconds) while an operator has disabled the account, and
 //!     `expires_at` (N, TTL) once the account is deleted (set past the end of every session it
 //!     could have; until then the marker never expires);
 //!   - a refresh token, `pk` = `refresh#<SHA-256 of the token, hex>`: `sid` (S), `owner` (S),
@@ -289,14 +291,21 @@ pub trait FindUser {
     ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
 }
 
+/// A user's revocation marker as read: what decides whether sessions may start and which have
+/// ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Marker {
+    /// The revocation generation: sessions that began below it have ended (0 without a marker).
+    pub generation: u64,
+    /// Disabled by an operator: no session may start (login answers as for a wrong password).
+    pub disabled: bool,
+}
+
 /// Starts sessions (login).
 pub trait StartSession {
-    /// The owner's current revocation generation (0 if it never logged out everywhere), read
-    /// with strong consistency.
-    fn revocation_generation(
-        &self,
-        owner: &UserId,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// The owner's revocation marker (generation 0 and enabled without one), read with strong
+    /// consistency.
+    fn marker(&self, owner: &UserId) -> impl Future<Output = Result<Marker, StoreError>> + Send;
 
     /// Writes `session` and its first refresh token (the token's item first, the session's
     /// last; on a failure in between the token's item is deleted again);
@@ -385,6 +394,20 @@ pub trait ListSessions {
     ) -> impl Future<Output = Result<Vec<SessionRecord>, StoreError>> + Send;
 }
 
+/// An operator's hold on an account: disabling ends every session at once and keeps new ones
+/// from starting; enabling lets logins in again (the ended sessions stay ended).
+pub trait DisableUser {
+    /// In one write: increments `owner`'s revocation generation and marks the account disabled.
+    /// Returns the new generation.
+    fn disable(&self, owner: &UserId) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Lifts the mark; returns whether the account was disabled.
+    fn enable(&self, owner: &UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Whether the account is disabled, read with strong consistency.
+    fn is_disabled(&self, owner: &UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Ends all of a user's sessions.
 pub trait RevokeAllSessions {
     /// Increments `owner`'s revocation generation in one write and returns the new value:
@@ -414,11 +437,23 @@ impl<T: CreateUser + FindUser> UserStore for T {}
 /// server and the conformance suite hand out (each function asks only for the narrow traits it
 /// uses).
 pub trait SessionStore:
-    StartSession + GetSession + RefreshTokens + DeleteSession + ListSessions + RevokeAllSessions
+    StartSession
+    + GetSession
+    + RefreshTokens
+    + DeleteSession
+    + ListSessions
+    + RevokeAllSessions
+    + DisableUser
 {
 }
 
 impl<T> SessionStore for T where
-    T: StartSession + GetSession + RefreshTokens + DeleteSession + ListSessions + RevokeAllSessions
+    T: StartSession
+        + GetSession
+        + RefreshTokens
+        + DeleteSession
+        + ListSessions
+        + RevokeAllSessions
+        + DisableUser
 {
 }
