@@ -96,8 +96,9 @@ impl Gateway {
 
     /// The gateway of the admin listener: the same functions, serving only the operator routes
     /// ([`routes::Auth::Iam`]), with no authorization of its own — in AWS, IAM authorizes them;
-    /// locally, the listener is bound to 127.0.0.1, so only this machine reaches it. No CORS:
-    /// browsers have no business there.
+    /// locally, the listener is bound to 127.0.0.1, so only this machine reaches it. No CORS,
+    /// and browsers are kept out: a request with an `Origin` (any web page's fetch or form),
+    /// or with a `Host` other than a loopback name (a DNS-rebinding page), gets 403.
     pub fn admin(&self) -> Self {
         Self {
             admin: true,
@@ -147,6 +148,9 @@ impl Gateway {
         peer: SocketAddr,
         request_id: &str,
     ) -> http::Response<Vec<u8>> {
+        if self.admin && !from_this_machine(&req) {
+            return gateway_error(StatusCode::FORBIDDEN, "Forbidden");
+        }
         let Some((route, params)) =
             routes::find(req.method().as_str(), req.uri().path(), self.admin)
         else {
@@ -231,6 +235,22 @@ impl Gateway {
 }
 
 /// One of API Gateway's own answers: `{"message": "..."}`.
+/// Whether an admin request comes from a program on this machine rather than through a web
+/// page: no `Origin`, and a `Host` naming the loopback interface.
+fn from_this_machine(req: &http::Request<Vec<u8>>) -> bool {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    !req.headers().contains_key(header::ORIGIN)
+        && matches!(name, "127.0.0.1" | "localhost" | "[::1]")
+}
+
 fn gateway_error(status: StatusCode, message: &str) -> http::Response<Vec<u8>> {
     let mut response = http::Response::new(json!({ "message": message }).to_string().into_bytes());
     *response.status_mut() = status;

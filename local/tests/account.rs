@@ -392,11 +392,13 @@ async fn delete_racing_logins_and_refreshes_in_memory() {
 
 /// A client for `tables` whose `TransactWriteItems` always fail with `status` and `body` (a
 /// fault moto cannot produce): it talks to a proxy on 127.0.0.1 that answers those itself and
-/// forwards every other request to moto.
+/// forwards every other request to moto. With `applied`, the proxy first hands the transaction
+/// to moto, as a time-out after DynamoDB applied it would look.
 async fn failing_transactions(
     tables: &auth_testing::TestTables,
     status: u16,
     body: serde_json::Value,
+    applied: bool,
 ) -> aws_sdk_dynamodb::Client {
     use axum::http::{HeaderMap, StatusCode};
     let upstream = tables.endpoint.clone();
@@ -411,7 +413,8 @@ async fn failing_transactions(
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
                 let json = [("content-type", "application/x-amz-json-1.0")];
-                if target.ends_with(".TransactWriteItems") {
+                let transaction = target.ends_with(".TransactWriteItems");
+                if transaction && !applied {
                     return (canned.0, json, canned.1);
                 }
                 let mut req = forward.post(&upstream).body(request);
@@ -422,7 +425,11 @@ async fn failing_transactions(
                 }
                 let resp = req.send().await.unwrap();
                 let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
-                (status, json, resp.text().await.unwrap())
+                let text = resp.text().await.unwrap();
+                if transaction {
+                    return (canned.0, json, canned.1);
+                }
+                (status, json, text)
             }
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -457,7 +464,7 @@ fn transaction_faults() -> [(u16, Value); 2] {
 async fn a_failed_transaction_is_a_503_and_changes_nothing() {
     for (status, body) in transaction_faults() {
         let tables = auth_testing::TestTables::create().await;
-        let client = failing_transactions(&tables, status, body).await;
+        let client = failing_transactions(&tables, status, body, false).await;
         let gateway = local_api::app::gateway_with_readers(
             auth_sdk::store::DynamoUsers::new(client.clone(), &tables.users_table),
             auth_sdk::store::DynamoSessions::new(client.clone(), &tables.sessions_table),
@@ -540,5 +547,41 @@ async fn an_unreachable_store_is_a_503() {
     assert_eq!(
         (status, body["error"].as_str()),
         (503, Some("service_unavailable"))
+    );
+}
+
+/// A transaction that DynamoDB applied although the call failed (a time-out after the write):
+/// the handlers read the account again and answer 204, and the change holds.
+#[tokio::test]
+async fn an_applied_transaction_whose_call_failed_is_settled_by_reading_the_account() {
+    let (status, body) = transaction_faults()[0].clone();
+    let tables = auth_testing::TestTables::create().await;
+    let client = failing_transactions(&tables, status, body, true).await;
+    let gateway = local_api::app::gateway_with_readers(
+        auth_sdk::store::DynamoUsers::new(client.clone(), &tables.users_table),
+        auth_sdk::store::DynamoSessions::new(client.clone(), &tables.sessions_table),
+        auth_sdk::store::DynamoAttempts::new(client, &tables.attempts_table),
+        (tables.direct_users(), tables.direct_sessions()),
+        &auth_testing::test_config(),
+    )
+    .await
+    .unwrap();
+    let server = spawn(gateway).await;
+    let name = register(&server).await;
+    let mine = login(&server, &name).await;
+    let other = login(&server, &name).await;
+
+    let (status, body) = change(&server, &mine.access, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(me(&server, &mine.access).await, 200);
+    assert_eq!(me(&server, &other.access).await, 403);
+    assert_eq!(try_login(&server, &name, PASSWORD).await.err(), Some(401));
+
+    let (status, _, body) = delete(&server, &mine.access, NEW_PASSWORD).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(me(&server, &mine.access).await, 403);
+    assert_eq!(
+        try_login(&server, &name, NEW_PASSWORD).await.err(),
+        Some(401)
     );
 }

@@ -134,6 +134,21 @@ async fn operator_routes(s: Servers) {
     )
     .await;
     assert_eq!(status, 404);
+    // Browsers are kept out of the admin listener: any web page's request carries an Origin,
+    // and a DNS-rebinding page a Host that is not a loopback name.
+    let disable = s.admin.url(&format!("/admin/users/{name}/disable"));
+    let http = reqwest::Client::new();
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("host", "evil.example:3001"),
+    ] {
+        let (status, _, body) = common::answer(http.post(&disable).header(header, value)).await;
+        assert_eq!(
+            (status, body),
+            (403, json!({"message": "Forbidden"})),
+            "{header}"
+        );
+    }
     assert_eq!(me(&s, &access).await, 200);
 
     // The account and its two sessions.
@@ -179,6 +194,19 @@ async fn operator_routes(s: Servers) {
     assert_eq!(me(&s, &second).await, 403);
     let (after, _) = tokens(&s, &name).await;
     assert_eq!(me(&s, &after).await, 200);
+
+    // A disabled account's logins count as failures, right password or not: the lock comes
+    // after five, as for wrong passwords.
+    let locked = register(&s).await;
+    assert_eq!(admin(&s, Method::POST, &locked, "disable").await.0, 204);
+    for _ in 0..5 {
+        assert_eq!(login(&s, &locked, PASSWORD).await.0, 401);
+    }
+    let (status, body) = login(&s, &locked, PASSWORD).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("too_many_requests"))
+    );
 
     // Unknown and impossible usernames.
     let (status, body) = admin(&s, Method::POST, "nobody-at-all", "disable").await;

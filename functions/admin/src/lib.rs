@@ -8,8 +8,8 @@
 //!   `AdminUserGlobalSignOut`): the revocation generation goes up in one write, then the ended
 //!   items are deleted (housekeeping).
 //! - `POST …/disable` → 204: in one write the generation goes up (every session ends at once)
-//!   and the account is marked disabled; from then on login answers as for a wrong password,
-//!   after the same verification, so the answer tells nothing. Idempotent.
+//!   and the account is marked disabled; from then on login answers with the body of a wrong
+//!   password, after the same verification, and counts the attempt as a failure. Idempotent.
 //! - `POST …/enable` → 204: the mark is lifted; logins work again. The sessions the disable
 //!   ended stay ended.
 //! - `GET …/sessions` → 200 `{"user_id", "username", "created_at", "disabled", "sessions":

@@ -18,7 +18,9 @@
 //! - 401 `unauthorized` if the caller's session ended meanwhile, and 401 `invalid_credentials`
 //!   if the password was changed by a concurrent request: nothing changed in either case.
 //! - 503 `service_unavailable` when the store is unavailable: nothing changed (the write is one
-//!   transaction), retry.
+//!   transaction), retry. When the write's outcome is unknown (a time-out after DynamoDB may have
+//!   applied it), the account is read again: the new hash there means it was applied, and the
+//!   answer is 204.
 
 use auth::config::AccountConfig;
 use auth::credentials::Credentials;
@@ -110,11 +112,15 @@ where
             .hash_blocking(new_password)
             .await
             .map_err(AuthError::Internal)?;
-        let generation = match self
+        let change = match self
             .accounts
             .change_password(&user, &new_hash, &caller.session_id, now)
-            .await?
+            .await
         {
+            Ok(change) => change,
+            Err(e) => return self.settle(&user, &new_hash, e).await,
+        };
+        let generation = match change {
             PasswordChange::Changed { generation } => generation,
             PasswordChange::Stale => return Err(AuthError::InvalidCredentials),
             PasswordChange::SessionEnded => {
@@ -132,6 +138,31 @@ where
                 "other sessions ended; deleting their items failed (they stay denied)"
             ),
         }
+        Ok((api::empty_response(StatusCode::NO_CONTENT), "success"))
+    }
+}
+
+impl<U: FindUser + Sync, S, A, C> Handler<U, S, A, C> {
+    /// After the change's write failed: a failure whose outcome is unknown (a time-out after
+    /// DynamoDB may have applied the transaction) is settled by reading the account again. The
+    /// new hash there means the change happened (every other session ended with it): 204, the
+    /// clean-up left to the TTL. Anything else: the error, 503 for a store that is down.
+    async fn settle(
+        &self,
+        user: &auth::store::UserRecord,
+        new_hash: &str,
+        failure: auth::StoreError,
+    ) -> Result<Answer, AuthError> {
+        let applied = self.users.find_user(&user.username).await.is_ok_and(|now| {
+            now.is_some_and(|now| now.user_id == user.user_id && now.password_hash == new_hash)
+        });
+        if !applied {
+            return Err(failure.into());
+        }
+        tracing::warn!(
+            error = %api::chain(&failure),
+            "the change was written although its store call failed"
+        );
         Ok((api::empty_response(StatusCode::NO_CONTENT), "success"))
     }
 }

@@ -15,8 +15,8 @@
 //!
 //! Afterwards, as housekeeping, the account's session items and its failed-login counter are
 //! deleted. Its refresh-token items are left to their TTL: they can only be used through their
-//! sessions, which have ended. The marker itself expires a year and a day after the deletion
-//! (`auth::config::MAX_REFRESH_TTL_SECONDS` + a day), after every session it ends.
+//! sessions, which have ended. The marker itself expires [`MARKER_MARGIN_SECONDS`] after the
+//! longest session `auth::config::MAX_REFRESH_TTL_SECONDS` allows, after every session it ends.
 //!
 //! A failure half-way: before the write, nothing has changed (503, retry). After it, the
 //! account is gone and every session ended whatever else happens; session items or a counter
@@ -25,7 +25,9 @@
 //!
 //! - 401 `unauthorized` if the account no longer exists (a concurrent deletion), and 401
 //!   `invalid_credentials` if its password changed meanwhile: nothing deleted.
-//! - 503 `service_unavailable` when the store is unavailable before the write.
+//! - 503 `service_unavailable` when the store is unavailable: nothing was deleted. When the
+//!   write's outcome is unknown (a time-out after DynamoDB may have applied it), the account is
+//!   read again: gone means deleted, and the answer is 204.
 
 use auth::config::{AccountConfig, MAX_REFRESH_TTL_SECONDS};
 use auth::credentials::Credentials;
@@ -108,12 +110,22 @@ where
             return Err(AuthError::Unauthorized("the account no longer exists"));
         }
         let marker_expires_at = now + MAX_REFRESH_TTL_SECONDS + MARKER_MARGIN_SECONDS;
-        let Some(generation) = self
-            .accounts
-            .delete_account(&user, marker_expires_at)
-            .await?
-        else {
-            return Err(AuthError::InvalidCredentials);
+        let generation = match self.accounts.delete_account(&user, marker_expires_at).await {
+            Ok(Some(generation)) => generation,
+            Ok(None) => return Err(AuthError::InvalidCredentials),
+            // The outcome is unknown (a time-out after DynamoDB may have applied the
+            // transaction): the account tells. Gone means deleted, every session with it; the
+            // clean-up below then takes every session item of the account.
+            Err(failure) => match self.users.find_user(&user.username).await {
+                Ok(now) if now.as_ref().is_none_or(|now| now.user_id != user.user_id) => {
+                    tracing::warn!(
+                        error = %api::chain(&failure),
+                        "the deletion was written although its store call failed"
+                    );
+                    u64::MAX
+                }
+                _ => return Err(failure.into()),
+            },
         };
         tracing::info!("account deleted; every session ended");
         match self

@@ -11,10 +11,10 @@
 //!
 //! The session carries the user's revocation generation as read just before it is written, so a
 //! login racing `POST /logout-all` either ends up before it (and is ended by it, even if its item
-//! lands a moment later) or after it; never a session that escapes it. After that read the
-//! account is read once more, and the login goes on only if it still has the password hash just
-//! verified: a login racing `POST /password` or `DELETE /me` is refused or ended, never left
-//! open with the old password or on a deleted account.
+//! lands a moment later) or after it; never a session that escapes it. The same read shows
+//! whether an operator disabled the account, whether it was deleted, and whether a password change
+//! replaced the hash just verified ([`auth::store::Marker::admits`]): a login racing
+//! `POST /password`, `DELETE /me` or a disable is refused or ended, never left open.
 //!
 //! An unknown username, a username or password that cannot exist (breaks the format rules), a
 //! wrong password and an account an operator disabled all get the same 401
@@ -29,8 +29,7 @@
 //! read; concurrent attempts are counted one at a time), so at most 5 passwords are checked per
 //! username per lock window, however many attempts arrive at once. A success forgets the counter
 //! (a second conditional write) unless another attempt has counted on it since. A normal login
-//! thus costs two conditional writes on the attempts table besides its two reads of the account
-//! (bench/login-timing.md).
+//! thus costs two conditional writes on the attempts table besides its read (bench/login-timing.md).
 
 use auth::config::{self, ConfigError, Lookup, PasswordConfig, SignerConfig, StoreConfig};
 use auth::credentials::Credentials;
@@ -153,13 +152,22 @@ where
         let now = clock::now();
         // A name that breaks the format rules cannot have an account (the rules are public).
         let username = Username::parse(&body.username).ok();
-        let user = self
+        let checked = self
             .credentials()
-            .check(username.as_ref(), body.password, now)
+            .check_counted(username.as_ref(), body.password, now)
             .await?;
+        // The marker after the password: a disabled or deleted account, or a password that a
+        // concurrent change replaced, gets the answer of a wrong password, and the attempt
+        // stays counted as one (auth::store::account explains the order).
+        let marker = self.sessions.marker(&checked.user.user_id).await?;
+        if !marker.admits(&checked.user.password_hash) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.credentials().forgive(&checked).await;
+        let user = checked.user;
 
         let (session_id, refresh) = self
-            .start_session(&user, now, user_agent, source_ip)
+            .start_session(&user, marker.generation, now, user_agent, source_ip)
             .await?;
         let issued = self
             .signer
@@ -213,18 +221,16 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
         }
     }
 
-    /// Writes a new session and its first refresh token, under the user's current revocation
-    /// generation — after checking that the account still has the password just verified (a
-    /// password change or deletion since would otherwise not end this session: see
-    /// `auth::store::account`).
+    /// Writes a new session and its first refresh token, under the revocation `generation` read
+    /// before.
     async fn start_session(
         &self,
         user: &UserRecord,
+        generation: u64,
         now: i64,
         user_agent: String,
         source_ip: String,
     ) -> Result<(SessionId, RefreshToken), AuthError> {
-        let marker = self.sessions.marker(&user.user_id).await?;
         let session = SessionRecord {
             session_id: SessionId::generate(),
             user_id: user.user_id.clone(),
@@ -232,14 +238,10 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             created_at_ms: clock::now_ms(),
             last_used_at: now,
             expires_at: now + self.refresh_ttl_seconds,
-            generation: marker.generation,
+            generation,
             user_agent,
             source_ip,
         };
-        // A disabled account answers as a wrong password does (after the same verification).
-        if marker.disabled || !self.credentials().still_current(user).await? {
-            return Err(AuthError::InvalidCredentials);
-        }
         let token = RefreshToken::generate();
         let refresh = RefreshRecord::current(
             &token,

@@ -4,8 +4,10 @@
 //! answer and one Argon2 verification's cost for every failure (unknown username, impossible
 //! username or password, wrong password), so that neither tells whether an account exists.
 //!
-//! Also the second read that makes a login safe against a concurrent password change or
-//! deletion ([`Credentials::still_current`]; why it is needed: [`crate::store::account`]).
+//! Login splits the check in two ([`Credentials::check_counted`], then
+//! [`Credentials::forgive`]): between them it reads the revocation marker, and an account the
+//! marker refuses (disabled, deleted, or its password changed meanwhile) keeps the attempt
+//! counted, as a wrong password does.
 
 use crate::domain::{Password, Username};
 use crate::error::AuthError;
@@ -15,6 +17,15 @@ use crate::throttle;
 
 /// How many times an attempt re-reads a contended failed-login counter before it is refused.
 const COUNT_ROUNDS: usize = 8;
+
+/// An account whose password was just verified, and the attempt as the limiter counted it.
+#[derive(Debug)]
+pub struct Checked {
+    /// The account.
+    pub user: UserRecord,
+    /// The counter as this attempt left it (`None` if nothing was counted).
+    counted: Option<Attempts>,
+}
 
 /// The accounts, the failed-login counters and the hasher a password check needs.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +50,19 @@ impl<U: FindUser + Sync, A: LoginAttempts + Sync> Credentials<'_, U, A> {
         password: String,
         now: i64,
     ) -> Result<UserRecord, AuthError> {
+        let checked = self.check_counted(username, password, now).await?;
+        self.forgive(&checked).await;
+        Ok(checked.user)
+    }
+
+    /// [`Credentials::check`] without forgiving the attempt: it stays counted as a failure
+    /// until [`Credentials::forgive`].
+    pub async fn check_counted(
+        &self,
+        username: Option<&Username>,
+        password: String,
+        now: i64,
+    ) -> Result<Checked, AuthError> {
         // Every attempt is counted as a failure before its password is checked (and forgiven
         // if it succeeds), so at most FREE_FAILURES checks run per username before the lock,
         // however many attempts arrive at once.
@@ -51,27 +75,24 @@ impl<U: FindUser + Sync, A: LoginAttempts + Sync> Credentials<'_, U, A> {
             None => None,
         };
         let user = self.verify(user, password).await?;
-        if let Some(counted) = counted
-            && let Err(e) = self.attempts.clear_attempts(&user.username, counted).await
+        Ok(Checked { user, counted })
+    }
+
+    /// Takes back the attempt's count after a success (unless another attempt counted since;
+    /// see [`LoginAttempts::clear_attempts`]). A failure here is logged, not returned: the
+    /// check stands, and the counter expires by itself.
+    pub async fn forgive(&self, checked: &Checked) {
+        if let Some(counted) = checked.counted
+            && let Err(e) = self
+                .attempts
+                .clear_attempts(&checked.user.username, counted)
+                .await
         {
-            // The check stands; the counter expires by itself.
             tracing::error!(
                 error = %crate::error::chain(&e),
                 "could not clear the failed-login counter"
             );
         }
-        Ok(user)
-    }
-
-    /// Whether `user`, as read and checked before, is still the account under its name (same
-    /// id, same password hash), read again with strong consistency. Login calls it after
-    /// reading the owner's revocation generation, so that a password change or a deletion
-    /// between the two reads refuses the login rather than letting its session escape.
-    pub async fn still_current(&self, user: &UserRecord) -> Result<bool, AuthError> {
-        let now = self.users.find_user(&user.username).await?;
-        Ok(now.is_some_and(|now| {
-            now.user_id == user.user_id && now.password_hash == user.password_hash
-        }))
     }
 
     /// Counts this attempt on `name`'s counter before its password is checked: refused (429)

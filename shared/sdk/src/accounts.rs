@@ -191,7 +191,13 @@ impl ChangePassword for DynamoAccounts {
                 .expression_attribute_values(":next", num(seen + 1))
                 .expression_attribute_values(":uid", AttributeValue::S(user.user_id.to_string()))
                 .expression_attribute_values(":was", num(session.generation));
-            let items = [account, kept, self.next_marker(&user.user_id, seen, "")]
+            let marker = self
+                .next_marker(&user.user_id, seen, ", credential = :stamp")
+                .expression_attribute_values(
+                    ":stamp",
+                    AttributeValue::S(auth::store::account::credential_stamp(new_hash)),
+                );
+            let items = [account, kept, marker]
                 .into_iter()
                 .map(|update| {
                     Ok(TransactWriteItem::builder()
@@ -232,8 +238,13 @@ impl DeleteAccount for DynamoAccounts {
                     AttributeValue::S(user.password_hash.clone()),
                 );
             let marker = self
-                .next_marker(&user.user_id, seen, ", expires_at = :exp")
-                .expression_attribute_values(":exp", num(marker_expires_at));
+                .next_marker(
+                    &user.user_id,
+                    seen,
+                    ", expires_at = :exp, disabled_at = if_not_exists(disabled_at, :now)",
+                )
+                .expression_attribute_values(":exp", num(marker_expires_at))
+                .expression_attribute_values(":now", num(auth::clock::now()));
             let items = vec![
                 TransactWriteItem::builder()
                     .delete(account.build().map_err(build_error)?)

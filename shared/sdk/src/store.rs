@@ -491,7 +491,18 @@ impl RefreshTokens for DynamoSessions {
                 return Err(classify(e));
             }
         }
-        if !self.record_use(used).await? {
+        // The old token is retired now: a transient failure here (such as a password change's
+        // transaction on the session item at this moment) is retried briefly rather than
+        // leaving the client with a retired token and no new one.
+        let mut recorded = self.record_use(used).await;
+        for pause_ms in [20, 100] {
+            if !matches!(recorded, Err(StoreError::Unavailable(_))) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            recorded = self.record_use(used).await;
+        }
+        if !recorded? {
             self.forget_refresh(&new.hash).await;
             return Ok(Rotation::SessionGone);
         }

@@ -236,7 +236,7 @@ pub mod metrics {
     //! | `AccountDeletions` | Count | `Outcome` (`success`, `invalid_credentials`, …) | delete-account |
     //! | `AdminActions` | Count | `Outcome` (`success`, `user_not_found`, …) | admin |
     //! | `Authorizations` | Count | `Decision` (`allow`, `deny`), `Reason` | authorizer |
-    //! | `DynamoDbLatency` | Milliseconds | `Operation` (`GetItem`, `BatchGetItem`, `PutItem`, `UpdateItem`, `DeleteItem`, `Query`) | every function on DynamoDB |
+    //! | `DynamoDbLatency` | Milliseconds | `Operation` (`GetItem`, `BatchGetItem`, `PutItem`, `UpdateItem`, `DeleteItem`, `Query`, `TransactWriteItems`) | every function on DynamoDB |
 
     use std::sync::{Arc, RwLock};
 

@@ -90,6 +90,13 @@ async fn change_password_keeps_only_the_callers_session(stores: impl Stores) {
     assert_eq!(generation, 1);
     let stored = stores.users().find_user(&user.username).await.unwrap();
     assert_eq!(stored.unwrap().password_hash, NEW_HASH);
+    // The marker, written in the same step, admits only logins that verified the new hash.
+    let marker = stores.sessions().marker(&user.user_id).await.unwrap();
+    assert_eq!(
+        marker.credential,
+        Some(auth::store::account::credential_stamp(NEW_HASH))
+    );
+    assert!(marker.admits(NEW_HASH) && !marker.admits(OLD_HASH));
     match lookup(&stores, &user, &mine.session_id).await {
         SessionLookup::Live(s) => assert_eq!(s.generation, 1),
         other => panic!("the caller's session: {other:?}"),
@@ -205,6 +212,9 @@ async fn delete_account_ends_every_session(stores: impl Stores) {
 
     let generation = accounts.delete_account(&user, expires).await.unwrap();
     assert_eq!(generation, Some(1));
+    // A login that verified the password just before is refused by the marker.
+    let marker = stores.sessions().marker(&user.user_id).await.unwrap();
+    assert!(marker.disabled && !marker.admits(OLD_HASH), "{marker:?}");
     assert!(
         stores
             .users()
@@ -244,10 +254,10 @@ async fn delete_account_ends_every_session(stores: impl Stores) {
     );
 }
 
-/// Logins with the old password racing a change: each login does what login does (read the
-/// generation, read the account again and go on only if its hash is the one verified, then
-/// write). Afterwards no session but the caller's is live: every login either was refused or
-/// started a session the change ended.
+/// Logins with the old password racing a change: each login does what login does after it has
+/// verified the password (read the marker, go on only if it admits the verified hash, then write
+/// the session under the marker's generation). Afterwards no session but the caller's is live:
+/// every login either was refused or started a session the change ended.
 async fn logins_racing_a_password_change(stores: impl Stores) {
     let accounts = stores.users().accounts(stores.sessions());
     let user = account(&stores, "race").await;
@@ -257,19 +267,14 @@ async fn logins_racing_a_password_change(stores: impl Stores) {
             let stores = stores.clone();
             let user = user.clone();
             tokio::spawn(async move {
-                let mut session =
-                    new_session(&user.user_id, user.username.as_str(), clock::now() + 3600);
-                session.generation = stores
-                    .sessions()
-                    .marker(&user.user_id)
-                    .await
-                    .unwrap()
-                    .generation;
-                tokio::task::yield_now().await;
-                let now = stores.users().find_user(&user.username).await.unwrap();
-                if now.is_none_or(|now| now.password_hash != user.password_hash) {
+                let marker = stores.sessions().marker(&user.user_id).await.unwrap();
+                if !marker.admits(&user.password_hash) {
                     return None;
                 }
+                tokio::task::yield_now().await;
+                let mut session =
+                    new_session(&user.user_id, user.username.as_str(), clock::now() + 3600);
+                session.generation = marker.generation;
                 put_session(stores.sessions(), &session).await;
                 Some(session)
             })
@@ -358,7 +363,8 @@ async fn disable_and_enable(stores: impl Stores) {
         sessions.marker(&user.user_id).await.unwrap(),
         Marker {
             generation: 1,
-            disabled: true
+            disabled: true,
+            credential: None,
         }
     );
     assert!(sessions.is_disabled(&user.user_id).await.unwrap());
@@ -370,7 +376,8 @@ async fn disable_and_enable(stores: impl Stores) {
         sessions.marker(&user.user_id).await.unwrap(),
         Marker {
             generation: 2,
-            disabled: false
+            disabled: false,
+            credential: None,
         }
     );
     assert_eq!(

@@ -18,6 +18,9 @@ pub const TRANSIENT_CODES: &[&str] = &[
     "InternalServiceError",
     "ServiceUnavailable",
     "TransactionInProgressException",
+    // A single-item write to an item that a transaction (a password change, an account
+    // deletion) is writing at that moment: refused, and worth a retry a moment later.
+    "TransactionConflictException",
 ];
 
 /// The name of the sessions table's per-user index.
@@ -109,6 +112,10 @@ pub fn marker(item: &impl ItemView) -> Result<super::Marker, StoreError> {
     Ok(super::Marker {
         generation: generation(item)?,
         disabled: item.attr("disabled_at").is_some(),
+        credential: match item.attr("credential") {
+            Some(Attr::S(stamp)) => Some(stamp.to_owned()),
+            _ => None,
+        },
     })
 }
 

@@ -58,6 +58,7 @@ struct SessionState {
     refresh: HashMap<RefreshHash, RefreshRecord>,
     generations: HashMap<UserId, u64>,
     disabled: std::collections::HashSet<UserId>,
+    credentials: HashMap<UserId, String>,
 }
 
 impl SessionState {
@@ -105,6 +106,7 @@ impl StartSession for MemorySessions {
         Ok(Marker {
             generation: state.generation(owner),
             disabled: state.disabled.contains(owner),
+            credential: state.credentials.get(owner).cloned(),
         })
     }
 
@@ -415,6 +417,10 @@ impl ChangePassword for MemoryAccounts {
         if let Some(stored) = users.get_mut(&user.username) {
             new_hash.clone_into(&mut stored.password_hash);
         }
+        state.credentials.insert(
+            user.user_id.clone(),
+            super::account::credential_stamp(new_hash),
+        );
         Ok(PasswordChange::Changed { generation })
     }
 }
@@ -437,6 +443,7 @@ impl DeleteAccount for MemoryAccounts {
         users.remove(&user.username);
         let generation = state.generation(&user.user_id) + 1;
         state.generations.insert(user.user_id.clone(), generation);
+        state.disabled.insert(user.user_id.clone());
         // The refresh tokens of its sessions go too (the DynamoDB store leaves them to their
         // TTL: they are unusable once their sessions have ended).
         state.refresh.retain(|_, r| r.user_id != user.user_id);

@@ -18,7 +18,8 @@
 //!
 //! Two implementations: DynamoDB through `aws-sdk-dynamodb` (crate `auth-sdk`) and [`memory`]
 //! (the embedded default for local runs). Both pass the same conformance suite
-//! (`shared/testing/tests/store_conformance.rs`). A third, in `auth-direct`, serves only the
+//! (`shared/testing/tests/store_conformance.rs`, and `account_conformance.rs` for the account
+//! changes and [`DisableUser`]). A third, in `auth-direct`, serves only the
 //! reads of the per-request Lambdas ([`GetSession`] for the authorizer, [`FindUser`] for
 //! user-info) through the SDK-less direct client; the suite runs its cases through it too, on
 //! items the SDK store wrote. Both DynamoDB back-ends read items through [`item`].
@@ -37,7 +38,8 @@
 //! concurrent logins of one user would then cancel each other.)
 //!
 //! Only the two account changes ([`account`]) use a DynamoDB transaction (rare, one user's own
-//! request, so nothing contends for it); every other operation writes single items in an order
+//! request; a plain write that meets one in flight is refused as transient, see
+//! [`item::TRANSIENT_CODES`]); every other operation writes single items in an order
 //! that is safe if it stops half-way — a new refresh token item is written before anything refers to it or
 //! hands it out, so an interrupted operation leaves at most an item naming a token nobody holds
 //! (deleted at once when possible, else by TTL).
@@ -52,9 +54,12 @@
 //!     is the table's TTL attribute and the end of the newest refresh token's life),
 //!     `generation` (N), `user_agent` (S), `source_ip` (S);
 //!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0),
-//!     `disabled_at` (N, epoch seconds) while an operator has disabled the account, and
+//!     `disabled_at` (N, epoch seconds) while an operator has disabled the account or since it
+//!     was deleted, `credential` (S, the [`account::credential_stamp`] of the password set by
+//!     the last password change), and
 //!     `expires_at` (N, TTL) once the account is deleted (set past the end of every session it
-//!     could have; until then the marker never expires);
+//!     could have, by `delete_account::MARKER_MARGIN_SECONDS`; until then the marker never
+//!     expires);
 //!   - a refresh token, `pk` = `refresh#<SHA-256 of the token, hex>`: `sid` (S), `owner` (S),
 //!     `expires_at` (N, TTL), and `rotated_at_ms` (N) once it has been rotated. Rotated tokens
 //!     are kept until they expire, so that presenting one again is recognised as reuse.
@@ -293,12 +298,28 @@ pub trait FindUser {
 
 /// A user's revocation marker as read: what decides whether sessions may start and which have
 /// ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Marker {
     /// The revocation generation: sessions that began below it have ended (0 without a marker).
     pub generation: u64,
-    /// Disabled by an operator: no session may start (login answers as for a wrong password).
+    /// Disabled by an operator, or the account deleted: no session may start (login answers as
+    /// for a wrong password).
     pub disabled: bool,
+    /// The [`account::credential_stamp`] of the password set by the last password change, if
+    /// there was one: a login that verified another password hash must not start a session.
+    pub credential: Option<String>,
+}
+
+impl Marker {
+    /// Whether a login that verified `password_hash` may start a session under this marker: the
+    /// account is not disabled (or deleted), and no password change since replaced that hash.
+    pub fn admits(&self, password_hash: &str) -> bool {
+        !self.disabled
+            && self
+                .credential
+                .as_deref()
+                .is_none_or(|stamp| stamp == account::credential_stamp(password_hash))
+    }
 }
 
 /// Starts sessions (login).
