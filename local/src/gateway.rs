@@ -234,7 +234,6 @@ impl Gateway {
     }
 }
 
-/// One of API Gateway's own answers: `{"message": "..."}`.
 /// Whether an admin request comes from a program on this machine rather than through a web
 /// page: no `Origin`, and a `Host` naming the loopback interface.
 fn from_this_machine(req: &http::Request<Vec<u8>>) -> bool {
@@ -251,6 +250,7 @@ fn from_this_machine(req: &http::Request<Vec<u8>>) -> bool {
         && matches!(name, "127.0.0.1" | "localhost" | "[::1]")
 }
 
+/// One of API Gateway's own answers: `{"message": "..."}`.
 fn gateway_error(status: StatusCode, message: &str) -> http::Response<Vec<u8>> {
     let mut response = http::Response::new(json!({ "message": message }).to_string().into_bytes());
     *response.status_mut() = status;

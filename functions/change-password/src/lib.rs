@@ -20,7 +20,8 @@
 //! - 503 `service_unavailable` when the store is unavailable: nothing changed (the write is one
 //!   transaction), retry. When the write's outcome is unknown (a time-out after DynamoDB may have
 //!   applied it), the account is read again: the new hash there means it was applied, and the
-//!   answer is 204.
+//!   answer is 204 (else 503, and a transaction DynamoDB was still applying may yet take effect;
+//!   a retry then answers 401).
 
 use auth::config::AccountConfig;
 use auth::credentials::Credentials;

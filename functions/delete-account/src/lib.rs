@@ -27,7 +27,8 @@
 //!   `invalid_credentials` if its password changed meanwhile: nothing deleted.
 //! - 503 `service_unavailable` when the store is unavailable: nothing was deleted. When the
 //!   write's outcome is unknown (a time-out after DynamoDB may have applied it), the account is
-//!   read again: gone means deleted, and the answer is 204.
+//!   read again: gone means deleted, and the answer is 204 (still there: 503, and a transaction
+//!   DynamoDB was still applying may yet take effect; a retry then answers 401).
 
 use auth::config::{AccountConfig, MAX_REFRESH_TTL_SECONDS};
 use auth::credentials::Credentials;
@@ -117,7 +118,7 @@ where
             // transaction): the account tells. Gone means deleted, every session with it; the
             // clean-up below then takes every session item of the account.
             Err(failure) => match self.users.find_user(&user.username).await {
-                Ok(now) if now.as_ref().is_none_or(|now| now.user_id != user.user_id) => {
+                Ok(None) => {
                     tracing::warn!(
                         error = %api::chain(&failure),
                         "the deletion was written although its store call failed"

@@ -241,7 +241,7 @@ impl DeleteAccount for DynamoAccounts {
                 .next_marker(
                     &user.user_id,
                     seen,
-                    ", expires_at = :exp, disabled_at = if_not_exists(disabled_at, :now)",
+                    ", expires_at = :exp, deleted_at = :now",
                 )
                 .expression_attribute_values(":exp", num(marker_expires_at))
                 .expression_attribute_values(":now", num(auth::clock::now()));

@@ -214,7 +214,11 @@ async fn delete_account_ends_every_session(stores: impl Stores) {
     assert_eq!(generation, Some(1));
     // A login that verified the password just before is refused by the marker.
     let marker = stores.sessions().marker(&user.user_id).await.unwrap();
-    assert!(marker.disabled && !marker.admits(OLD_HASH), "{marker:?}");
+    assert!(marker.deleted && !marker.admits(OLD_HASH), "{marker:?}");
+    // An operator's enable racing the deletion cannot lift that.
+    assert!(!stores.sessions().enable(&user.user_id).await.unwrap());
+    let marker = stores.sessions().marker(&user.user_id).await.unwrap();
+    assert!(marker.deleted && !marker.admits(OLD_HASH), "{marker:?}");
     assert!(
         stores
             .users()
@@ -365,6 +369,7 @@ async fn disable_and_enable(stores: impl Stores) {
             generation: 1,
             disabled: true,
             credential: None,
+            deleted: false,
         }
     );
     assert!(sessions.is_disabled(&user.user_id).await.unwrap());
@@ -378,6 +383,7 @@ async fn disable_and_enable(stores: impl Stores) {
             generation: 2,
             disabled: false,
             credential: None,
+            deleted: false,
         }
     );
     assert_eq!(

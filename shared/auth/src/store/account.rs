@@ -6,7 +6,7 @@
 //!
 //! Why that is enough against a concurrent login: the same write also records, on the owner's
 //! revocation marker, what a login must check — the [`credential_stamp`] of the new password,
-//! or the deletion (the marker's disabled mark). Login reads the marker (one strongly consistent
+//! or the deletion (the marker's deleted mark). Login reads the marker (one strongly consistent
 //! read of one item, which sees a transaction all or nothing) after it has verified the password
 //! and before it writes the session ([`super::Marker::admits`]). A login whose read comes before
 //! the change starts a session below the new generation, which the change has already ended; one
@@ -68,7 +68,7 @@ pub trait ChangePassword {
 pub trait DeleteAccount {
     /// In one atomic write: deletes `user`'s account if it still has `user.user_id` and
     /// `user.password_hash`, and raises the owner's revocation generation by one and marks the
-    /// marker disabled, which ends every session of the account at once and refuses a login
+    /// marker deleted, which ends every session of the account at once and refuses a login
     /// that verified the password just before. The marker is kept until `marker_expires_at` (set
     /// past the end of life of every session the account could have), so that a session item
     /// left behind stays ended for as long as it could otherwise count as live. Returns the new

@@ -112,6 +112,7 @@ pub fn marker(item: &impl ItemView) -> Result<super::Marker, StoreError> {
     Ok(super::Marker {
         generation: generation(item)?,
         disabled: item.attr("disabled_at").is_some(),
+        deleted: item.attr("deleted_at").is_some(),
         credential: match item.attr("credential") {
             Some(Attr::S(stamp)) => Some(stamp.to_owned()),
             _ => None,

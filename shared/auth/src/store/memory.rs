@@ -59,6 +59,7 @@ struct SessionState {
     generations: HashMap<UserId, u64>,
     disabled: std::collections::HashSet<UserId>,
     credentials: HashMap<UserId, String>,
+    deleted: std::collections::HashSet<UserId>,
 }
 
 impl SessionState {
@@ -107,6 +108,7 @@ impl StartSession for MemorySessions {
             generation: state.generation(owner),
             disabled: state.disabled.contains(owner),
             credential: state.credentials.get(owner).cloned(),
+            deleted: state.deleted.contains(owner),
         })
     }
 
@@ -443,7 +445,7 @@ impl DeleteAccount for MemoryAccounts {
         users.remove(&user.username);
         let generation = state.generation(&user.user_id) + 1;
         state.generations.insert(user.user_id.clone(), generation);
-        state.disabled.insert(user.user_id.clone());
+        state.deleted.insert(user.user_id.clone());
         // The refresh tokens of its sessions go too (the DynamoDB store leaves them to their
         // TTL: they are unusable once their sessions have ended).
         state.refresh.retain(|_, r| r.user_id != user.user_id);

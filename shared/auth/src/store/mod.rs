@@ -54,8 +54,8 @@
 //!     is the table's TTL attribute and the end of the newest refresh token's life),
 //!     `generation` (N), `user_agent` (S), `source_ip` (S);
 //!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0),
-//!     `disabled_at` (N, epoch seconds) while an operator has disabled the account or since it
-//!     was deleted, `credential` (S, the [`account::credential_stamp`] of the password set by
+//!     `disabled_at` (N, epoch seconds) while an operator has disabled the account,
+//!     `deleted_at` (N, epoch seconds) once it is deleted (no enable lifts it), `credential` (S, the [`account::credential_stamp`] of the password set by
 //!     the last password change), and
 //!     `expires_at` (N, TTL) once the account is deleted (set past the end of every session it
 //!     could have, by `delete_account::MARKER_MARGIN_SECONDS`; until then the marker never
@@ -302,9 +302,12 @@ pub trait FindUser {
 pub struct Marker {
     /// The revocation generation: sessions that began below it have ended (0 without a marker).
     pub generation: u64,
-    /// Disabled by an operator, or the account deleted: no session may start (login answers as
-    /// for a wrong password).
+    /// Disabled by an operator: no session may start (login answers as for a wrong password)
+    /// until an operator enables the account again.
     pub disabled: bool,
+    /// The account was deleted: no session may start, ever (an operator's enable does not lift
+    /// this; a new account under the name has another user id, so another marker).
+    pub deleted: bool,
     /// The [`account::credential_stamp`] of the password set by the last password change, if
     /// there was one: a login that verified another password hash must not start a session.
     pub credential: Option<String>,
@@ -312,9 +315,10 @@ pub struct Marker {
 
 impl Marker {
     /// Whether a login that verified `password_hash` may start a session under this marker: the
-    /// account is not disabled (or deleted), and no password change since replaced that hash.
+    /// account is neither disabled nor deleted, and no password change since replaced that hash.
     pub fn admits(&self, password_hash: &str) -> bool {
         !self.disabled
+            && !self.deleted
             && self
                 .credential
                 .as_deref()
