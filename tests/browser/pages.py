@@ -11,7 +11,7 @@ PASSWORD = "correct horse battery staple"
 # Network-level lines Chromium logs for every non-2xx answer; the API's refusals (401 before
 # signing in, 403 for an ended session) are expected, so only other lines count as errors.
 _EXPECTED_STATUS_LINE = "Failed to load resource: the server responded with a status of"
-_API_PATHS = ("/refresh", "/login", "/register", "/me", "/sessions", "/logout")
+_API_PATHS = ("/refresh", "/login", "/register", "/me", "/sessions", "/logout", "/password")
 
 
 class AccountPage:
@@ -52,6 +52,22 @@ class AccountPage:
         self._fill("register-username", username)
         self._fill("register-password", password)
         self.driver.find_element(By.CSS_SELECTOR, "#register-form button[type=submit]").click()
+
+    def change_password(self, current, new):
+        """Fills and sends "Change your password"; waits for its answer (a notice or an error)."""
+        self._clear_messages()
+        self._fill("current-password", current)
+        self._fill("new-password", new)
+        self.driver.find_element(By.CSS_SELECTOR, "#password-form button[type=submit]").click()
+        self.wait(lambda _: self.notice() or self.error(), "the change's answer")
+
+    def delete_account(self, password):
+        """Fills and sends "Delete your account"; waits for its answer (the signed-out view or
+        an error)."""
+        self._clear_messages()
+        self._fill("delete-password", password)
+        self.driver.find_element(By.CSS_SELECTOR, "#delete-form button[type=submit]").click()
+        self.wait(lambda _: self.signed_out() or self.error(), "the deletion's answer")
 
     def sign_in(self, username, password=PASSWORD):
         self._fill("sign-in-username", username)

@@ -10,6 +10,8 @@ What they show:
 - two browsers (separate Chromium instances, separate cookie jars) signed in as one user each
   see both sessions; one signs the other out, whose next action shows it signed out;
 - a reload keeps you signed in (the HttpOnly refresh cookie, which no script can read);
+- changing the password keeps this browser signed in and signs the other out; deleting the
+  account signs both out and removes the cookie;
 - a page on another origin cannot use that cookie: its CORS request fails, its simple request
   rotates nothing;
 - axe-core finds no serious or critical accessibility violation in either view;
@@ -21,6 +23,8 @@ What they show:
 import os
 import re
 import secrets
+
+from pages import PASSWORD
 
 FIREFOX_ON_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0")
@@ -314,3 +318,50 @@ def test_user_agents_and_times_are_read_as_people_say_them(memory_api, browser):
         now, [offset for offset, _ in cases])
     assert texts == [text for _, text in cases]
 
+
+
+def test_change_the_password_then_delete_the_account(api, browser):
+    new_password = "a different passphrase entirely"
+    first = browser(api)
+    name = registered(first)
+    second = browser(api, user_agent=FIREFOX_ON_WINDOWS).open()
+    second.sign_in(name)
+    second.wait_signed_in()
+
+    # A wrong current password is said so, and changes nothing.
+    first.change_password("not my password", new_password)
+    assert first.error() == "Wrong password."
+    assert first.focused_id() == "current-password"
+    first.change_password(PASSWORD, "short")
+    assert first.error().startswith("New password must be 8 to 128 characters")
+    assert first.focused_id() == "new-password"
+
+    # The change: this browser stays signed in, alone; the other is signed out.
+    first.change_password(PASSWORD, new_password)
+    assert first.notice() == "Your password is changed. Every other session was signed out."
+    first.reload_list()
+    assert [s["current"] for s in first.sessions()] == [True]
+    second.reload_list()
+    second.wait_signed_out()
+    second.sign_in(name)
+    assert second.wait_error() == "Wrong username or password."
+    second.sign_in(name, new_password)
+    second.wait_signed_in()
+
+    # Deleting: the password again; then every session ends, here and there.
+    first.delete_account(PASSWORD)
+    assert first.error() == "Wrong password."
+    assert first.signed_in()
+    first.delete_account(new_password)
+    first.wait_signed_out()
+    assert first.notice() == "Your account is deleted, and every session of it has ended."
+    assert first.refresh_cookie() is None
+    first.reload()
+    assert first.signed_out()
+    second.reload_list()
+    second.wait_signed_out()
+    second.sign_in(name, new_password)
+    assert second.wait_error() == "Wrong username or password."
+
+    assert first.console_errors() == []
+    assert second.console_errors() == []

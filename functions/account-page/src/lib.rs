@@ -4,7 +4,8 @@
 //! Layout:
 //! - `static/`: the page, plain HTML, CSS and JavaScript, and its icon (no framework, no build
 //!   step, nothing from a CDN). The script registers, signs in with `Token-Delivery: cookie`, keeps the access
-//!   token in memory only, refreshes it through the cookie, and lists and ends sessions.
+//!   token in memory only, refreshes it through the cookie, lists and ends sessions, changes
+//!   the password and deletes the account.
 //! - [`assets`]: the files, embedded at build time, with their content types.
 //! - [`headers`]: the Content-Security-Policy and the other security headers of every answer.
 //!

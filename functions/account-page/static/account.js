@@ -11,6 +11,8 @@
 //   address, sign-in and last-use times (relative, and in local time), the current one marked;
 //   sign out one other session, this one, or all of them. The list is reloaded after every
 //   action.
+// - Change the password (every other session ends; this one stays) and delete the account
+//   (every session ends; the signed-out view follows), each asking for the password.
 // - Every failure is put into words in a live region (`#error`), every outcome in `#notice`.
 //
 // Everything the server sends is put into the page as text (textContent), never as HTML: a
@@ -153,9 +155,13 @@ async function silentRefresh() {
   }
 }
 
-/** Whether a protected route refused the token (API Gateway's 401/403, or the function's 401). */
+/**
+ * Whether a protected route refused the token (API Gateway's 401/403, or the function's 401) —
+ * not a wrong password given to a route that asks for it again (401 `invalid_credentials`).
+ */
 function refused(result) {
-  return result.status === 401 || result.status === 403;
+  const wrongPassword = result.data && result.data.error === 'invalid_credentials';
+  return result.status === 403 || (result.status === 401 && !wrongPassword);
 }
 
 /**
@@ -163,12 +169,12 @@ function refused(result) {
  * more try. Null when the session turned out to be over (the signed-out view is then showing)
  * or no new token could be had (the reason is then showing).
  */
-async function authed(method, path) {
+async function authed(method, path, body = undefined) {
   if (!accessToken && !(await renewOrGiveUp())) return null;
-  let result = await call(method, path, { token: accessToken });
+  let result = await call(method, path, { token: accessToken, body });
   if (refused(result)) {
     if (!(await renewOrGiveUp())) return null;
-    result = await call(method, path, { token: accessToken });
+    result = await call(method, path, { token: accessToken, body });
     if (refused(result)) {
       showSignedOut('Your session has ended. Sign in again.');
       return null;
@@ -197,7 +203,12 @@ function plural(n, word) {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-const FIELD_NAMES = { username: 'Username', password: 'Password' };
+const FIELD_NAMES = {
+  username: 'Username',
+  password: 'Password',
+  current_password: 'Current password',
+  new_password: 'New password',
+};
 
 /** What went wrong, in words a person can act on. */
 function describe(result) {
@@ -281,7 +292,9 @@ async function showSignedIn({ focus }) {
   $('loading').hidden = true;
   $('signed-out').hidden = true;
   $('signed-in').hidden = false;
-  for (const form of [$('sign-in-form'), $('register-form')]) form.reset();
+  for (const form of [$('sign-in-form'), $('register-form'), $('password-form'), $('delete-form')]) {
+    form.reset();
+  }
   if ((await loadAccount()) && focus) $('sessions-heading').focus();
 }
 
@@ -480,6 +493,58 @@ async function signOut(path, button, done) {
   });
 }
 
+/** The answer to a wrong password on a form that asks for it again, or `describe`'s words. */
+function describeReauth(result) {
+  if (result.status === 401 && result.data && result.data.error === 'invalid_credentials') {
+    return 'Wrong password.';
+  }
+  return describe(result);
+}
+
+async function onChangePassword(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  await busy(form.querySelector('button'), async () => {
+    clearMessages();
+    const result = await authed('POST', '/password', {
+      current_password: form.current_password.value,
+      new_password: form.new_password.value,
+    });
+    if (!result) return;
+    if (result.status !== 204) {
+      showError(describeReauth(result));
+      if (result.status === 401) {
+        form.current_password.setAttribute('aria-invalid', 'true');
+        form.current_password.focus();
+      } else {
+        markInvalid(result, form);
+      }
+      return;
+    }
+    form.reset();
+    showNotice('Your password is changed. Every other session was signed out.');
+    if (await loadSessions()) $('sessions-heading').focus();
+  });
+}
+
+async function onDeleteAccount(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  await busy(form.querySelector('button'), async () => {
+    clearMessages();
+    const result = await authed('DELETE', '/me', { password: form.password.value });
+    if (!result) return;
+    if (result.status === 204) {
+      form.reset();
+      showSignedOut('Your account is deleted, and every session of it has ended.');
+      return;
+    }
+    showError(describeReauth(result));
+    form.password.setAttribute('aria-invalid', 'true');
+    form.password.focus();
+  });
+}
+
 async function onReload(event) {
   await busy(event.currentTarget, async () => {
     clearMessages();
@@ -491,6 +556,8 @@ async function start() {
   $('sign-in-form').addEventListener('submit', onSignIn);
   $('register-form').addEventListener('submit', onRegister);
   $('reload-sessions').addEventListener('click', onReload);
+  $('password-form').addEventListener('submit', onChangePassword);
+  $('delete-form').addEventListener('submit', onDeleteAccount);
   $('sign-out-here').addEventListener('click', (event) =>
     signOut('/logout', event.currentTarget, 'You are signed out.'),
   );
