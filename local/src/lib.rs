@@ -14,9 +14,12 @@
 //!   answers it.
 //! - [`app`]: wires the functions' handlers to a pair of stores (in-memory or DynamoDB).
 //! - [`server`]: the HTTP server, on a listener the caller binds (tests bind port 0).
+//! - [`startup`]: what the binary says when it cannot start — which setting, set where, and the
+//!   fix — and the check that a DynamoDB endpoint answers and has the tables.
 
 pub mod app;
 pub mod cors;
 pub mod gateway;
 pub mod routes;
 pub mod server;
+pub mod startup;

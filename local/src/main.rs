@@ -13,7 +13,8 @@ use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth_direct::{AwsHttp, DirectConfig, DirectSessions, DirectUsers};
 use auth_sdk::SdkClients as _;
 use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use local_api::startup::{self, Source};
 
 /// The JWT session service's API on localhost, behind a local API Gateway that behaves as the
 /// deployed one (routes, Lambda authorizer, 401/403/404/500 answers).
@@ -167,7 +168,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    let command = Args::command();
+    let matches = match command.clone().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => match startup::refused_from_environment(&e, &command) {
+            Some(sentence) => return Err(sentence.into()),
+            None => e.exit(),
+        },
+    };
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let mut vars = args.variables();
     if args.jwt_algorithm == "EdDSA" {
         if !vars.contains_key("JWT_PRIVATE_KEY") {
@@ -192,7 +201,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
              (tokens will not survive a restart)"
         );
     }
-    let config = Config::from_lookup(&|name| vars.get(name).cloned())?;
+    let config = Config::from_lookup(&|name| vars.get(name).cloned())
+        .map_err(|e| startup::config_error(&e, &source_of(&command, &matches, e.name)))?;
 
     let (gateway, store) = match &args.dynamodb_endpoint {
         None => {
@@ -227,6 +237,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 DirectUsers::new(&http, &direct, &config.users_table)?,
                 DirectSessions::new(&http, &direct, &config.sessions_table)?,
             );
+            startup::check_endpoint(&client, endpoint).await?;
             if args.create_tables {
                 create_tables(
                     &client,
@@ -236,6 +247,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 )
                 .await?;
             }
+            let tables = [
+                config.users_table.as_str(),
+                config.sessions_table.as_str(),
+                config.attempts_table.as_str(),
+            ];
+            startup::check_tables(&client, endpoint, &tables).await?;
             (
                 local_api::app::gateway_with_readers(
                     DynamoUsers::new(client.clone(), &config.users_table),
@@ -299,6 +316,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     admin?;
     println!("stopped");
     Ok(())
+}
+
+/// Where the setting behind variable `name` came from: its flag, the environment, or neither.
+fn source_of(command: &clap::Command, matches: &clap::ArgMatches, name: &str) -> Source {
+    let Some(arg) = command
+        .get_arguments()
+        .find(|a| a.get_env().is_some_and(|env| env == name))
+    else {
+        return Source::Default;
+    };
+    match matches.value_source(arg.get_id().as_str()) {
+        Some(clap::parser::ValueSource::CommandLine) => {
+            Source::Flag(format!("--{}", arg.get_long().unwrap_or_default()))
+        }
+        Some(clap::parser::ValueSource::EnvVariable) => Source::Environment,
+        _ => Source::Default,
+    }
 }
 
 fn print_banner(base: &str, store: &str, admin: Option<SocketAddr>) {
