@@ -279,7 +279,7 @@ async fn delete_account_ends_everything_on_dynamodb() {
 async fn password_change_racing_logins_and_refreshes(server: TestServer) {
     let name = register(&server).await;
     let mine = login(&server, &name).await;
-    let others: Vec<Tokens> = futures_join(4, |_| login(&server, &name)).await;
+    let others: Vec<Tokens> = one_after_another(4, |_| login(&server, &name)).await;
     let server = Arc::new(server);
     let racers: Vec<_> = (0..6)
         .map(|i| {
@@ -322,7 +322,7 @@ async fn password_change_racing_logins_and_refreshes(server: TestServer) {
 async fn delete_racing_logins_and_refreshes(server: TestServer) {
     let name = register(&server).await;
     let mine = login(&server, &name).await;
-    let others: Vec<Tokens> = futures_join(3, |_| login(&server, &name)).await;
+    let others: Vec<Tokens> = one_after_another(3, |_| login(&server, &name)).await;
     let server = Arc::new(server);
     let racers: Vec<_> = (0..6)
         .map(|i| {
@@ -367,7 +367,7 @@ async fn delete_racing_logins_and_refreshes(server: TestServer) {
 }
 
 /// `n` calls of `f`, one after another.
-async fn futures_join<T, F: std::future::Future<Output = T>>(
+async fn one_after_another<T, F: std::future::Future<Output = T>>(
     n: usize,
     f: impl Fn(usize) -> F,
 ) -> Vec<T> {

@@ -154,13 +154,15 @@ where
             Action::LogoutAll => {
                 let generation = self.sessions.bump_generation(&user.user_id).await?;
                 tracing::info!(action = "logout-all", "every session of the user ended");
-                self.clean_up(&user, generation).await;
+                auth::store::clean_up_ended_sessions(&self.sessions, &user.user_id, generation)
+                    .await;
                 api::empty_response(StatusCode::NO_CONTENT)
             }
             Action::Disable => {
                 let generation = self.sessions.disable(&user.user_id).await?;
                 tracing::info!(action = "disable", "user disabled; every session ended");
-                self.clean_up(&user, generation).await;
+                auth::store::clean_up_ended_sessions(&self.sessions, &user.user_id, generation)
+                    .await;
                 api::empty_response(StatusCode::NO_CONTENT)
             }
             Action::Enable => {
@@ -182,22 +184,6 @@ where
     /// A handler over `users` and `sessions`.
     pub fn new(users: U, sessions: S) -> Self {
         Self { users, sessions }
-    }
-
-    /// Deletes the items of the sessions just ended: housekeeping only (they stay denied if it
-    /// fails).
-    async fn clean_up(&self, user: &UserRecord, generation: u64) {
-        match self
-            .sessions
-            .delete_sessions_before(&user.user_id, generation)
-            .await
-        {
-            Ok(deleted) => tracing::info!(deleted, "ended sessions' items deleted"),
-            Err(e) => tracing::warn!(
-                error = %api::chain(&e),
-                "sessions ended; deleting their items failed (they stay denied)"
-            ),
-        }
     }
 
     async fn view(&self, user: UserRecord) -> Result<UserView, AuthError> {

@@ -128,17 +128,7 @@ where
                 return Err(AuthError::Unauthorized("the session has ended"));
             }
         };
-        match self
-            .sessions
-            .delete_sessions_before(&caller.user_id, generation)
-            .await
-        {
-            Ok(deleted) => tracing::info!(deleted, "other sessions ended and deleted"),
-            Err(e) => tracing::warn!(
-                error = %api::chain(&e),
-                "other sessions ended; deleting their items failed (they stay denied)"
-            ),
-        }
+        auth::store::clean_up_ended_sessions(&self.sessions, &caller.user_id, generation).await;
         Ok((api::empty_response(StatusCode::NO_CONTENT), "success"))
     }
 }

@@ -129,17 +129,7 @@ where
             },
         };
         tracing::info!("account deleted; every session ended");
-        match self
-            .sessions
-            .delete_sessions_before(&caller.user_id, generation)
-            .await
-        {
-            Ok(deleted) => tracing::info!(deleted, "ended sessions' items deleted"),
-            Err(e) => tracing::warn!(
-                error = %api::chain(&e),
-                "sessions ended; deleting their items failed (they stay denied)"
-            ),
-        }
+        auth::store::clean_up_ended_sessions(&self.sessions, &caller.user_id, generation).await;
         if let Err(e) = self.attempts.forget_attempts(&user.username).await {
             tracing::warn!(
                 error = %api::chain(&e),

@@ -46,17 +46,7 @@ impl<S: RevokeAllSessions + Sync> Function for Handler<S> {
         let caller = caller(&req)?;
         tracing::Span::current().record("user_id", caller.user_id.as_str());
         let generation = self.sessions.bump_generation(&caller.user_id).await?;
-        match self
-            .sessions
-            .delete_sessions_before(&caller.user_id, generation)
-            .await
-        {
-            Ok(deleted) => tracing::info!(deleted, "ended sessions' items deleted"),
-            Err(e) => tracing::warn!(
-                error = %api::chain(&e),
-                "sessions ended; deleting their items failed (they stay denied)"
-            ),
-        }
+        auth::store::clean_up_ended_sessions(&self.sessions, &caller.user_id, generation).await;
         let response =
             delivery::clearing_refresh_cookie(api::empty_response(StatusCode::NO_CONTENT));
         Ok((response, "success"))

@@ -452,6 +452,23 @@ pub trait RevokeAllSessions {
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
+/// After [`RevokeAllSessions::bump_generation`] (or a change that raised the generation to
+/// `generation`): deletes `owner`'s session items below it. Housekeeping only — they are already
+/// denied — so a failure is logged, not returned; the caller answers as if it had worked.
+pub async fn clean_up_ended_sessions<S: RevokeAllSessions + Sync>(
+    sessions: &S,
+    owner: &UserId,
+    generation: u64,
+) {
+    match sessions.delete_sessions_before(owner, generation).await {
+        Ok(deleted) => tracing::info!(deleted, "ended sessions' items deleted"),
+        Err(e) => tracing::warn!(
+            error = %crate::error::chain(&e),
+            "sessions ended; deleting their items failed (they stay denied)"
+        ),
+    }
+}
+
 /// A store with every operation on users: what the local server and the conformance suite
 /// hand out (each function asks only for the narrow traits it uses).
 pub trait UserStore: CreateUser + FindUser {}
