@@ -17,7 +17,7 @@ use crate::gateway::{AuthorizerFunction, Gateway, HttpFunction};
 
 /// A gateway in front of every function, over `users`, `sessions` and `attempts` (the
 /// authorizer and user-info read the same stores), configured by `config` (whose keys must be
-/// inline: `JWT_SECRET`, or EdDSA keys; its allowed origins are the gateway's CORS
+/// inline: `JWT_SECRET`, or EdDSA keys, and `MFA_KEY`; its allowed origins are the gateway's CORS
 /// configuration, as the template makes `CorsAllowedOrigins` both).
 pub async fn gateway<U, S>(
     users: U,
@@ -54,6 +54,7 @@ where
     let (user_reader, session_reader) = readers;
     let hasher = config.password.hasher();
     let signer = config.signer.signer_with(None::<&NoSecrets>).await?;
+    let mfa_keys = config.mfa.keys_from(None::<&NoSecrets>).await?;
     let accounts = users.accounts(&sessions);
     let (user_admin, sessions_admin) = (users.clone(), sessions.clone());
     let mut functions: HashMap<&'static str, HttpFunction> = HashMap::new();
@@ -78,6 +79,17 @@ where
         )),
     );
     functions.insert(
+        "mfa",
+        http(mfa::Handler::new(
+            users.clone(),
+            sessions.clone(),
+            attempts.clone(),
+            hasher.clone(),
+            mfa_keys.clone(),
+            config.totp_issuer.clone(),
+        )),
+    );
+    functions.insert(
         "register",
         http(register::Handler::new(users.clone(), hasher.clone())),
     );
@@ -92,7 +104,12 @@ where
                 signer.clone(),
                 config.refresh_ttl_seconds,
             )
-            .with_allowed_origins(config.allowed_origins.clone()),
+            .with_allowed_origins(config.allowed_origins.clone())
+            .with_mfa(login::Mfa::new(
+                mfa_keys,
+                config.signer.issuer(),
+                config.signer.audience(),
+            )),
         ),
     );
     functions.insert("user-info", http(user_info::Handler::new(user_reader)));

@@ -51,6 +51,13 @@ struct Args {
     /// random key is generated at start (tokens then do not survive a restart).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// The key (at least 32 bytes) that seals TOTP secrets and signs two-factor challenges.
+    /// Without it a random key is generated at start (enrolments then do not survive a restart).
+    #[arg(long, env = "MFA_KEY", hide_env_values = true)]
+    mfa_key: Option<String>,
+    /// The name authenticator apps show beside the account.
+    #[arg(long, env = "TOTP_ISSUER")]
+    totp_issuer: Option<String>,
     /// Signing algorithm: HS256 (shared secret) or EdDSA (Ed25519 key pair).
     #[arg(long, env = "JWT_ALGORITHM", default_value = "HS256")]
     jwt_algorithm: String,
@@ -135,6 +142,8 @@ impl Args {
             ("JWT_PUBLIC_KEYS", &self.jwt_public_keys),
             ("JWT_ISSUER", &self.jwt_issuer),
             ("JWT_AUDIENCE", &self.jwt_audience),
+            ("MFA_KEY", &self.mfa_key),
+            ("TOTP_ISSUER", &self.totp_issuer),
             ("DYNAMODB_ENDPOINT_URL", &self.dynamodb_endpoint),
         ];
         for (name, value) in optional {
@@ -200,6 +209,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             "JWT_SECRET is not set: generated a random signing key for this run \
              (tokens will not survive a restart)"
         );
+    }
+    if !vars.contains_key("MFA_KEY") {
+        vars.insert("MFA_KEY", auth::domain::random_hex::<32>());
+        if args.dynamodb_endpoint.is_some() {
+            println!(
+                "MFA_KEY is not set: generated a random key for this run (two-factor \
+                 enrolments stored now will not open after a restart; set --mfa-key to keep them)"
+            );
+        }
     }
     let config = Config::from_lookup(&|name| vars.get(name).cloned())
         .map_err(|e| startup::config_error(&e, &source_of(&command, &matches, e.name)))?;

@@ -52,6 +52,30 @@ pub const ROUTES: &[Route] = &[
         auth: Auth::None,
     },
     Route {
+        method: "POST",
+        path: "/login/mfa",
+        function: "login",
+        auth: Auth::None,
+    },
+    Route {
+        method: "POST",
+        path: "/mfa/totp",
+        function: "mfa",
+        auth: Auth::Session,
+    },
+    Route {
+        method: "POST",
+        path: "/mfa/totp/confirm",
+        function: "mfa",
+        auth: Auth::Session,
+    },
+    Route {
+        method: "DELETE",
+        path: "/mfa/totp",
+        function: "mfa",
+        auth: Auth::Session,
+    },
+    Route {
         method: "GET",
         path: "/me",
         function: "user-info",

@@ -390,52 +390,16 @@ async fn delete_racing_logins_and_refreshes_in_memory() {
     delete_racing_logins_and_refreshes(spawn(memory_gateway().await).await).await;
 }
 
-/// A client for `tables` whose `TransactWriteItems` always fail with `status` and `body` (a
-/// fault moto cannot produce): it talks to a proxy on 127.0.0.1 that answers those itself and
-/// forwards every other request to moto. With `applied`, the proxy first hands the transaction
-/// to moto, as a time-out after DynamoDB applied it would look.
+/// A DynamoDB client whose `TransactWriteItems` calls fail with `status` and `body` (see
+/// [`common::failing_proxy`]); with `applied`, moto applies them first.
 async fn failing_transactions(
     tables: &auth_testing::TestTables,
     status: u16,
     body: serde_json::Value,
     applied: bool,
 ) -> aws_sdk_dynamodb::Client {
-    use axum::http::{HeaderMap, StatusCode};
-    let upstream = tables.endpoint.clone();
-    let forward = reqwest::Client::new();
-    let canned = (StatusCode::from_u16(status).unwrap(), body.to_string());
-    let app =
-        axum::Router::new().fallback(move |headers: HeaderMap, request: axum::body::Bytes| {
-            let (upstream, forward, canned) = (upstream.clone(), forward.clone(), canned.clone());
-            async move {
-                let target = headers
-                    .get("x-amz-target")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                let json = [("content-type", "application/x-amz-json-1.0")];
-                let transaction = target.ends_with(".TransactWriteItems");
-                if transaction && !applied {
-                    return (canned.0, json, canned.1);
-                }
-                let mut req = forward.post(&upstream).body(request);
-                for (name, value) in &headers {
-                    if name != "host" && name != "content-length" {
-                        req = req.header(name, value);
-                    }
-                }
-                let resp = req.send().await.unwrap();
-                let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
-                let text = resp.text().await.unwrap();
-                if transaction {
-                    return (canned.0, json, canned.1);
-                }
-                (status, json, text)
-            }
-        });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    auth_testing::client_for(&format!("http://{addr}"))
+    let is_transaction = |target: &str, _: &[u8]| target.ends_with(".TransactWriteItems");
+    common::failing_proxy(tables, is_transaction, status, body, applied).await
 }
 
 /// The two ways a transaction fails that a retry may fix: a 5xx, and DynamoDB's throttling as

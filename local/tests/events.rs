@@ -33,6 +33,9 @@ fn expected(file: &str) -> Expect {
         "admin-disable.json" => Expect::Status(204),
         "admin-sessions.json" => Expect::Status(200),
         "account-page.json" => Expect::Status(200),
+        // With a TOTP enrolment (or TOTP on) seeded, and a current code put into the body.
+        "mfa-enrol.json" | "mfa-confirm.json" | "login-mfa.json" => Expect::Status(200),
+        "mfa-disable.json" => Expect::Status(204),
         "authorizer-valid.json" => Expect::Authorized(true),
         "authorizer-missing-token.json" | "authorizer-garbage-token.json" => {
             Expect::Authorized(false)
@@ -60,6 +63,45 @@ async fn seeded() -> (MemoryUsers, MemorySessions) {
         .await
         .unwrap();
     (users, sessions)
+}
+
+/// The sample secret of the two-factor events.
+const SAMPLE_TOTP: &[u8] = b"sample totp secret!!";
+
+/// For the two-factor samples: the sample user's TOTP state as the route needs it (pending for
+/// the confirmation, on for the rest), and the event's `code` replaced by a current one (the
+/// next step's: the confirmation used this one).
+async fn with_totp(
+    e: &serde_json::Value,
+    sessions: &MemorySessions,
+    route: &str,
+) -> serde_json::Value {
+    use auth::store::SecondFactor as _;
+    let secret = auth::mfa::TotpSecret::from_bytes(SAMPLE_TOTP.to_vec());
+    let owner = UserId::parse(SAMPLE_USER_ID).unwrap();
+    let sealed = auth_testing::mfa_keys().seal(&owner, &secret);
+    let now = auth::clock::now();
+    if route == "POST /mfa/totp" {
+        return e.clone();
+    }
+    assert!(
+        sessions
+            .begin_totp(&owner, &sealed, now + 600)
+            .await
+            .unwrap()
+    );
+    let step = auth::mfa::totp::step_of(now);
+    if route != "POST /mfa/totp/confirm" {
+        assert!(
+            sessions
+                .confirm_totp(&owner, &sealed, step - 1, "", now)
+                .await
+                .unwrap()
+        );
+    }
+    let mut body: serde_json::Value = serde_json::from_str(e["body"].as_str().unwrap()).unwrap();
+    body["code"] = secret.code_at_step(step).to_string().into();
+    auth_testing::with_body(e.clone(), &body.to_string())
 }
 
 #[tokio::test]
@@ -166,6 +208,48 @@ async fn every_sample_event_gets_its_answer() {
                         )
                         .handle(req)
                         .await
+                    }
+                    "POST /mfa/totp" | "POST /mfa/totp/confirm" | "DELETE /mfa/totp" => {
+                        let req = request(&with_totp(&e, &sessions, &route).await);
+                        mfa::Handler::new(
+                            users,
+                            sessions,
+                            MemoryAttempts::new(),
+                            hasher(),
+                            auth_testing::mfa_keys(),
+                            "Sample".into(),
+                        )
+                        .handle(req)
+                        .await
+                    }
+                    "POST /login/mfa" => {
+                        let handler = login::Handler::new(
+                            users,
+                            sessions.clone(),
+                            MemoryAttempts::new(),
+                            hasher(),
+                            signer.clone(),
+                            config.refresh_ttl_seconds,
+                        )
+                        .with_mfa(login::Mfa::new(
+                            auth_testing::mfa_keys(),
+                            config.signer.issuer(),
+                            config.signer.audience(),
+                        ));
+                        let e = with_totp(&e, &sessions, &route).await;
+                        let mut body: serde_json::Value =
+                            serde_json::from_str(e["body"].as_str().unwrap()).unwrap();
+                        let password_step = auth_testing::with_body(
+                            event("login.json"),
+                            &serde_json::json!({"username": SAMPLE_USERNAME, "password": "sample-user password"}).to_string(),
+                        );
+                        let first = handler.handle(request(&password_step)).await;
+                        let first: serde_json::Value =
+                            serde_json::from_slice(first.body().as_ref()).unwrap();
+                        body["mfa_token"] = first["mfa_token"].clone();
+                        handler
+                            .handle(request(&auth_testing::with_body(e, &body.to_string())))
+                            .await
                     }
                     "GET /" => account_page::Handler.handle(req).await,
                     other => panic!("{file}: unknown route {other}"),

@@ -237,6 +237,73 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         400
     );
 
+    // Two-factor sign-in: enrol, confirm, a sign-in with a wrong code then a right one, one
+    // with a recovery code, and off again.
+    let (_, mfa_login) = send(&gateway, "POST", "/login", None, Some(creds.clone())).await;
+    let mfa_bearer = format!("Bearer {}", mfa_login["access_token"].as_str().unwrap());
+    let (status, enrolment) = send(&gateway, "POST", "/mfa/totp", Some(&mfa_bearer), None).await;
+    assert_eq!(status, 200, "{enrolment}");
+    let totp_base32 = enrolment["secret"].as_str().unwrap().to_owned();
+    let totp = auth::mfa::TotpSecret::from_base32(&totp_base32).unwrap();
+    let step = auth::mfa::totp::step_of(auth::clock::now());
+    let code_at = |offset: i64| totp.code_at_step(step + offset).to_string();
+    let confirm = json!({ "code": code_at(0) }).to_string();
+    let (status, confirmed) = send(
+        &gateway,
+        "POST",
+        "/mfa/totp/confirm",
+        Some(&mfa_bearer),
+        Some(confirm),
+    )
+    .await;
+    assert_eq!(status, 200, "{confirmed}");
+    let recovery: Vec<String> = confirmed["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let mut challenges = Vec::new();
+    for proof in [
+        json!({"code": code_at(1)}),
+        json!({"recovery_code": recovery[0]}),
+    ] {
+        let (status, first) = send(&gateway, "POST", "/login", None, Some(creds.clone())).await;
+        assert_eq!((status, &first["mfa_required"]), (200, &json!(true)));
+        let challenge = first["mfa_token"].as_str().unwrap().to_owned();
+        let wrong_code = if code_at(-1) == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        let mut body = json!({"mfa_token": challenge, "code": wrong_code});
+        assert_eq!(
+            send(&gateway, "POST", "/login/mfa", None, Some(body.to_string()))
+                .await
+                .0,
+            401
+        );
+        body = proof;
+        body["mfa_token"] = json!(challenge);
+        let (status, done) =
+            send(&gateway, "POST", "/login/mfa", None, Some(body.to_string())).await;
+        assert_eq!(status, 200, "{done}");
+        challenges.push(challenge);
+    }
+    let off = json!({"password": password, "code": recovery[1]}).to_string();
+    assert_eq!(
+        send(
+            &gateway,
+            "DELETE",
+            "/mfa/totp",
+            Some(&mfa_bearer),
+            Some(off)
+        )
+        .await
+        .0,
+        204
+    );
+
     // The account changes: wrong and right passwords, and a malformed body holding them.
     let new_password = "N3w-Secret-Passw0rd#";
     let (_, fresh) = send(&gateway, "POST", "/login", None, Some(creds.clone())).await;
@@ -284,6 +351,15 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         &first_cookie,
         &second_cookie,
         TEST_SECRET,
+        auth_testing::TEST_MFA_KEY,
+        &totp_base32,
+        &totp_base32.to_lowercase(),
+        &challenges[0],
+        &challenges[1],
+        &recovery[0],
+        &recovery[1],
+        &recovery[0].replace('-', "").to_uppercase(),
+        "v1.",
         "dXNlcjpzZWNyZXQ=",
         "Bearer",
     ] {
@@ -357,6 +433,10 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         "POST /logout-all",
         "POST /password",
         "DELETE /me",
+        "POST /mfa/totp",
+        "POST /mfa/totp/confirm",
+        "POST /login/mfa",
+        "DELETE /mfa/totp",
     ] {
         assert!(routes.contains(route), "no outcome line for {route}");
     }
@@ -376,6 +456,11 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
     assert!(has("Logins", "Outcome", "success"));
     assert!(has("Logins", "Outcome", "invalid_credentials"));
     assert!(has("Logins", "Outcome", "invalid_request"));
+    assert!(has("Logins", "Outcome", "mfa_required"));
+    assert!(has("MfaLogins", "Outcome", "success"));
+    assert!(has("MfaLogins", "Outcome", "invalid_code"));
+    assert!(has("MfaChanges", "Outcome", "enabled"));
+    assert!(has("MfaChanges", "Outcome", "disabled"));
     assert!(has("Logouts", "Outcome", "logged_out"));
     assert!(has("Authorizations", "Decision", "allow"));
     assert!(has("Authorizations", "Reason", "no_session"));

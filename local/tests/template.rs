@@ -195,11 +195,26 @@ fn iam_is_least_privilege() {
                 ("dynamodb:GetItem", "SessionsTable"),
                 ("dynamodb:PutItem", "SessionsTable"),
                 ("dynamodb:DeleteItem", "SessionsTable"),
+                ("dynamodb:UpdateItem", "SessionsTable"),
                 ("dynamodb:GetItem", "LoginAttemptsTable"),
                 ("dynamodb:PutItem", "LoginAttemptsTable"),
                 ("dynamodb:DeleteItem", "LoginAttemptsTable"),
                 ("dynamodb:UpdateItem", "LoginAttemptsTable"),
                 ("secretsmanager:GetSecretValue", "SigningKeySecret"),
+                ("secretsmanager:GetSecretValue", "MfaKeySecret"),
+            ],
+        ),
+        (
+            "mfa",
+            &[
+                ("dynamodb:GetItem", "UsersTable"),
+                ("dynamodb:GetItem", "SessionsTable"),
+                ("dynamodb:UpdateItem", "SessionsTable"),
+                ("dynamodb:GetItem", "LoginAttemptsTable"),
+                ("dynamodb:PutItem", "LoginAttemptsTable"),
+                ("dynamodb:DeleteItem", "LoginAttemptsTable"),
+                ("dynamodb:UpdateItem", "LoginAttemptsTable"),
+                ("secretsmanager:GetSecretValue", "MfaKeySecret"),
             ],
         ),
         ("user-info", &[("dynamodb:GetItem", "UsersTable")]),
@@ -373,7 +388,7 @@ type FromLookup = fn(auth::config::Lookup<'_>) -> Result<(), auth::ConfigError>;
 #[test]
 fn environment_variables_are_exactly_what_each_function_reads() {
     let doc = common::yaml_file("template.yaml");
-    let local_only: BTreeSet<&str> = ["JWT_SECRET", "DYNAMODB_ENDPOINT_URL"].into();
+    let local_only: BTreeSet<&str> = ["JWT_SECRET", "MFA_KEY", "DYNAMODB_ENDPOINT_URL"].into();
     // Lambda's reserved variables (the function's region and role credentials): read by the
     // direct client of the authorizer and user-info; a template may not set them.
     let lambda_sets: std::collections::BTreeMap<&str, &str> = [
@@ -421,6 +436,7 @@ fn environment_variables_are_exactly_what_each_function_reads() {
             delete_account::Config::from_lookup(env).map(|_| ())
         }),
         ("admin", |env| admin::Config::from_lookup(env).map(|_| ())),
+        ("mfa", |env| mfa::Config::from_lookup(env).map(|_| ())),
         // Reads no variable: the template must set none.
         ("account-page", |_| Ok(())),
     ];

@@ -13,7 +13,7 @@
 //! - `POST …/enable` → 204: the mark is lifted; logins work again. The sessions the disable
 //!   ended stay ended.
 //! - `GET …/sessions` → 200 `{"user_id", "username", "created_at", "disabled", "sessions":
-//!   [{"id", "created_at", "last_used_at", "expires_at", "user_agent", "source_ip"}]}`: the
+//!   [{"id", "created_at", "last_used_at", "expires_at", "user_agent", "source_ip", "mfa"}]}`: the
 //!   account and its live sessions, newest first.
 //!
 //! 404 `user_not_found` for a username without an account (operators may know which exist);
@@ -69,6 +69,8 @@ pub struct SessionView {
     pub user_agent: String,
     /// Source IP of the login or last refresh.
     pub source_ip: String,
+    /// Whether the login that opened it passed a second factor.
+    pub mfa: bool,
 }
 
 /// The 200 body of `GET …/sessions`.
@@ -208,6 +210,7 @@ where
                     expires_at: clock::rfc3339(s.expires_at),
                     user_agent: s.user_agent,
                     source_ip: s.source_ip,
+                    mfa: s.mfa,
                 })
                 .collect(),
         })

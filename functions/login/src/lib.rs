@@ -1,4 +1,5 @@
-//! `POST /login`: checks a username and password and starts a session.
+//! `POST /login`: checks a username and password and starts a session; `POST /login/mfa`
+//! ([`second_step`]) completes the sign-in of a user with two-factor sign-in on.
 //!
 //! Body `{"username", "password"}`. On success a session starts: its whitelist item and its first
 //! refresh token (stored as a SHA-256 hash only) are written (the token's item first), then the tokens
@@ -16,6 +17,14 @@
 //! replaced the hash just verified ([`auth::store::Marker::admits`]): a login racing
 //! `POST /password`, `DELETE /me` or a disable is refused or ended, never left open.
 //!
+//! Two-factor sign-in: the same read shows whether the account has TOTP on. If it has, and
+//! only once the password is right, login starts no session: it answers 200
+//! `{"mfa_required": true, "mfa_token", "expires_in"}` (a challenge, `auth::mfa::challenge`,
+//! whose id it records on the marker) and leaves the attempt counted, so that the code step
+//! is limited with the password ([`second_step`]). Until the password is right every answer
+//! is what it is for an account without a second factor, so neither the existence of the
+//! account nor its factor shows.
+//!
 //! An unknown username, a username or password that cannot exist (breaks the format rules), a
 //! wrong password and an account an operator disabled all get the same 401
 //! `invalid_credentials` body, and each runs one Argon2
@@ -31,12 +40,18 @@
 //! (a second conditional write) unless another attempt has counted on it since. A normal login
 //! thus costs two conditional writes on the attempts table besides its read (bench/login-timing.md).
 
-use auth::config::{self, ConfigError, Lookup, PasswordConfig, SignerConfig, StoreConfig};
+pub mod second_step;
+
+use auth::config::{
+    self, ConfigError, Lookup, MfaConfig, PasswordConfig, SignerConfig, StoreConfig,
+};
 use auth::credentials::Credentials;
 use auth::keys::KeyLoadError;
+use auth::mfa::{Challenges, MfaKeys};
 use auth::password::PasswordHasher;
 use auth::store::{
-    FindUser, LoginAttempts, RefreshRecord, SessionRecord, StartSession, UserRecord,
+    FindUser, LoginAttempts, Marker, RefreshRecord, SecondFactor, SessionRecord, StartSession,
+    UserRecord,
 };
 use auth::token::TokenSigner;
 use auth::{AuthError, RefreshToken, SessionId, Username, clock};
@@ -47,7 +62,8 @@ use auth_sdk::SdkClients as _;
 use auth_sdk::SdkKeys as _;
 use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers};
 use lambda_http::Request;
-use serde::Deserialize;
+use lambda_http::http::StatusCode;
+use serde::{Deserialize, Serialize};
 
 /// What login reads from the environment.
 #[derive(Debug, Clone)]
@@ -68,6 +84,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// `CORS_ALLOWED_ORIGINS`: origins besides the API's own that may ask for cookie delivery.
     pub allowed_origins: Vec<String>,
+    /// `MFA_KEY` or `MFA_KEY_ARN`: two-factor sign-in.
+    pub mfa: MfaConfig,
 }
 
 impl Config {
@@ -88,6 +106,7 @@ impl Config {
             password: PasswordConfig::from_lookup(env)?,
             store: StoreConfig::from_lookup(env)?,
             allowed_origins: config::allowed_origins(env)?,
+            mfa: MfaConfig::from_lookup(env)?,
         })
     }
 }
@@ -102,6 +121,33 @@ struct LoginRequest {
 /// The 200 body.
 pub type LoggedIn = api::TokenResponse;
 
+/// The 200 body of the password step for a user with two-factor sign-in on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MfaRequired {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// The challenge to send to `POST /login/mfa` with a code.
+    pub mfa_token: String,
+    /// Seconds the challenge is accepted.
+    pub expires_in: i64,
+}
+
+/// What login needs for two-factor sign-in: the keys (to open TOTP secrets) and the
+/// challenges they sign.
+#[derive(Debug, Clone)]
+pub struct Mfa {
+    keys: MfaKeys,
+    challenges: Challenges,
+}
+
+impl Mfa {
+    /// From the MFA keys and the access tokens' issuer and audience.
+    pub fn new(keys: MfaKeys, issuer: &str, audience: &str) -> Self {
+        let challenges = Challenges::new(&keys, issuer, audience);
+        Self { keys, challenges }
+    }
+}
+
 /// The login handler over a users store, a sessions store and the failed-login counters.
 #[derive(Debug, Clone)]
 pub struct Handler<U, S, A> {
@@ -112,6 +158,7 @@ pub struct Handler<U, S, A> {
     signer: TokenSigner,
     refresh_ttl_seconds: i64,
     allowed_origins: Vec<String>,
+    mfa: Option<Mfa>,
 }
 
 impl Handler<DynamoUsers, DynamoSessions, DynamoAttempts> {
@@ -120,29 +167,51 @@ impl Handler<DynamoUsers, DynamoSessions, DynamoAttempts> {
     pub async fn from_config(config: &Config) -> Result<Self, KeyLoadError> {
         let sdk = config.store.sdk_config().await;
         let client = config.store.dynamo_client(&sdk);
+        // Both keys at once: one Secrets Manager round trip of waiting, not two.
+        let (signer, mfa_keys) = tokio::join!(
+            config.signer.load_sdk(Some(&sdk)),
+            config.mfa.load_sdk(Some(&sdk))
+        );
         Ok(Self::new(
             DynamoUsers::new(client.clone(), &config.users_table),
             DynamoSessions::new(client.clone(), &config.sessions_table),
             DynamoAttempts::new(client, &config.attempts_table),
             config.password.hasher(),
-            config.signer.load_sdk(Some(&sdk)).await?,
+            signer?,
             config.refresh_ttl_seconds,
         )
-        .with_allowed_origins(config.allowed_origins.clone()))
+        .with_allowed_origins(config.allowed_origins.clone())
+        .with_mfa(Mfa::new(
+            mfa_keys?,
+            config.signer.issuer(),
+            config.signer.audience(),
+        )))
     }
+}
+
+/// Whether `req` is the second step, `POST /login/mfa`.
+fn is_second_step(req: &Request) -> bool {
+    req.uri().path().ends_with("/login/mfa")
 }
 
 impl<U, S, A> Function for Handler<U, S, A>
 where
     U: FindUser + Sync,
-    S: StartSession + Sync,
+    S: StartSession + SecondFactor + Sync,
     A: LoginAttempts + Sync,
 {
-    fn metric(&self, _req: &Request) -> Option<&'static str> {
-        Some("Logins")
+    fn metric(&self, req: &Request) -> Option<&'static str> {
+        Some(if is_second_step(req) {
+            "MfaLogins"
+        } else {
+            "Logins"
+        })
     }
 
     async fn call(&self, req: Request) -> Result<Answer, AuthError> {
+        if is_second_step(&req) {
+            return self.second_step(req).await;
+        }
         let delivery = Delivery::of(&req)?;
         if delivery == Delivery::Cookie {
             delivery::check_origin(&req, &self.allowed_origins)?;
@@ -163,17 +232,82 @@ where
         if !marker.admits(&checked.user.password_hash) {
             return Err(AuthError::InvalidCredentials);
         }
+        tracing::Span::current().record("user_id", checked.user.user_id.as_str());
+        if let Some(secret) = &marker.totp.secret {
+            // The attempt stays counted: the code step is forgiven, not this one.
+            return self.challenge(&checked.user, secret, now).await;
+        }
         self.credentials().forgive(&checked).await;
-        let user = checked.user;
+        let started = Started {
+            user: checked.user,
+            marker,
+            mfa: false,
+        };
+        self.tokens(started, delivery, now, user_agent, source_ip)
+            .await
+    }
+}
 
+/// A sign-in that passed every check: whose, under which marker, with a second factor or not.
+struct Started {
+    user: UserRecord,
+    marker: Marker,
+    mfa: bool,
+}
+
+impl<U, S, A> Handler<U, S, A>
+where
+    U: FindUser + Sync,
+    S: StartSession + SecondFactor + Sync,
+    A: LoginAttempts + Sync,
+{
+    /// The password step's answer for a user with TOTP on (sealed secret `secret` as read): a
+    /// new challenge, recorded on the marker.
+    async fn challenge(
+        &self,
+        user: &UserRecord,
+        secret: &str,
+        now: i64,
+    ) -> Result<Answer, AuthError> {
+        let mfa = self.mfa()?;
+        let stamp = auth::store::account::credential_stamp(&user.password_hash);
+        let (token, id) = mfa
+            .challenges
+            .issue(&user.user_id, &user.username, stamp, now);
+        if !self
+            .sessions
+            .set_challenge(&user.user_id, secret, &id)
+            .await?
+        {
+            return Err(AuthError::MfaState(
+                "two-factor sign-in changed during the sign-in; sign in again",
+            ));
+        }
+        let body = MfaRequired {
+            mfa_required: true,
+            mfa_token: token,
+            expires_in: auth::mfa::challenge::CHALLENGE_TTL_SECONDS,
+        };
+        Ok((api::json_response(StatusCode::OK, &body), "mfa_required"))
+    }
+
+    /// Starts the session of a sign-in that passed, and answers with its tokens.
+    async fn tokens(
+        &self,
+        started: Started,
+        delivery: Delivery,
+        now: i64,
+        user_agent: String,
+        source_ip: String,
+    ) -> Result<Answer, AuthError> {
+        let Started { user, marker, mfa } = started;
         let (session_id, refresh) = self
-            .start_session(&user, marker.generation, now, user_agent, source_ip)
+            .start_session(&user, marker.generation, mfa, now, user_agent, source_ip)
             .await?;
         let issued = self
             .signer
             .issue(&user.user_id, &user.username, &session_id, now)
             .map_err(AuthError::Internal)?;
-        tracing::Span::current().record("user_id", user.user_id.as_str());
         let response = delivery::tokens_response(
             delivery,
             issued.token,
@@ -182,6 +316,14 @@ where
             self.refresh_ttl_seconds,
         );
         Ok((response, "success"))
+    }
+
+    /// The two-factor keys; a configuration without them cannot sign in a user who has a
+    /// second factor (an internal error, never a sign-in without it).
+    fn mfa(&self) -> Result<&Mfa, AuthError> {
+        self.mfa
+            .as_ref()
+            .ok_or_else(|| AuthError::internal("two-factor sign-in needs MFA_KEY or MFA_KEY_ARN"))
     }
 }
 
@@ -203,7 +345,14 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             signer,
             refresh_ttl_seconds,
             allowed_origins: Vec::new(),
+            mfa: None,
         }
+    }
+
+    /// The same handler, able to sign in users with two-factor sign-in on.
+    pub fn with_mfa(mut self, mfa: Mfa) -> Self {
+        self.mfa = Some(mfa);
+        self
     }
 
     /// The same handler, also giving cookie delivery to pages on `origins` (besides the API's
@@ -222,11 +371,12 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
     }
 
     /// Writes a new session and its first refresh token, under the revocation `generation` read
-    /// before.
+    /// before; `mfa` if the sign-in passed a second factor.
     async fn start_session(
         &self,
         user: &UserRecord,
         generation: u64,
+        mfa: bool,
         now: i64,
         user_agent: String,
         source_ip: String,
@@ -241,6 +391,7 @@ impl<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync> Handle
             generation,
             user_agent,
             source_ip,
+            mfa,
         };
         let token = RefreshToken::generate();
         let refresh = RefreshRecord::current(

@@ -3,8 +3,8 @@
 use auth::clock;
 use auth::store::memory::{MemoryAttempts, MemorySessions, MemoryUsers};
 use auth::store::{
-    CreateUser, FindUser, GetSession, LoginAttempts, RefreshTokens, SessionLookup, StartSession,
-    UserRecord,
+    CreateUser, FindUser, GetSession, LoginAttempts, RefreshTokens, SecondFactor, SessionLookup,
+    StartSession, UserRecord,
 };
 use auth::{Password, UserId, Username};
 use auth_edge::Function as _;
@@ -38,7 +38,11 @@ fn login_event(username: &str, password: &str) -> Value {
     )
 }
 
-async fn call<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync>(
+async fn call<
+    U: FindUser + Sync,
+    S: StartSession + SecondFactor + Sync,
+    A: LoginAttempts + Sync,
+>(
     handler: &Handler<U, S, A>,
     event: Value,
 ) -> (u16, Value) {
@@ -48,7 +52,7 @@ async fn call<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Syn
 async fn logs_in<U, S, A>(users: U, sessions: S, attempts: A)
 where
     U: CreateUser + FindUser + Sync + Clone,
-    S: StartSession + GetSession + RefreshTokens + Sync + Clone,
+    S: StartSession + SecondFactor + GetSession + RefreshTokens + Sync + Clone,
     A: LoginAttempts + Sync,
 {
     let name = unique_username("login");
@@ -226,7 +230,11 @@ async fn session_store_down_after_password_check_is_503_and_no_token() {
 }
 
 /// Status, `Retry-After` and body of a login.
-async fn attempt<U: FindUser + Sync, S: StartSession + Sync, A: LoginAttempts + Sync>(
+async fn attempt<
+    U: FindUser + Sync,
+    S: StartSession + SecondFactor + Sync,
+    A: LoginAttempts + Sync,
+>(
     handler: &Handler<U, S, A>,
     username: &str,
     password: &str,

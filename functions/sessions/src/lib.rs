@@ -1,7 +1,7 @@
 //! The caller's sessions (behind the authorizer):
 //!
 //! - `GET /sessions` → 200 `{"sessions": [{"id", "created_at", "last_used_at", "expires_at",
-//!   "user_agent", "source_ip", "current"}]}`: the caller's live sessions, newest first. Times
+//!   "user_agent", "source_ip", "mfa", "current"}]}`: the caller's live sessions, newest first. Times
 //!   are RFC 3339 (UTC); `last_used_at` is the login or the last refresh (the authorizer does not
 //!   write on every call); `current` is `true` on the session the call is made with. No token
 //!   material is ever listed.
@@ -42,6 +42,8 @@ pub struct SessionView {
     pub user_agent: String,
     /// Source IP of the login or last refresh.
     pub source_ip: String,
+    /// Whether the login that opened it passed a second factor.
+    pub mfa: bool,
     /// Whether this is the session the call is made with.
     pub current: bool,
 }
@@ -56,6 +58,7 @@ impl SessionView {
             expires_at: clock::rfc3339(session.expires_at),
             user_agent: session.user_agent,
             source_ip: session.source_ip,
+            mfa: session.mfa,
         }
     }
 }

@@ -228,3 +228,57 @@ impl OpenApi {
         );
     }
 }
+
+/// A DynamoDB client through a proxy on 127.0.0.1 that answers the calls `fails` picks (by
+/// `X-Amz-Target` and request body) with `status` and `body`, and forwards every other call to
+/// `tables`' server. With `applied`, the proxy first forwards the failing call too, as a time-out
+/// after DynamoDB applied a write would look.
+pub async fn failing_proxy(
+    tables: &TestTables,
+    fails: impl Fn(&str, &[u8]) -> bool + Clone + Send + Sync + 'static,
+    status: u16,
+    body: Value,
+    applied: bool,
+) -> aws_sdk_dynamodb::Client {
+    use axum::http::{HeaderMap, StatusCode};
+    let upstream = tables.endpoint.clone();
+    let forward = reqwest::Client::new();
+    let canned = (StatusCode::from_u16(status).unwrap(), body.to_string());
+    let app =
+        axum::Router::new().fallback(move |headers: HeaderMap, request: axum::body::Bytes| {
+            let (upstream, forward, canned, fails) = (
+                upstream.clone(),
+                forward.clone(),
+                canned.clone(),
+                fails.clone(),
+            );
+            async move {
+                let target = headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let json = [("content-type", "application/x-amz-json-1.0")];
+                let failing = fails(target, &request);
+                if failing && !applied {
+                    return (canned.0, json, canned.1);
+                }
+                let mut req = forward.post(&upstream).body(request);
+                for (name, value) in &headers {
+                    if name != "host" && name != "content-length" {
+                        req = req.header(name, value);
+                    }
+                }
+                let resp = req.send().await.unwrap();
+                let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+                let text = resp.text().await.unwrap();
+                if failing {
+                    return (canned.0, json, canned.1);
+                }
+                (status, json, text)
+            }
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    auth_testing::client_for(&format!("http://{addr}"))
+}

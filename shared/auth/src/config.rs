@@ -154,27 +154,37 @@ pub enum KeySource {
 impl KeySource {
     /// Reads `JWT_SECRET` or `JWT_SECRET_ARN` (exactly one of them).
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
-        match (optional(env, "JWT_SECRET"), optional(env, "JWT_SECRET_ARN")) {
+        Self::from_names(env, "JWT_SECRET", "JWT_SECRET_ARN")
+    }
+
+    /// Reads a secret of at least 32 bytes given inline as variable `inline` or as the ARN of a
+    /// Secrets Manager secret in variable `arn` (exactly one of them).
+    pub fn from_names(
+        env: Lookup<'_>,
+        inline: &'static str,
+        arn: &'static str,
+    ) -> Result<Self, ConfigError> {
+        match (optional(env, inline), optional(env, arn)) {
             (Some(_), Some(_)) => Err(ConfigError {
-                name: "JWT_SECRET",
-                problem: "set either JWT_SECRET or JWT_SECRET_ARN, not both".into(),
+                name: inline,
+                problem: format!("set either {inline} or {arn}, not both"),
             }),
             (Some(secret), None) => {
                 HmacKey::new(secret.into_bytes())
                     .map(Self::Inline)
                     .map_err(|problem| ConfigError {
-                        name: "JWT_SECRET",
+                        name: inline,
                         problem,
                     })
             }
-            (None, Some(arn)) if arn.starts_with("arn:") => Ok(Self::SecretsManager(arn)),
+            (None, Some(value)) if value.starts_with("arn:") => Ok(Self::SecretsManager(value)),
             (None, Some(_)) => Err(ConfigError {
-                name: "JWT_SECRET_ARN",
+                name: arn,
                 problem: "must be an ARN (starting with arn:)".into(),
             }),
             (None, None) => Err(ConfigError {
-                name: "JWT_SECRET",
-                problem: "is required but not set (or set JWT_SECRET_ARN)".into(),
+                name: inline,
+                problem: format!("is required but not set (or set {arn})"),
             }),
         }
     }
@@ -482,6 +492,16 @@ impl SignerConfig {
         })
     }
 
+    /// `JWT_ISSUER`.
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
+    }
+
+    /// `JWT_AUDIENCE`.
+    pub fn audience(&self) -> &str {
+        &self.settings.audience
+    }
+
     /// An HS256 signer with `key` and these settings.
     pub fn signer_for(&self, key: &HmacKey) -> TokenSigner {
         TokenSigner::new(key, self.settings.clone())
@@ -583,6 +603,38 @@ impl PasswordConfig {
     }
 }
 
+/// Default of `TOTP_ISSUER`: the name authenticator apps show beside the account.
+pub const DEFAULT_TOTP_ISSUER: &str = "JWT Session Service";
+
+/// Two-factor sign-in's key, which seals TOTP secrets and signs `mfa_token`s: `MFA_KEY`, or
+/// `MFA_KEY_ARN` for a Secrets Manager secret. Read by login and mfa.
+#[derive(Debug, Clone)]
+pub struct MfaConfig {
+    /// Where the key comes from (at least 32 bytes; see `auth::mfa`).
+    pub key: KeySource,
+}
+
+impl MfaConfig {
+    /// Reads `MFA_KEY` or `MFA_KEY_ARN`.
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            key: KeySource::from_names(env, "MFA_KEY", "MFA_KEY_ARN")?,
+        })
+    }
+}
+
+/// `TOTP_ISSUER`: the name authenticator apps show beside the account (read by mfa).
+pub fn totp_issuer(env: Lookup<'_>) -> Result<String, ConfigError> {
+    let issuer = optional(env, "TOTP_ISSUER").unwrap_or_else(|| DEFAULT_TOTP_ISSUER.into());
+    if issuer.trim().is_empty() || issuer.contains(':') {
+        return Err(ConfigError {
+            name: "TOTP_ISSUER",
+            problem: "must be a non-empty name without ':' (authenticator apps split on it)".into(),
+        });
+    }
+    Ok(issuer)
+}
+
 /// Everything, for a process that runs every function (the local server).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -606,6 +658,10 @@ pub struct Config {
     pub reuse_grace_seconds: i64,
     /// `CORS_ALLOWED_ORIGINS`.
     pub allowed_origins: Vec<String>,
+    /// Two-factor sign-in's key.
+    pub mfa: MfaConfig,
+    /// `TOTP_ISSUER`.
+    pub totp_issuer: String,
 }
 
 impl Config {
@@ -628,6 +684,8 @@ impl Config {
             verifier: VerifierConfig::from_lookup(env)?,
             password: PasswordConfig::from_lookup(env)?,
             store: StoreConfig::from_lookup(env)?,
+            mfa: MfaConfig::from_lookup(env)?,
+            totp_issuer: totp_issuer(env)?,
         })
     }
 }
@@ -650,7 +708,41 @@ mod tests {
         ("SESSIONS_TABLE", "sessions"),
         ("ATTEMPTS_TABLE", "attempts"),
         ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("MFA_KEY", "mfa-0123456789abcdef0123456789abcdef"),
     ];
+
+    #[test]
+    fn mfa_key_and_issuer() {
+        let c = Config::from_lookup(&env(BASE)).unwrap();
+        assert_eq!(c.totp_issuer, DEFAULT_TOTP_ISSUER);
+        assert!(c.mfa.key.inline().is_some());
+        let mut without = BASE.to_vec();
+        without.retain(|(k, _)| *k != "MFA_KEY");
+        let e = Config::from_lookup(&env(&without)).unwrap_err();
+        assert_eq!(e.name, "MFA_KEY");
+        assert!(e.problem.contains("MFA_KEY_ARN"), "{e}");
+        let mut short = without.clone();
+        short.push(("MFA_KEY", "short"));
+        assert_eq!(
+            Config::from_lookup(&env(&short)).unwrap_err().name,
+            "MFA_KEY"
+        );
+        let mut arn = without.clone();
+        arn.push(("MFA_KEY_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:m"));
+        assert!(
+            Config::from_lookup(&env(&arn))
+                .unwrap()
+                .mfa
+                .key
+                .in_secrets_manager()
+        );
+        let mut colon = BASE.to_vec();
+        colon.push(("TOTP_ISSUER", "a:b"));
+        assert_eq!(
+            Config::from_lookup(&env(&colon)).unwrap_err().name,
+            "TOTP_ISSUER"
+        );
+    }
 
     #[test]
     fn defaults() {

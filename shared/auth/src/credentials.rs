@@ -101,6 +101,18 @@ impl<U: FindUser + Sync, A: LoginAttempts + Sync> Credentials<'_, U, A> {
     /// it set. Contention re-reads the counter, a few times at most; still contended, the
     /// attempt is refused rather than checked uncounted. Returns the counter as this attempt
     /// left it.
+    /// Counts an attempt at a second factor of `user` (whose password a challenge vouches for)
+    /// on the same counter, under the same lock, as their passwords: 429 while it is locked.
+    /// [`Credentials::forgive`] the result once the factor is passed.
+    pub async fn count_second_factor(
+        &self,
+        user: UserRecord,
+        now: i64,
+    ) -> Result<Checked, AuthError> {
+        let counted = Some(self.count_attempt(&user.username, now).await?);
+        Ok(Checked { user, counted })
+    }
+
     async fn count_attempt(&self, name: &Username, now: i64) -> Result<Attempts, AuthError> {
         for _ in 0..COUNT_ROUNDS {
             let seen = self.attempts.get_attempts(name, now).await?;

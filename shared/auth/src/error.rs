@@ -63,6 +63,17 @@ pub enum AuthError {
     /// An operator route named a username that has no account.
     #[error("no such user")]
     UserNotFound,
+    /// A two-factor sign-in challenge (`mfa_token`) that is not ours, has expired, was already
+    /// used, or was replaced by a newer password step: the sign-in starts again.
+    #[error("the sign-in challenge is invalid, expired or already used; sign in again")]
+    InvalidMfaToken,
+    /// A TOTP or recovery code that is wrong, outside the accepted steps, or already used.
+    #[error("the code is wrong or was already used")]
+    InvalidCode,
+    /// The two-factor setting is not in the state the request needs (e.g. confirming with no
+    /// enrolment started, enrolling when it is already on, turning off what is off).
+    #[error("{0}")]
+    MfaState(&'static str),
     /// No valid identity for a route that needs one.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),

@@ -6,8 +6,11 @@
 //! `AWSPENDING` and `AWSPREVIOUS` where the secret has them, so the key can rotate without
 //! logging anyone out (the procedure: `docs/operations.md`, "Rotating the signing key").
 
-use crate::config::{KeySource, SignerConfig, SigningKeySource, VerifierConfig, VerifyingKeys};
+use crate::config::{
+    KeySource, MfaConfig, SignerConfig, SigningKeySource, VerifierConfig, VerifyingKeys,
+};
 use crate::error::BoxError;
+use crate::mfa::MfaKeys;
 use crate::token::{Ed25519PrivateKey, HmacKey, TokenSigner, TokenVerifier};
 
 /// Reads versions of Secrets Manager secrets: the SDK's client, or the authorizer's direct one.
@@ -127,6 +130,35 @@ impl KeySource {
                 load_from_secrets_manager(secrets, arn, previous).await
             }
         }
+    }
+}
+
+impl MfaConfig {
+    /// Whether loading the MFA key needs a Secrets Manager client.
+    pub fn needs_secrets_manager(&self) -> bool {
+        self.key.in_secrets_manager()
+    }
+
+    /// The MFA keys: `MFA_KEY`, or the `AWSCURRENT` version of `MFA_KEY_ARN` read through
+    /// `secrets` (one call).
+    pub async fn keys_from(
+        &self,
+        secrets: Option<&impl SecretVersions>,
+    ) -> Result<MfaKeys, KeyLoadError> {
+        let keys = self
+            .key
+            .load_from(secrets, false)
+            .await
+            .map_err(|e| match e {
+                KeyLoadError::Unusable(problem) => {
+                    KeyLoadError::Unusable(format!("MFA_KEY_ARN: {problem}"))
+                }
+                other => other,
+            })?;
+        let current = keys
+            .first()
+            .ok_or_else(|| KeyLoadError::Unusable("MFA_KEY_ARN: AWSCURRENT is missing".into()))?;
+        Ok(MfaKeys::derive(current))
     }
 }
 

@@ -14,6 +14,8 @@
 //!   [`Password`], [`UserId`], [`SessionId`]).
 //! - [`credentials`]: checking a username's password under the brute-force limiter, with one
 //!   answer and one cost for every failure (login and the routes that ask for the password again).
+//! - [`mfa`]: two-factor sign-in — TOTP codes, recovery codes, the signed challenge between the
+//!   password step and the code step, and the key that seals TOTP secrets at rest.
 //! - [`password`]: Argon2id hashing and verification, including the dummy verification that makes
 //!   "no such user" cost as much as "wrong password".
 //! - [`token`]: issuing and verifying the access tokens (pinned algorithm, `kid`, `iss`, `aud`,
@@ -30,6 +32,7 @@ pub mod credentials;
 pub mod domain;
 pub mod error;
 pub mod keys;
+pub mod mfa;
 pub mod password;
 pub mod store;
 pub mod throttle;

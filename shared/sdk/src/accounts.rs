@@ -241,7 +241,10 @@ impl DeleteAccount for DynamoAccounts {
                 .next_marker(
                     &user.user_id,
                     seen,
-                    ", expires_at = :exp, deleted_at = :now",
+                    &format!(
+                        ", expires_at = :exp, deleted_at = :now REMOVE {}",
+                        crate::mfa::TOTP_ATTRIBUTES
+                    ),
                 )
                 .expression_attribute_values(":exp", num(marker_expires_at))
                 .expression_attribute_values(":now", num(auth::clock::now()));

@@ -1,8 +1,9 @@
 //! Secrets Manager through the SDK: the [`SecretVersions`] of login and refresh (and of the
 //! local server's tests), and the key loading of `auth::keys` on an SDK configuration.
 
-use auth::config::{KeySource, SignerConfig, VerifierConfig};
+use auth::config::{KeySource, MfaConfig, SignerConfig, VerifierConfig};
 use auth::keys::{KeyLoadError, SecretVersions, secret_version};
+use auth::mfa::MfaKeys;
 use auth::token::{HmacKey, TokenSigner, TokenVerifier};
 
 impl SecretVersions for SdkSecrets {
@@ -67,6 +68,14 @@ impl SdkKeys for SignerConfig {
     ) -> Result<TokenSigner, KeyLoadError> {
         let secrets = SdkSecrets::when(sdk, self.needs_secrets_manager());
         self.signer_with(secrets.as_ref()).await
+    }
+}
+
+impl SdkKeys for MfaConfig {
+    type Loaded = MfaKeys;
+    async fn load_sdk(&self, sdk: Option<&aws_config::SdkConfig>) -> Result<MfaKeys, KeyLoadError> {
+        let secrets = SdkSecrets::when(sdk, self.needs_secrets_manager());
+        self.keys_from(secrets.as_ref()).await
     }
 }
 

@@ -22,7 +22,7 @@ use auth::error::StoreError;
 use auth::store::item::{self, Attr, ItemView, TRANSIENT_CODES, marker_key};
 use auth::store::{
     Attempts, CreateUser, DeleteSession, DisableUser, FindUser, GetSession, ListSessions,
-    LoginAttempts, Marker, RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation,
+    LoginAttempts, Marker, ReadMarker, RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation,
     SessionLookup, SessionRecord, SessionUse, StartSession, UserRecord,
 };
 use auth_telemetry::metrics::timed;
@@ -207,7 +207,7 @@ impl FindUser for DynamoUsers {
 /// The sessions table: sessions (the whitelist), revocation markers and refresh tokens.
 #[derive(Debug, Clone)]
 pub struct DynamoSessions {
-    client: Client,
+    pub(crate) client: Client,
     pub(crate) table: String,
 }
 
@@ -224,7 +224,7 @@ pub(crate) fn num(value: impl ToString) -> AttributeValue {
 }
 
 fn session_item(session: &SessionRecord) -> Item {
-    HashMap::from([
+    let mut item = HashMap::from([
         (
             "pk".to_owned(),
             AttributeValue::S(session.session_id.to_string()),
@@ -249,7 +249,11 @@ fn session_item(session: &SessionRecord) -> Item {
             "source_ip".to_owned(),
             AttributeValue::S(session.source_ip.clone()),
         ),
-    ])
+    ]);
+    if session.mfa {
+        item.insert("mfa".to_owned(), num(1));
+    }
+    item
 }
 
 fn refresh_item(refresh: &RefreshRecord) -> Item {
@@ -392,14 +396,16 @@ impl DynamoSessions {
     }
 }
 
-impl StartSession for DynamoSessions {
+impl ReadMarker for DynamoSessions {
     async fn marker(&self, owner: &UserId) -> Result<Marker, StoreError> {
         match get_consistent(&self.client, &self.table, "pk", &marker_key(owner)).await? {
             Some(item) => item::marker(&View(&item)),
             None => Ok(Marker::default()),
         }
     }
+}
 
+impl StartSession for DynamoSessions {
     async fn start_session(
         &self,
         session: &SessionRecord,
@@ -570,7 +576,7 @@ impl ListSessions for DynamoSessions {
         if let Some(id) = also.filter(|id| !ids.iter().any(|i| i == id.as_str())) {
             ids.push(id.to_string());
         }
-        let marker = StartSession::marker(self, owner).await?.generation;
+        let marker = ReadMarker::marker(self, owner).await?.generation;
         let mut live = Vec::new();
         for chunk in ids.chunks(100) {
             for item in self.batch_get(chunk.to_vec()).await? {
@@ -625,7 +631,7 @@ impl DisableUser for DynamoSessions {
     }
 
     async fn is_disabled(&self, owner: &UserId) -> Result<bool, StoreError> {
-        Ok(StartSession::marker(self, owner).await?.disabled)
+        Ok(ReadMarker::marker(self, owner).await?.disabled)
     }
 }
 

@@ -13,8 +13,9 @@ use auth::domain::random_hex;
 use auth::domain::{RefreshHash, SessionId, UserId};
 use auth::error::StoreError;
 use auth::store::{
-    DeleteSession, GetSession, ListSessions, RefreshRecord, RefreshTokens, RevokeAllSessions,
-    Rotation, SessionLookup, SessionRecord, SessionUse, StartSession,
+    DeleteSession, GetSession, ListSessions, ReadMarker, RefreshRecord, RefreshTokens,
+    RevokeAllSessions, Rotation, SecondFactor, SessionLookup, SessionRecord, SessionUse,
+    StartSession,
 };
 use auth_direct::{AwsHttp, DirectConfig, DirectSessions, DirectUsers};
 use auth_sdk::SdkClients as _;
@@ -214,11 +215,59 @@ impl GetSession for DirectReads {
     }
 }
 
-impl StartSession for DirectReads {
+impl ReadMarker for DirectReads {
     async fn marker(&self, owner: &UserId) -> Result<auth::store::Marker, StoreError> {
         self.writes.marker(owner).await
     }
+}
 
+impl SecondFactor for DirectReads {
+    async fn begin_totp(
+        &self,
+        owner: &UserId,
+        sealed: &str,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        self.writes.begin_totp(owner, sealed, until).await
+    }
+
+    async fn confirm_totp(
+        &self,
+        owner: &UserId,
+        pending: &str,
+        step: i64,
+        recovery: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.writes
+            .confirm_totp(owner, pending, step, recovery, now)
+            .await
+    }
+
+    async fn disable_totp(&self, owner: &UserId, secret: &str) -> Result<bool, StoreError> {
+        self.writes.disable_totp(owner, secret).await
+    }
+
+    async fn set_challenge(
+        &self,
+        owner: &UserId,
+        secret: &str,
+        challenge: &str,
+    ) -> Result<bool, StoreError> {
+        self.writes.set_challenge(owner, secret, challenge).await
+    }
+
+    async fn pass_challenge(
+        &self,
+        owner: &UserId,
+        challenge: &str,
+        proof: &auth::store::Proof,
+    ) -> Result<bool, StoreError> {
+        self.writes.pass_challenge(owner, challenge, proof).await
+    }
+}
+
+impl StartSession for DirectReads {
     async fn start_session(
         &self,
         session: &SessionRecord,
@@ -311,7 +360,17 @@ impl auth::store::DisableUser for DirectReads {
 /// The secret of [`test_env`].
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 
-/// Environment variables for tests: tables `users`/`sessions`, [`TEST_SECRET`], defaults
+/// The MFA key of [`test_env`].
+pub const TEST_MFA_KEY: &str = "test-mfa-key-0123456789abcdef-01234567";
+
+/// The [`auth::mfa::MfaKeys`] of [`TEST_MFA_KEY`].
+pub fn mfa_keys() -> auth::mfa::MfaKeys {
+    auth::mfa::MfaKeys::derive(
+        &auth::token::HmacKey::new(TEST_MFA_KEY.as_bytes().to_vec()).expect("a 38-byte key"),
+    )
+}
+
+/// Environment variables for tests: tables `users`/`sessions`, [`TEST_SECRET`], [`TEST_MFA_KEY`], defaults
 /// otherwise. Add or override entries before passing it to a `from_lookup`.
 pub fn test_env() -> HashMap<String, String> {
     [
@@ -321,6 +380,7 @@ pub fn test_env() -> HashMap<String, String> {
         ("JWT_SECRET", TEST_SECRET),
         ("JWT_ISSUER", "https://auth.test"),
         ("JWT_AUDIENCE", "test-api"),
+        ("MFA_KEY", TEST_MFA_KEY),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -536,6 +596,7 @@ pub fn sample_session() -> auth::store::SessionRecord {
         generation: 0,
         user_agent: "curl/8.5.0".into(),
         source_ip: "203.0.113.7".into(),
+        mfa: false,
     }
 }
 
@@ -597,6 +658,7 @@ pub fn new_session(
         generation: 0,
         user_agent: "test-agent/1.0".into(),
         source_ip: "192.0.2.10".into(),
+        mfa: false,
     }
 }
 

@@ -6,8 +6,8 @@ use auth::clock;
 use auth::store::memory::{MemorySessions, MemoryUsers};
 use auth::store::{
     AccountsOver, ChangePassword, CreateUser, DeleteAccount, DeleteSession, DisableUser, FindUser,
-    GetSession, Marker, PasswordChange, RevokeAllSessions, SessionLookup, SessionRecord,
-    SessionStore, StartSession, UserRecord, UserStore,
+    GetSession, Marker, PasswordChange, ReadMarker, RevokeAllSessions, SessionLookup,
+    SessionRecord, SessionStore, UserRecord, UserStore,
 };
 use auth::{SessionId, UserId, Username};
 use auth_testing::{TestTables, new_session, put_session, unique_username};
@@ -370,6 +370,7 @@ async fn disable_and_enable(stores: impl Stores) {
             disabled: true,
             credential: None,
             deleted: false,
+            totp: Default::default(),
         }
     );
     assert!(sessions.is_disabled(&user.user_id).await.unwrap());
@@ -384,6 +385,7 @@ async fn disable_and_enable(stores: impl Stores) {
             disabled: false,
             credential: None,
             deleted: false,
+            totp: Default::default(),
         }
     );
     assert_eq!(

@@ -1,6 +1,6 @@
 //! `docs/configuration.md` holds the one table of environment variables. This test holds it to
 //! what the code reads: every variable read by a configuration helper (`optional`, `required`,
-//! `number`), by `std::env::var`/`var_os`, by a `clap` flag (`env = "…"`), or named in a
+//! `number`, `KeySource::from_names`), by `std::env::var`/`var_os`, by a `clap` flag (`env = "…"`), or named in a
 //! configuration module's endpoint and region rules is in the table, and every variable in the
 //! table is read somewhere.
 
@@ -101,6 +101,16 @@ fn read_by_code() -> BTreeSet<String> {
         }
         if path.file_name().is_some_and(|n| n == "config.rs") {
             aws_literals(&text, &mut read);
+        }
+        // `KeySource::from_names(env, "INLINE", "ARN")` reads both.
+        for (at, _) in text.match_indices("from_names(env,") {
+            let call = &text[at..];
+            let call = &call[..call.find(')').unwrap_or(call.len())];
+            for literal in call.split('"').skip(1).step_by(2) {
+                if is_variable(literal) {
+                    read.insert(literal.to_owned());
+                }
+            }
         }
     }
     read

@@ -98,6 +98,7 @@ pub fn session_record(item: &impl ItemView) -> Result<SessionRecord, StoreError>
         generation: generation(item)?,
         user_agent: string(item, "user_agent")?,
         source_ip: string(item, "source_ip")?,
+        mfa: matches!(item.attr("mfa"), Some(Attr::N(v)) if v != "0"),
     })
 }
 
@@ -113,10 +114,35 @@ pub fn marker(item: &impl ItemView) -> Result<super::Marker, StoreError> {
         generation: generation(item)?,
         disabled: item.attr("disabled_at").is_some(),
         deleted: item.attr("deleted_at").is_some(),
-        credential: match item.attr("credential") {
-            Some(Attr::S(stamp)) => Some(stamp.to_owned()),
-            _ => None,
-        },
+        credential: optional_string(item, "credential"),
+        totp: totp(item)?,
+    })
+}
+
+/// String attribute `name`, if the item has one.
+fn optional_string(item: &impl ItemView, name: &str) -> Option<String> {
+    match item.attr(name) {
+        Some(Attr::S(v)) => Some(v.to_owned()),
+        _ => None,
+    }
+}
+
+/// The two-factor attributes of a marker ([`super::mfa`]).
+fn totp(item: &impl ItemView) -> Result<super::Totp, StoreError> {
+    let pending = match optional_string(item, "totp_pending") {
+        Some(sealed) => Some((sealed, number(item, "totp_pending_until")?)),
+        None => None,
+    };
+    let last_step = match item.attr("totp_step") {
+        Some(_) => Some(number(item, "totp_step")?),
+        None => None,
+    };
+    Ok(super::Totp {
+        secret: optional_string(item, "totp_secret"),
+        pending,
+        last_step,
+        recovery: optional_string(item, "recovery").unwrap_or_default(),
+        challenge: optional_string(item, "mfa_challenge"),
     })
 }
 

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
     AccountsOver, Attempts, ChangePassword, CreateUser, DeleteAccount, DeleteSession, DisableUser,
-    FindUser, GetSession, ListSessions, LoginAttempts, Marker, PasswordChange, RefreshRecord,
-    RefreshTokens, RevokeAllSessions, Rotation, SessionLookup, SessionRecord, SessionUse,
-    StartSession, UserRecord,
+    FindUser, GetSession, ListSessions, LoginAttempts, Marker, PasswordChange, Proof, ReadMarker,
+    RefreshRecord, RefreshTokens, RevokeAllSessions, Rotation, SecondFactor, SessionLookup,
+    SessionRecord, SessionUse, StartSession, Totp, UserRecord,
 };
 use crate::domain::{RefreshHash, SessionId, UserId, Username};
 use crate::error::StoreError;
@@ -60,6 +60,7 @@ struct SessionState {
     disabled: std::collections::HashSet<UserId>,
     credentials: HashMap<UserId, String>,
     deleted: std::collections::HashSet<UserId>,
+    totp: HashMap<UserId, Totp>,
 }
 
 impl SessionState {
@@ -101,7 +102,7 @@ impl MemorySessions {
     }
 }
 
-impl StartSession for MemorySessions {
+impl ReadMarker for MemorySessions {
     async fn marker(&self, owner: &UserId) -> Result<Marker, StoreError> {
         let state = self.state();
         Ok(Marker {
@@ -109,9 +110,118 @@ impl StartSession for MemorySessions {
             disabled: state.disabled.contains(owner),
             credential: state.credentials.get(owner).cloned(),
             deleted: state.deleted.contains(owner),
+            totp: state.totp.get(owner).cloned().unwrap_or_default(),
         })
     }
+}
 
+impl SecondFactor for MemorySessions {
+    async fn begin_totp(
+        &self,
+        owner: &UserId,
+        sealed: &str,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.deleted.contains(owner) {
+            return Ok(false);
+        }
+        let totp = state.totp.entry(owner.clone()).or_default();
+        if totp.is_on() {
+            return Ok(false);
+        }
+        totp.pending = Some((sealed.to_owned(), until));
+        Ok(true)
+    }
+
+    async fn confirm_totp(
+        &self,
+        owner: &UserId,
+        pending: &str,
+        step: i64,
+        recovery: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(totp) = state.totp.get_mut(owner) else {
+            return Ok(false);
+        };
+        let still = matches!(&totp.pending, Some((p, until)) if p == pending && now < *until);
+        if !still || totp.is_on() {
+            return Ok(false);
+        }
+        *totp = Totp {
+            secret: Some(pending.to_owned()),
+            pending: None,
+            last_step: Some(step),
+            recovery: recovery.to_owned(),
+            challenge: None,
+        };
+        Ok(true)
+    }
+
+    async fn disable_totp(&self, owner: &UserId, secret: &str) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.totp.get(owner) {
+            Some(totp) if totp.secret.as_deref() == Some(secret) => {
+                state.totp.remove(owner);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn set_challenge(
+        &self,
+        owner: &UserId,
+        secret: &str,
+        challenge: &str,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.totp.get_mut(owner) {
+            Some(totp) if totp.secret.as_deref() == Some(secret) => {
+                totp.challenge = Some(challenge.to_owned());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn pass_challenge(
+        &self,
+        owner: &UserId,
+        challenge: &str,
+        proof: &Proof,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(totp) = state.totp.get_mut(owner) else {
+            return Ok(false);
+        };
+        if totp.challenge.as_deref() != Some(challenge) {
+            return Ok(false);
+        }
+        match proof {
+            Proof::Code { secret, step } => {
+                if totp.secret.as_deref() != Some(secret.as_str())
+                    || totp.last_step.is_some_and(|last| *step <= last)
+                {
+                    return Ok(false);
+                }
+                totp.last_step = Some(*step);
+            }
+            Proof::Recovery { seen, rest } => {
+                if !totp.is_on() || totp.recovery != *seen {
+                    return Ok(false);
+                }
+                totp.recovery.clone_from(rest);
+            }
+        }
+        totp.challenge = None;
+        Ok(true)
+    }
+}
+
+impl StartSession for MemorySessions {
     async fn start_session(
         &self,
         session: &SessionRecord,
@@ -446,6 +556,7 @@ impl DeleteAccount for MemoryAccounts {
         let generation = state.generation(&user.user_id) + 1;
         state.generations.insert(user.user_id.clone(), generation);
         state.deleted.insert(user.user_id.clone());
+        state.totp.remove(&user.user_id);
         // The refresh tokens of its sessions go too (the DynamoDB store leaves them to their
         // TTL: they are unusable once their sessions have ended).
         state.refresh.retain(|_, r| r.user_id != user.user_id);

@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | [`CreateUser`] | conditional create, never read-then-write | register |
 //! | [`FindUser`] | get by username (strongly consistent) | login, user-info, change-password, delete-account, admin |
-//! | [`StartSession`] | read the owner's revocation marker; write a session and its first refresh token | login |
+//! | [`ReadMarker`] | read the owner's revocation marker (strongly consistent) | login, mfa |
+//! | [`StartSession`] | write a session and its first refresh token | login |
 //! | [`GetSession`] | one strongly consistent read of a session and its owner's revocation marker | authorizer, refresh |
 //! | [`RefreshTokens`] | find a refresh token by hash; rotate it (atomically with the session's last use) | refresh |
 //! | [`DeleteSession`] | delete one of the caller's live sessions | logout, sessions, refresh (theft) |
@@ -15,6 +16,7 @@
 //! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear, forget) | login, change-password, delete-account |
 //! | [`ChangePassword`] | replace the password hash and end every other session, atomically | change-password |
 //! | [`DeleteAccount`] | delete the account and end every session, atomically | delete-account |
+//! | [`SecondFactor`] | enrol, confirm and turn off TOTP; record and pass a sign-in challenge (conditional writes on the marker) | mfa, login |
 //!
 //! Two implementations: DynamoDB through `aws-sdk-dynamodb` (crate `auth-sdk`) and [`memory`]
 //! (the embedded default for local runs). Both pass the same conformance suite
@@ -52,14 +54,15 @@
 //!     `username` (S), `created_at_ms` (N, epoch milliseconds), `last_used_at`, `expires_at` (N,
 //!     epoch seconds; `expires_at`
 //!     is the table's TTL attribute and the end of the newest refresh token's life),
-//!     `generation` (N), `user_agent` (S), `source_ip` (S);
+//!     `generation` (N), `user_agent` (S), `source_ip` (S), `mfa` (N, 1 when the login passed a
+//!     second factor; absent otherwise);
 //!   - a revocation marker, `pk` = `user#<user id>`: `generation` (N; no marker means 0),
 //!     `disabled_at` (N, epoch seconds) while an operator has disabled the account,
 //!     `deleted_at` (N, epoch seconds) once it is deleted (no enable lifts it), `credential` (S, the [`account::credential_stamp`] of the password set by
 //!     the last password change), and
 //!     `expires_at` (N, TTL) once the account is deleted (set past the end of every session it
 //!     could have, by `delete_account::MARKER_MARGIN_SECONDS`; until then the marker never
-//!     expires);
+//!     expires); and the two-factor attributes listed in [`mfa`];
 //!   - a refresh token, `pk` = `refresh#<SHA-256 of the token, hex>`: `sid` (S), `owner` (S),
 //!     `expires_at` (N, TTL), and `rotated_at_ms` (N) once it has been rotated. Rotated tokens
 //!     are kept until they expire, so that presenting one again is recognised as reuse.
@@ -80,8 +83,10 @@ use crate::error::StoreError;
 pub mod account;
 pub mod item;
 pub mod memory;
+pub mod mfa;
 
 pub use account::{AccountsOver, ChangePassword, DeleteAccount, PasswordChange};
+pub use mfa::{Proof, SecondFactor, Totp};
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +124,8 @@ pub struct SessionRecord {
     pub user_agent: String,
     /// Source IP of the login or last refresh, as API Gateway saw it.
     pub source_ip: String,
+    /// Whether the login that opened it passed a second factor.
+    pub mfa: bool,
 }
 
 /// Longest `User-Agent` kept on a session, in bytes; longer ones are cut at a character
@@ -311,6 +318,8 @@ pub struct Marker {
     /// The [`account::credential_stamp`] of the password set by the last password change, if
     /// there was one: a login that verified another password hash must not start a session.
     pub credential: Option<String>,
+    /// Two-factor sign-in ([`mfa`]).
+    pub totp: Totp,
 }
 
 impl Marker {
@@ -326,12 +335,15 @@ impl Marker {
     }
 }
 
-/// Starts sessions (login).
-pub trait StartSession {
+/// Reads a user's revocation marker.
+pub trait ReadMarker {
     /// The owner's revocation marker (generation 0 and enabled without one), read with strong
     /// consistency.
     fn marker(&self, owner: &UserId) -> impl Future<Output = Result<Marker, StoreError>> + Send;
+}
 
+/// Starts sessions (login).
+pub trait StartSession: ReadMarker {
     /// Writes `session` and its first refresh token (the token's item first, the session's
     /// last; on a failure in between the token's item is deleted again);
     /// [`StoreError::AlreadyExists`] if an id is taken. `session.generation` is the owner's
@@ -486,6 +498,7 @@ pub trait SessionStore:
     + ListSessions
     + RevokeAllSessions
     + DisableUser
+    + SecondFactor
 {
 }
 
@@ -497,5 +510,6 @@ impl<T> SessionStore for T where
         + ListSessions
         + RevokeAllSessions
         + DisableUser
+        + SecondFactor
 {
 }

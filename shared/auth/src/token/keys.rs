@@ -8,8 +8,8 @@ use crate::domain::hex;
 /// An HMAC key with its id.
 #[derive(Clone)]
 pub struct HmacKey {
-    pub(super) kid: String,
-    pub(super) secret: zeroize::Zeroizing<Vec<u8>>,
+    pub(crate) kid: String,
+    pub(crate) secret: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl std::fmt::Debug for HmacKey {
