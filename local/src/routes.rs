@@ -171,6 +171,12 @@ pub const ROUTES: &[Route] = &[
         function: "admin",
         auth: Auth::Iam,
     },
+    Route {
+        method: "DELETE",
+        path: "/admin/users/{username}/mfa",
+        function: "admin",
+        auth: Auth::Iam,
+    },
 ];
 
 /// Path parameters of a matched route, by name, percent-decoded (as API Gateway passes them).

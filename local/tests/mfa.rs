@@ -520,3 +520,77 @@ async fn an_unreachable_store_is_a_503() {
         );
     }
 }
+
+/// The operator's reset, and what an operator's disable does to a sign-in half-way.
+async fn operator_reset(gateway: local_api::gateway::Gateway) {
+    let admin = spawn(gateway.admin()).await;
+    let server = spawn(gateway).await;
+    let operator = |method: Method, name: &str, action: &str| {
+        let (path, documented) = (
+            format!("/admin/users/{name}/{action}"),
+            format!("/admin/users/{{username}}/{action}"),
+        );
+        let url = admin.url(&path);
+        async move {
+            let (status, _, body) =
+                call(&reqwest::Client::new(), method.clone(), &url, None, None).await;
+            OpenApi::load().check(method.as_str(), &documented, status, &body);
+            (status, body)
+        }
+    };
+    let name = register(&server).await;
+    let access = login(&server, &name).await;
+    let (secret, _) = enable(&server, &access, &name).await;
+    let (status, view) = operator(Method::GET, &name, "sessions").await;
+    assert_eq!((status, &view["mfa"]), (200, &json!(true)));
+
+    // A disable, then an enable, with a sign-in half-way: its challenge is gone.
+    let token = challenge(&server, &name).await;
+    assert_eq!(operator(Method::POST, &name, "disable").await.0, 204);
+    assert_eq!(operator(Method::POST, &name, "enable").await.0, 204);
+    let (status, body) = second_step(
+        &server,
+        json!({"mfa_token": token, "code": code(&secret, 1)}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_mfa_token"))
+    );
+
+    // The reset: off, the outstanding challenge gone; the password alone signs in again.
+    let token = challenge(&server, &name).await;
+    assert_eq!(operator(Method::DELETE, &name, "mfa").await.0, 204);
+    let (status, view) = operator(Method::GET, &name, "sessions").await;
+    assert_eq!((status, &view["mfa"]), (200, &json!(false)));
+    let (status, body) = second_step(
+        &server,
+        json!({"mfa_token": token, "code": code(&secret, 1)}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_mfa_token"))
+    );
+    login(&server, &name).await;
+    assert_eq!(
+        operator(Method::DELETE, &name, "mfa").await.0,
+        204,
+        "idempotent"
+    );
+    let (status, body) = operator(Method::DELETE, "nobody-at-all", "mfa").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("user_not_found"))
+    );
+}
+
+#[tokio::test]
+async fn operator_reset_in_memory() {
+    operator_reset(memory_gateway().await).await;
+}
+
+#[tokio::test]
+async fn operator_reset_on_dynamodb() {
+    operator_reset(dynamo_gateway().await).await;
+}

@@ -11,7 +11,8 @@ PASSWORD = "correct horse battery staple"
 # Network-level lines Chromium logs for every non-2xx answer; the API's refusals (401 before
 # signing in, 403 for an ended session) are expected, so only other lines count as errors.
 _EXPECTED_STATUS_LINE = "Failed to load resource: the server responded with a status of"
-_API_PATHS = ("/refresh", "/login", "/register", "/me", "/sessions", "/logout", "/password")
+_API_PATHS = ("/refresh", "/login", "/register", "/me", "/sessions", "/logout", "/password",
+              "/mfa/totp")
 
 
 class AccountPage:
@@ -73,6 +74,46 @@ class AccountPage:
         self._fill("sign-in-username", username)
         self._fill("sign-in-password", password)
         self.driver.find_element(By.CSS_SELECTOR, "#sign-in-form button[type=submit]").click()
+
+    def second_step(self, code):
+        """Sends the sign-in's second step with `code`; waits for its answer (the sessions
+        view, the password step again, or an error)."""
+        self._clear_messages()
+        self._fill("second-step-code", code)
+        self.driver.find_element(By.CSS_SELECTOR, "#second-step-form button[type=submit]").click()
+        self.wait(lambda _: self.signed_in() or self.error(), "the second step's answer")
+
+    def wants_code(self):
+        return self.by_id("second-step-form").is_displayed()
+
+    def wait_wants_code(self):
+        self.wait(lambda _: self.wants_code() or self.error(), "the code step")
+        assert self.wants_code(), f"no code step; error: {self.error()!r}"
+
+    def start_mfa(self):
+        """Clicks "Turn on two-factor sign-in": the key shown (without its spaces) and the
+        link's otpauth URI."""
+        self._clear_messages()
+        self.click("mfa-start")
+        self.wait(lambda _: self.by_id("mfa-enrol").is_displayed() or self.error(), "the key")
+        return (self.by_id("mfa-secret").text.replace(" ", ""),
+                self.by_id("mfa-uri").get_attribute("href"))
+
+    def confirm_mfa(self, code):
+        self._clear_messages()
+        self._fill("mfa-confirm-code", code)
+        self.driver.find_element(By.CSS_SELECTOR, "#mfa-confirm-form button[type=submit]").click()
+        self.wait(lambda _: self.notice() or self.error(), "the confirmation's answer")
+
+    def recovery_codes(self):
+        return [li.text for li in self.driver.find_elements(By.CSS_SELECTOR, "#mfa-recovery-codes li")]
+
+    def mfa_off(self, password, code):
+        self._clear_messages()
+        self._fill("mfa-off-password", password)
+        self._fill("mfa-off-code", code)
+        self.driver.find_element(By.CSS_SELECTOR, "#mfa-off-form button[type=submit]").click()
+        self.wait(lambda _: self.notice() or self.error(), "the answer")
 
     def _fill(self, element_id, text):
         field = self.by_id(element_id)
@@ -143,12 +184,14 @@ class AccountPage:
         for item in self.driver.find_elements(By.CSS_SELECTOR, "#sessions li[data-session-id]"):
             title = item.find_element(By.TAG_NAME, "h3").text
             current = "this device" in title
+            mfa = "two-factor" in title
             buttons = item.find_elements(By.TAG_NAME, "button")
             facts = [dd.text for dd in item.find_elements(By.TAG_NAME, "dd")]
             times = item.find_elements(By.TAG_NAME, "time")
             listed.append({
-                "label": title.replace("this device", "").strip(),
+                "label": title.replace("this device", "").replace("two-factor", "").strip(),
                 "current": current,
+                "mfa": mfa,
                 "ip": facts[0] if facts else None,
                 "times": [(t.get_attribute("datetime"), t.text) for t in times],
                 "button": buttons[0].accessible_name if buttons else None,

@@ -17,12 +17,20 @@ What they show:
 - axe-core finds no serious or critical accessibility violation in either view;
 - errors are shown in words (wrong password, taken name, a field's rule, too many attempts,
   the service unreachable);
-- the User-Agent and time formatting the page uses.
+- the User-Agent and time formatting the page uses;
+- two-factor sign-in: turned on with the key the page shows and a code computed from it, a
+  sign-in that asks for the code (a wrong one said so), one with a recovery code (used once),
+  the list marking sessions opened with it, and turning it off.
 """
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 import secrets
+import struct
+import time
 
 from pages import PASSWORD
 
@@ -42,6 +50,20 @@ def registered(page, prefix="browser"):
     page.register(name)
     page.wait_signed_in()
     return name
+
+
+def totp(secret, offset=0):
+    """The 6-digit code of base32 `secret` for the step `offset` steps from now (RFC 6238)."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    step = int(time.time()) // 30 + offset
+    mac = hmac.new(key, struct.pack(">q", step), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def a_wrong_code(secret):
+    return next(c for c in ("000000", "111111", "222222")
+                if c not in (totp(secret, -1), totp(secret), totp(secret, 1)))
 
 
 def run_axe(page, axe_source):
@@ -365,3 +387,57 @@ def test_change_the_password_then_delete_the_account(api, browser):
 
     assert first.console_errors() == []
     assert second.console_errors() == []
+
+
+def test_two_factor_sign_in(api, browser):
+    first = browser(api)
+    name = registered(first, "mfa")
+    secret, uri = first.start_mfa()
+    assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
+    assert uri.startswith("otpauth://totp/") and f":{name}?" in uri and f"secret={secret}" in uri
+    first.confirm_mfa(a_wrong_code(secret))
+    assert first.error() == "That code is wrong or was already used."
+    assert first.focused_id() == "mfa-confirm-code"
+    first.confirm_mfa(totp(secret))
+    assert first.notice() == "Two-factor sign-in is on. Save your recovery codes."
+    codes = first.recovery_codes()
+    assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-7]{4}(-[a-z2-7]{4}){3}", c) for c in codes)
+
+    # Another browser: the password, then a code; a wrong code is said so and can be retried.
+    second = browser(api, user_agent=FIREFOX_ON_WINDOWS).open()
+    second.sign_in(name)
+    second.wait_wants_code()
+    assert second.focused_id() == "second-step-code"
+    second.second_step(a_wrong_code(secret))
+    assert second.error() == "That code is wrong or was already used."
+    assert second.wants_code()
+    second.second_step(totp(secret, 1))
+    second.wait_signed_in()
+    listed = second.sessions()
+    assert [(s["current"], s["mfa"]) for s in listed] == [(True, True), (False, False)]
+    second.reload()
+    assert second.signed_in(), "the refresh cookie keeps it signed in"
+
+    # A recovery code, typed as people do; it works once.
+    third = browser(api).open()
+    third.sign_in(name)
+    third.wait_wants_code()
+    third.second_step(codes[0].upper().replace("-", " "))
+    third.wait_signed_in()
+    fourth = browser(api).open()
+    fourth.sign_in(name)
+    fourth.wait_wants_code()
+    fourth.second_step(codes[0])
+    assert fourth.error() == "That code is wrong or was already used."
+
+    # Off, with the password and a recovery code; then the password alone signs in.
+    first.mfa_off("not my password", codes[1])
+    assert first.error() == "Wrong password."
+    first.mfa_off(PASSWORD, codes[1])
+    assert first.notice() == "Two-factor sign-in is off."
+    fourth.open()
+    fourth.sign_in(name)
+    fourth.wait_signed_in()
+
+    for page in (first, second, third, fourth):
+        assert page.console_errors() == []

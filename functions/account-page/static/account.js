@@ -11,6 +11,11 @@
 //   address, sign-in and last-use times (relative, and in local time), the current one marked;
 //   sign out one other session, this one, or all of them. The list is reloaded after every
 //   action.
+// - Two-factor sign-in: when the password step answers `mfa_required`, the sign-in form asks
+//   for a code (a 6-digit TOTP code or a recovery code) and completes it with POST /login/mfa.
+//   Signed in: turn it on (the key and an `otpauth://` link, then a code to confirm; the ten
+//   recovery codes are shown once) or off (password and a code). Sessions opened with a second
+//   factor are marked in the list.
 // - Change the password (every other session ends; this one stays) and delete the account
 //   (every session ends; the signed-out view follows), each asking for the password.
 // - Every failure is put into words in a live region (`#error`), every outcome in `#notice`.
@@ -77,6 +82,7 @@ let accessToken = null; // memory only
 let refreshTimer = null;
 let refreshing = null; // the refresh under way, shared by everyone who needs one
 let sessions = [];
+let mfaToken = null; // the challenge of a password step that asked for a second factor
 
 /**
  * One API call. Never throws: a network failure is `{ status: 0, network: true }`; otherwise
@@ -160,8 +166,9 @@ async function silentRefresh() {
  * not a wrong password given to a route that asks for it again (401 `invalid_credentials`).
  */
 function refused(result) {
-  const wrongPassword = result.data && result.data.error === 'invalid_credentials';
-  return result.status === 403 || (result.status === 401 && !wrongPassword);
+  const code = result.data && result.data.error;
+  const wrongInput = code === 'invalid_credentials' || code === 'invalid_code';
+  return result.status === 403 || (result.status === 401 && !wrongInput);
 }
 
 /**
@@ -208,6 +215,7 @@ const FIELD_NAMES = {
   password: 'Password',
   current_password: 'Current password',
   new_password: 'New password',
+  code: 'Code',
 };
 
 /** What went wrong, in words a person can act on. */
@@ -229,6 +237,8 @@ function describe(result) {
     }
     case 401:
       if (code === 'invalid_credentials') return 'Wrong username or password.';
+      if (code === 'invalid_code') return 'That code is wrong or was already used.';
+      if (code === 'invalid_mfa_token') return 'Your sign-in expired or was replaced. Sign in again.';
       return 'You are not signed in. Sign in again.';
     case 403:
       if (code === 'csrf_rejected') {
@@ -236,7 +246,8 @@ function describe(result) {
       }
       return 'Access was refused. Sign in again.';
     case 409:
-      return 'That username is taken. Choose another one.';
+      if (code === 'username_taken') return 'That username is taken. Choose another one.';
+      return message ? `${message.charAt(0).toUpperCase()}${message.slice(1)}.` : 'Conflict.';
     case 429: {
       const seconds = Number.parseInt(result.retryAfter, 10);
       if (Number.isFinite(seconds) && seconds > 0) {
@@ -283,6 +294,7 @@ function showSignedOut(message, { focus = true } = {}) {
   $('loading').hidden = true;
   $('signed-in').hidden = true;
   $('signed-out').hidden = false;
+  showPasswordStep();
   if (message) showNotice(message);
   if (focus) $('sign-in-heading').focus();
 }
@@ -292,9 +304,8 @@ async function showSignedIn({ focus }) {
   $('loading').hidden = true;
   $('signed-out').hidden = true;
   $('signed-in').hidden = false;
-  for (const form of [$('sign-in-form'), $('register-form'), $('password-form'), $('delete-form')]) {
-    form.reset();
-  }
+  for (const form of document.querySelectorAll('form')) form.reset();
+  resetMfaCard();
   if ((await loadAccount()) && focus) $('sessions-heading').focus();
 }
 
@@ -354,6 +365,7 @@ function renderSessions() {
     const { label } = describeAgent(session.user_agent);
     const title = element('h3', {}, label);
     if (session.current) title.append(element('span', { class: 'badge' }, 'this device'));
+    if (session.mfa) title.append(element('span', { class: 'badge mfa' }, 'two-factor'));
     const facts = element('dl', { class: 'facts' });
     facts.append(
       element('dt', {}, 'IP address'),
@@ -430,7 +442,19 @@ async function signIn(username, password) {
     accept(result.data);
     return { ok: true };
   }
+  if (result.status === 200 && result.data && result.data.mfa_required) {
+    mfaToken = result.data.mfa_token;
+    return { ok: false, secondStep: true };
+  }
   return { ok: false, result };
+}
+
+/** The sign-in form's first step (username and password). */
+function showPasswordStep() {
+  mfaToken = null;
+  $('sign-in-form').hidden = false;
+  $('second-step-form').hidden = true;
+  $('second-step-form').reset();
 }
 
 async function onSignIn(event) {
@@ -439,12 +463,125 @@ async function onSignIn(event) {
   await busy(form.querySelector('button'), async () => {
     clearMessages();
     const outcome = await signIn(form.username.value, form.password.value);
+    if (outcome.secondStep) {
+      form.reset();
+      form.hidden = true;
+      $('second-step-form').hidden = false;
+      $('second-step-code').focus();
+      return;
+    }
     if (!outcome.ok) {
       showError(describe(outcome.result));
       markInvalid(outcome.result, form);
       return;
     }
     await showSignedIn({ focus: true });
+  });
+}
+
+async function onSecondStep(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  await busy(form.querySelector('button'), async () => {
+    clearMessages();
+    const typed = form.code.value.trim();
+    // Six digits are an authenticator's code; anything else is taken as a recovery code.
+    const proof = /^\d{6}$/.test(typed) ? { code: typed } : { recovery_code: typed };
+    const result = await call('POST', '/login/mfa', {
+      body: { mfa_token: mfaToken, ...proof },
+      cookie: true,
+    });
+    if (result.status === 200 && result.data && result.data.access_token) {
+      accept(result.data);
+      showPasswordStep();
+      await showSignedIn({ focus: true });
+      return;
+    }
+    showError(describe(result));
+    const code = result.data && result.data.error;
+    if (code === 'invalid_mfa_token' || result.status === 429) {
+      showPasswordStep();
+      $('sign-in-username').focus();
+    } else {
+      form.code.setAttribute('aria-invalid', 'true');
+      form.code.focus();
+    }
+  });
+}
+
+// ---- Two-factor sign-in, signed in ----
+
+function resetMfaCard() {
+  $('mfa-enrol').hidden = true;
+  $('mfa-recovery').hidden = true;
+  $('mfa-start').hidden = false;
+  $('mfa-secret').textContent = '';
+  $('mfa-uri').setAttribute('href', '#');
+  $('mfa-recovery-codes').replaceChildren();
+}
+
+async function onMfaStart(event) {
+  await busy(event.currentTarget, async () => {
+    clearMessages();
+    const result = await authed('POST', '/mfa/totp');
+    if (!result) return;
+    if (result.status !== 200 || !result.data || !result.data.secret) {
+      showError(describe(result));
+      return;
+    }
+    // Groups of four, as apps show keys; the URI carries it whole.
+    $('mfa-secret').textContent = result.data.secret.match(/.{1,4}/g).join(' ');
+    $('mfa-uri').setAttribute('href', result.data.otpauth_uri);
+    $('mfa-start').hidden = true;
+    $('mfa-enrol').hidden = false;
+    $('mfa-confirm-code').focus();
+  });
+}
+
+async function onMfaConfirm(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  await busy(form.querySelector('button'), async () => {
+    clearMessages();
+    const result = await authed('POST', '/mfa/totp/confirm', { code: form.code.value.trim() });
+    if (!result) return;
+    if (result.status !== 200 || !result.data || !Array.isArray(result.data.recovery_codes)) {
+      showError(describe(result));
+      form.code.setAttribute('aria-invalid', 'true');
+      form.code.focus();
+      return;
+    }
+    form.reset();
+    $('mfa-enrol').hidden = true;
+    $('mfa-recovery-codes').replaceChildren(
+      ...result.data.recovery_codes.map((code) => element('li', {}, element('code', {}, code))),
+    );
+    $('mfa-recovery').hidden = false;
+    showNotice('Two-factor sign-in is on. Save your recovery codes.');
+  });
+}
+
+async function onMfaOff(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  await busy(form.querySelector('button'), async () => {
+    clearMessages();
+    const result = await authed('DELETE', '/mfa/totp', {
+      password: form.password.value,
+      code: form.code.value.trim(),
+    });
+    if (!result) return;
+    if (result.status === 204) {
+      form.reset();
+      resetMfaCard();
+      showNotice('Two-factor sign-in is off.');
+      return;
+    }
+    showError(describeReauth(result));
+    const wrongCode = result.data && result.data.error === 'invalid_code';
+    const field = wrongCode ? form.code : form.password;
+    field.setAttribute('aria-invalid', 'true');
+    field.focus();
   });
 }
 
@@ -554,6 +691,10 @@ async function onReload(event) {
 
 async function start() {
   $('sign-in-form').addEventListener('submit', onSignIn);
+  $('second-step-form').addEventListener('submit', onSecondStep);
+  $('mfa-start').addEventListener('click', onMfaStart);
+  $('mfa-confirm-form').addEventListener('submit', onMfaConfirm);
+  $('mfa-off-form').addEventListener('submit', onMfaOff);
   $('register-form').addEventListener('submit', onRegister);
   $('reload-sessions').addEventListener('click', onReload);
   $('password-form').addEventListener('submit', onChangePassword);

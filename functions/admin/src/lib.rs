@@ -12,7 +12,11 @@
 //!   password, after the same verification, and counts the attempt as a failure. Idempotent.
 //! - `POST …/enable` → 204: the mark is lifted; logins work again. The sessions the disable
 //!   ended stay ended.
-//! - `GET …/sessions` → 200 `{"user_id", "username", "created_at", "disabled", "sessions":
+//! - `DELETE …/mfa` → 204: two-factor sign-in is reset (off, with its secret, recovery codes and
+//!   any pending enrolment or sign-in challenge), for a user who lost both the authenticator
+//!   and the recovery codes, or whose factor someone else turned on with a stolen token (end
+//!   their sessions with `…/logout-all` too). Idempotent.
+//! - `GET …/sessions` → 200 `{"user_id", "username", "created_at", "disabled", "mfa", "sessions":
 //!   [{"id", "created_at", "last_used_at", "expires_at", "user_agent", "source_ip", "mfa"}]}`: the
 //!   account and its live sessions, newest first.
 //!
@@ -20,7 +24,9 @@
 //! 400 for a username that breaks the format rules; 503 when the store is unavailable (then
 //! nothing was changed).
 
-use auth::store::{DisableUser, FindUser, ListSessions, RevokeAllSessions, UserRecord};
+use auth::store::{
+    DisableUser, FindUser, ListSessions, RevokeAllSessions, SecondFactor, UserRecord,
+};
 use auth::{AuthError, Username, clock};
 use auth_edge::api;
 use auth_edge::runner::{Answer, Function};
@@ -84,6 +90,8 @@ pub struct UserView {
     pub created_at: String,
     /// Whether an operator has disabled it.
     pub disabled: bool,
+    /// Whether two-factor sign-in is on.
+    pub mfa: bool,
     /// Its live sessions, newest first.
     pub sessions: Vec<SessionView>,
 }
@@ -113,6 +121,7 @@ enum Action {
     LogoutAll,
     Disable,
     Enable,
+    ResetMfa,
     Sessions,
 }
 
@@ -124,6 +133,7 @@ impl Action {
             (&Method::POST, "disable") => Some(Self::Disable),
             (&Method::POST, "enable") => Some(Self::Enable),
             (&Method::GET, "sessions") => Some(Self::Sessions),
+            (&Method::DELETE, "mfa") => Some(Self::ResetMfa),
             _ => None,
         }
     }
@@ -132,7 +142,7 @@ impl Action {
 impl<U, S> Function for Handler<U, S>
 where
     U: FindUser + Sync,
-    S: RevokeAllSessions + DisableUser + ListSessions + Sync,
+    S: RevokeAllSessions + DisableUser + ListSessions + SecondFactor + Sync,
 {
     fn metric(&self, _req: &Request) -> Option<&'static str> {
         Some("AdminActions")
@@ -172,6 +182,15 @@ where
                 tracing::info!(action = "enable", was_disabled = was, "user enabled");
                 api::empty_response(StatusCode::NO_CONTENT)
             }
+            Action::ResetMfa => {
+                let was = self.sessions.reset_totp(&user.user_id).await?;
+                tracing::info!(
+                    action = "reset-mfa",
+                    was_set = was,
+                    "two-factor sign-in reset"
+                );
+                api::empty_response(StatusCode::NO_CONTENT)
+            }
             Action::Sessions => api::json_response(StatusCode::OK, &self.view(user).await?),
         };
         Ok((response, "success"))
@@ -181,7 +200,7 @@ where
 impl<U, S> Handler<U, S>
 where
     U: FindUser + Sync,
-    S: RevokeAllSessions + DisableUser + ListSessions + Sync,
+    S: RevokeAllSessions + DisableUser + ListSessions + SecondFactor + Sync,
 {
     /// A handler over `users` and `sessions`.
     pub fn new(users: U, sessions: S) -> Self {
@@ -190,17 +209,19 @@ where
 
     async fn view(&self, user: UserRecord) -> Result<UserView, AuthError> {
         let now = clock::now();
-        let (sessions, disabled) = (
+        let (sessions, marker) = (
             self.sessions
                 .list_sessions(&user.user_id, None, now)
                 .await?,
-            self.sessions.is_disabled(&user.user_id).await?,
+            self.sessions.marker(&user.user_id).await?,
         );
+        let (disabled, mfa) = (marker.disabled, marker.totp.is_on());
         Ok(UserView {
             user_id: user.user_id.to_string(),
             username: user.username.to_string(),
             created_at: clock::rfc3339(user.created_at),
             disabled,
+            mfa,
             sessions: sessions
                 .into_iter()
                 .map(|s| SessionView {

@@ -121,8 +121,9 @@ struct LoginRequest {
 /// The 200 body.
 pub type LoggedIn = api::TokenResponse;
 
-/// The 200 body of the password step for a user with two-factor sign-in on.
-#[derive(Debug, Serialize, Deserialize)]
+/// The 200 body of the password step for a user with two-factor sign-in on. No `Debug`: it
+/// holds the challenge.
+#[derive(Serialize, Deserialize)]
 pub struct MfaRequired {
     /// Always `true`.
     pub mfa_required: bool,

@@ -19,7 +19,8 @@
 //!    counted and the challenge stays usable until it expires).
 //! 5. One conditional write removes the challenge and records the step (or the recovery codes
 //!    without the one used), on the condition that neither changed since step 3: of two
-//!    requests with one code, one challenge or one recovery code, one wins.
+//!    requests with one code, one challenge or one recovery code, one wins; the other gets
+//!    `invalid_mfa_token` if the challenge is gone, else `invalid_code`.
 //! 6. The counter is forgiven and the session starts with the generation read in step 3 (so a
 //!    log-out-everywhere racing it ends it, as for a login).
 
@@ -127,8 +128,19 @@ where
             .pass_challenge(&challenge.user_id, &challenge.id, &proof)
             .await?
         {
-            // A concurrent request used the challenge or the code first.
-            return Err(AuthError::InvalidMfaToken);
+            // A concurrent request used the challenge or the proof first: which one decides
+            // the answer (read again only in this rare case).
+            let now_held = self
+                .sessions
+                .marker(&challenge.user_id)
+                .await?
+                .totp
+                .challenge;
+            return Err(if now_held.as_deref() == Some(challenge.id.as_str()) {
+                AuthError::InvalidCode
+            } else {
+                AuthError::InvalidMfaToken
+            });
         }
         if matches!(proof, Proof::Recovery { .. }) {
             tracing::info!(

@@ -15,8 +15,10 @@
 //!   login checks it, on the same counter; the attempt is forgiven only when the code is right
 //!   too, so the code cannot be guessed more often than a password (429 + `Retry-After` once
 //!   locked). `code` is a current TOTP code, or an unused recovery code (for a lost
-//!   authenticator). 204. Turning it off removes the secret, the recovery codes and any
-//!   outstanding sign-in challenge; the sessions stay.
+//!   authenticator), used once: a sign-in using the same code at the same moment and this
+//!   request do not both succeed (401 `invalid_code` for the loser). 204. Turning it off
+//!   removes the secret, the recovery codes and any outstanding sign-in challenge; the sessions
+//!   stay.
 //!
 //! Each change is one conditional write on the marker (`auth::store::SecondFactor`), on the
 //! state just read: concurrent requests cannot both win. A store failure is a 503 and changes
@@ -27,7 +29,7 @@ use auth::credentials::Credentials;
 use auth::keys::KeyLoadError;
 use auth::mfa::{MfaKeys, TotpSecret, recovery};
 use auth::password::PasswordHasher;
-use auth::store::{FindUser, LoginAttempts, Marker, SecondFactor};
+use auth::store::{FindUser, LoginAttempts, Marker, Proof, SecondFactor};
 use auth::{AuthError, UserId, clock};
 use auth_edge::api::{self, parse_json};
 use auth_edge::caller;
@@ -69,8 +71,8 @@ impl Config {
     }
 }
 
-/// The 200 body of `POST /mfa/totp`.
-#[derive(Debug, Serialize, Deserialize)]
+/// The 200 body of `POST /mfa/totp`. No `Debug`: it holds the secret.
+#[derive(Serialize, Deserialize)]
 pub struct Enrolment {
     /// The secret, base32 without padding.
     pub secret: String,
@@ -80,8 +82,8 @@ pub struct Enrolment {
     pub expires_in: i64,
 }
 
-/// The 200 body of `POST /mfa/totp/confirm`.
-#[derive(Debug, Serialize, Deserialize)]
+/// The 200 body of `POST /mfa/totp/confirm`. No `Debug`: it holds the codes.
+#[derive(Serialize, Deserialize)]
 pub struct RecoveryCodes {
     /// Ten one-time codes.
     pub recovery_codes: Vec<String>,
@@ -308,38 +310,49 @@ where
             credentials.forgive(&checked).await;
             return Err(AuthError::MfaState("two-factor sign-in is not on"));
         };
-        if !self.proves(&caller.user_id, &marker, sealed, &body.code, now)? {
+        let Some(proof) = self.proof(&caller.user_id, &marker, sealed, &body.code, now)? else {
             // The attempt stays counted: codes are limited as passwords are.
             return Err(AuthError::InvalidCode);
-        }
-        if !self.sessions.disable_totp(&caller.user_id, sealed).await? {
-            return Err(AuthError::MfaState(
-                "two-factor sign-in changed meanwhile; read it again",
-            ));
+        };
+        if !self.sessions.disable_totp(&caller.user_id, &proof).await? {
+            // A sign-in used the code meanwhile, or the factor changed.
+            return Err(AuthError::InvalidCode);
         }
         credentials.forgive(&checked).await;
         tracing::info!("two-factor sign-in turned off");
         Ok((api::empty_response(StatusCode::NO_CONTENT), "disabled"))
     }
 
-    /// Whether `code` is a TOTP code of the secret `sealed` not used before, or an unused
-    /// recovery code.
-    fn proves(
+    /// What `code` proves: a TOTP code of the secret `sealed` after the last step used, or an
+    /// unused recovery code; `None` if neither. The write that turns the factor off is
+    /// conditioned on it, so it is used once, as a sign-in uses it.
+    fn proof(
         &self,
         owner: &UserId,
         marker: &Marker,
         sealed: &str,
         code: &str,
         now: i64,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<Option<Proof>, AuthError> {
         if let Some(hash) = recovery::hash(code) {
-            return Ok(marker.totp.recovery_without(&hash).is_some());
+            return Ok(marker
+                .totp
+                .recovery_without(&hash)
+                .map(|rest| Proof::Recovery {
+                    seen: marker.totp.recovery.clone(),
+                    rest,
+                }));
         }
         let secret = self
             .keys
             .open(owner, sealed)
             .ok_or_else(|| AuthError::internal("the TOTP secret does not open with MFA_KEY"))?;
-        Ok(secret.verify(code, now, marker.totp.last_step).is_some())
+        Ok(secret
+            .verify(code, now, marker.totp.last_step)
+            .map(|step| Proof::Code {
+                secret: sealed.to_owned(),
+                step,
+            }))
     }
 }
 

@@ -95,12 +95,6 @@ impl<U: FindUser + Sync, A: LoginAttempts + Sync> Credentials<'_, U, A> {
         }
     }
 
-    /// Counts this attempt on `name`'s counter before its password is checked: refused (429)
-    /// while the username is locked; otherwise one conditional write from the counter as read,
-    /// so concurrent attempts are counted one at a time and each sees the lock the ones before
-    /// it set. Contention re-reads the counter, a few times at most; still contended, the
-    /// attempt is refused rather than checked uncounted. Returns the counter as this attempt
-    /// left it.
     /// Counts an attempt at a second factor of `user` (whose password a challenge vouches for)
     /// on the same counter, under the same lock, as their passwords: 429 while it is locked.
     /// [`Credentials::forgive`] the result once the factor is passed.
@@ -113,6 +107,12 @@ impl<U: FindUser + Sync, A: LoginAttempts + Sync> Credentials<'_, U, A> {
         Ok(Checked { user, counted })
     }
 
+    /// Counts this attempt on `name`'s counter before its password is checked: refused (429)
+    /// while the username is locked; otherwise one conditional write from the counter as read,
+    /// so concurrent attempts are counted one at a time and each sees the lock the ones before
+    /// it set. Contention re-reads the counter, a few times at most; still contended, the
+    /// attempt is refused rather than checked uncounted. Returns the counter as this attempt
+    /// left it.
     async fn count_attempt(&self, name: &Username, now: i64) -> Result<Attempts, AuthError> {
         for _ in 0..COUNT_ROUNDS {
             let seen = self.attempts.get_attempts(name, now).await?;

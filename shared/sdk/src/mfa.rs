@@ -48,6 +48,21 @@ impl DynamoSessions {
     }
 }
 
+/// The condition (and its values) that `proof` is still unused: `Totp::admits` as a condition
+/// expression.
+fn unused(proof: &Proof) -> (&'static str, Vec<(&'static str, AttributeValue)>) {
+    match proof {
+        Proof::Code { secret, step } => (
+            "totp_secret = :secret AND (attribute_not_exists(totp_step) OR totp_step < :step)",
+            vec![(":secret", s(secret)), (":step", num(*step))],
+        ),
+        Proof::Recovery { seen, .. } => (
+            "attribute_exists(totp_secret) AND recovery = :seen",
+            vec![(":seen", s(seen))],
+        ),
+    }
+}
+
 impl SecondFactor for DynamoSessions {
     async fn begin_totp(
         &self,
@@ -93,12 +108,23 @@ impl SecondFactor for DynamoSessions {
         .await
     }
 
-    async fn disable_totp(&self, owner: &UserId, secret: &str) -> Result<bool, StoreError> {
+    async fn disable_totp(&self, owner: &UserId, proof: &Proof) -> Result<bool, StoreError> {
+        let (condition, values) = unused(proof);
         self.update_marker(
             owner,
             &format!("REMOVE {TOTP_ATTRIBUTES}"),
-            "totp_secret = :secret",
-            vec![(":secret", s(secret))],
+            condition,
+            values,
+        )
+        .await
+    }
+
+    async fn reset_totp(&self, owner: &UserId) -> Result<bool, StoreError> {
+        self.update_marker(
+            owner,
+            &format!("REMOVE {TOTP_ATTRIBUTES}"),
+            "attribute_exists(totp_secret) OR attribute_exists(totp_pending)",
+            Vec::new(),
         )
         .await
     }
@@ -124,34 +150,18 @@ impl SecondFactor for DynamoSessions {
         challenge: &str,
         proof: &Proof,
     ) -> Result<bool, StoreError> {
-        match proof {
-            Proof::Code { secret, step } => {
-                self.update_marker(
-                    owner,
-                    "SET totp_step = :step REMOVE mfa_challenge",
-                    "mfa_challenge = :challenge AND totp_secret = :secret \
-                     AND (attribute_not_exists(totp_step) OR totp_step < :step)",
-                    vec![
-                        (":challenge", s(challenge)),
-                        (":secret", s(secret)),
-                        (":step", num(*step)),
-                    ],
-                )
-                .await
+        let (unused, mut values) = unused(proof);
+        let condition = format!("mfa_challenge = :challenge AND {unused}");
+        values.push((":challenge", s(challenge)));
+        let update = match proof {
+            Proof::Code { .. } => "SET totp_step = :step REMOVE mfa_challenge",
+            // The last code used: the attribute goes rather than hold an empty string.
+            Proof::Recovery { rest, .. } if rest.is_empty() => "REMOVE recovery, mfa_challenge",
+            Proof::Recovery { rest, .. } => {
+                values.push((":rest", s(rest)));
+                "SET recovery = :rest REMOVE mfa_challenge"
             }
-            Proof::Recovery { seen, rest } => {
-                let condition = "mfa_challenge = :challenge AND attribute_exists(totp_secret) \
-                                 AND recovery = :seen";
-                let mut values = vec![(":challenge", s(challenge)), (":seen", s(seen))];
-                // The last code used: the attribute goes rather than hold an empty string.
-                let update = if rest.is_empty() {
-                    "REMOVE recovery, mfa_challenge"
-                } else {
-                    values.push((":rest", s(rest)));
-                    "SET recovery = :rest REMOVE mfa_challenge"
-                };
-                self.update_marker(owner, update, condition, values).await
-            }
-        }
+        };
+        self.update_marker(owner, update, &condition, values).await
     }
 }

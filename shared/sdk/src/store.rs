@@ -598,7 +598,9 @@ impl DisableUser for DynamoSessions {
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", AttributeValue::S(marker_key(owner)))
-                .update_expression("ADD generation :one SET disabled_at = :now")
+                .update_expression(
+                    "ADD generation :one SET disabled_at = :now REMOVE mfa_challenge",
+                )
                 .expression_attribute_values(":one", num(1))
                 .expression_attribute_values(":now", num(auth::clock::now()))
                 .return_values(ReturnValue::UpdatedNew)
@@ -643,7 +645,7 @@ impl RevokeAllSessions for DynamoSessions {
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", AttributeValue::S(marker_key(owner)))
-                .update_expression("ADD generation :one")
+                .update_expression("ADD generation :one REMOVE mfa_challenge")
                 .expression_attribute_values(":one", num(1))
                 .return_values(ReturnValue::UpdatedNew)
                 .send(),

@@ -244,8 +244,16 @@ impl SecondFactor for DirectReads {
             .await
     }
 
-    async fn disable_totp(&self, owner: &UserId, secret: &str) -> Result<bool, StoreError> {
-        self.writes.disable_totp(owner, secret).await
+    async fn disable_totp(
+        &self,
+        owner: &UserId,
+        proof: &auth::store::Proof,
+    ) -> Result<bool, StoreError> {
+        self.writes.disable_totp(owner, proof).await
+    }
+
+    async fn reset_totp(&self, owner: &UserId) -> Result<bool, StoreError> {
+        self.writes.reset_totp(owner).await
     }
 
     async fn set_challenge(

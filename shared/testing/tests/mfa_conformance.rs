@@ -178,10 +178,28 @@ async fn enrol_confirm_use_and_turn_off<S: SessionStore + Sync>(sessions: S) {
         other => panic!("{other:?}"),
     }
 
-    // Off: only for the secret as read; everything goes, the generation stays.
+    // Off: only with an unused proof; everything goes, the generation stays.
     assert!(sessions.set_challenge(&owner, SEALED, "c6").await.unwrap());
-    assert!(!sessions.disable_totp(&owner, OTHER).await.unwrap());
-    assert!(sessions.disable_totp(&owner, SEALED).await.unwrap());
+    let other = Proof::Code {
+        secret: OTHER.into(),
+        step: 20,
+    };
+    assert!(
+        !sessions.disable_totp(&owner, &other).await.unwrap(),
+        "another secret"
+    );
+    assert!(
+        !sessions.disable_totp(&owner, &code(11)).await.unwrap(),
+        "a used step"
+    );
+    assert!(
+        !sessions
+            .disable_totp(&owner, &recovery("h3", ""))
+            .await
+            .unwrap(),
+        "a used recovery code"
+    );
+    assert!(sessions.disable_totp(&owner, &code(12)).await.unwrap());
     let marker = sessions.marker(&owner).await.unwrap();
     assert_eq!((marker.generation, marker.totp), (0, Totp::default()));
     assert!(
@@ -190,7 +208,38 @@ async fn enrol_confirm_use_and_turn_off<S: SessionStore + Sync>(sessions: S) {
             .await
             .unwrap()
     );
-    assert!(!sessions.disable_totp(&owner, SEALED).await.unwrap());
+    assert!(!sessions.disable_totp(&owner, &code(13)).await.unwrap());
+    // An operator's reset: of a pending enrolment, of a factor that is on; nothing to reset.
+    assert!(!sessions.reset_totp(&owner).await.unwrap());
+    assert!(
+        sessions
+            .begin_totp(&owner, SEALED, now + 600)
+            .await
+            .unwrap()
+    );
+    assert!(sessions.reset_totp(&owner).await.unwrap());
+    assert_eq!(sessions.marker(&owner).await.unwrap().totp, Totp::default());
+    assert!(
+        sessions
+            .begin_totp(&owner, SEALED, now + 600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        sessions
+            .confirm_totp(&owner, SEALED, 30, "h9", now)
+            .await
+            .unwrap()
+    );
+    assert!(sessions.set_challenge(&owner, SEALED, "c7").await.unwrap());
+    assert!(sessions.reset_totp(&owner).await.unwrap());
+    assert_eq!(sessions.marker(&owner).await.unwrap().totp, Totp::default());
+    assert!(
+        !sessions
+            .pass_challenge(&owner, "c7", &code(31))
+            .await
+            .unwrap()
+    );
     assert!(matches!(
         sessions
             .get_session(&session.session_id, &owner, now)
@@ -298,6 +347,51 @@ async fn one_challenge_one_winner<S: SessionStore + Clone + Send + Sync + 'stati
     }
 }
 
+/// A sign-in and turning the factor off with one code at once, four of each: one wins.
+async fn sign_in_racing_turning_off<S: SessionStore + Clone + Send + Sync + 'static>(sessions: S) {
+    let now = clock::now();
+    for round in 0..2 {
+        let owner = UserId::generate();
+        assert!(
+            sessions
+                .begin_totp(&owner, SEALED, now + 600)
+                .await
+                .unwrap()
+        );
+        assert!(
+            sessions
+                .confirm_totp(&owner, SEALED, 1, "h1 h2", now)
+                .await
+                .unwrap()
+        );
+        assert!(sessions.set_challenge(&owner, SEALED, "c").await.unwrap());
+        let proof = if round == 0 {
+            Proof::Code {
+                secret: SEALED.into(),
+                step: 2,
+            }
+        } else {
+            Proof::Recovery {
+                seen: "h1 h2".into(),
+                rest: "h2".into(),
+            }
+        };
+        let mut racers = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (sessions, owner, proof) = (sessions.clone(), owner.clone(), proof.clone());
+            racers.spawn(async move {
+                if i % 2 == 0 {
+                    sessions.pass_challenge(&owner, "c", &proof).await.unwrap()
+                } else {
+                    sessions.disable_totp(&owner, &proof).await.unwrap()
+                }
+            });
+        }
+        let winners = racers.join_all().await.into_iter().filter(|w| *w).count();
+        assert_eq!(winners, 1, "round {round}");
+    }
+}
+
 macro_rules! second_factor {
     ($backend:ident, $users:expr, $sessions:expr) => {
         mod $backend {
@@ -352,5 +446,15 @@ mod races {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn dynalite() {
         one_challenge_one_winner(TestTables::create_on_dynalite().await.sessions()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sign_in_racing_turning_off_in_memory() {
+        sign_in_racing_turning_off(MemorySessions::new()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sign_in_racing_turning_off_on_dynalite() {
+        sign_in_racing_turning_off(TestTables::create_on_dynalite().await.sessions()).await;
     }
 }

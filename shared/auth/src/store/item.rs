@@ -114,22 +114,23 @@ pub fn marker(item: &impl ItemView) -> Result<super::Marker, StoreError> {
         generation: generation(item)?,
         disabled: item.attr("disabled_at").is_some(),
         deleted: item.attr("deleted_at").is_some(),
-        credential: optional_string(item, "credential"),
+        credential: strict_string(item, "credential")?,
         totp: totp(item)?,
     })
 }
 
-/// String attribute `name`, if the item has one.
-fn optional_string(item: &impl ItemView, name: &str) -> Option<String> {
+/// String attribute `name` if the item has it; an attribute of another type is malformed (so
+/// that a damaged credential stamp or two-factor attribute is an error, never read as absent).
+fn strict_string(item: &impl ItemView, name: &str) -> Result<Option<String>, StoreError> {
     match item.attr(name) {
-        Some(Attr::S(v)) => Some(v.to_owned()),
-        _ => None,
+        None => Ok(None),
+        Some(_) => string(item, name).map(Some),
     }
 }
 
 /// The two-factor attributes of a marker ([`super::mfa`]).
 fn totp(item: &impl ItemView) -> Result<super::Totp, StoreError> {
-    let pending = match optional_string(item, "totp_pending") {
+    let pending = match strict_string(item, "totp_pending")? {
         Some(sealed) => Some((sealed, number(item, "totp_pending_until")?)),
         None => None,
     };
@@ -138,11 +139,11 @@ fn totp(item: &impl ItemView) -> Result<super::Totp, StoreError> {
         None => None,
     };
     Ok(super::Totp {
-        secret: optional_string(item, "totp_secret"),
+        secret: strict_string(item, "totp_secret")?,
         pending,
         last_step,
-        recovery: optional_string(item, "recovery").unwrap_or_default(),
-        challenge: optional_string(item, "mfa_challenge"),
+        recovery: strict_string(item, "recovery")?.unwrap_or_default(),
+        challenge: strict_string(item, "mfa_challenge")?,
     })
 }
 
@@ -175,4 +176,41 @@ pub fn judge_batch(
         .transpose()?
         .unwrap_or(0);
     judge(find(id.as_str()), owner, marker, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Item(Vec<(&'static str, Attr<'static>)>);
+
+    impl ItemView for Item {
+        fn attr(&self, name: &str) -> Option<Attr<'_>> {
+            self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        }
+    }
+
+    #[test]
+    fn a_damaged_stamp_or_two_factor_attribute_is_an_error_not_absent() {
+        let base = || vec![("pk", Attr::S("user#x")), ("generation", Attr::N("3"))];
+        assert!(marker(&Item(base())).is_ok());
+        for name in [
+            "credential",
+            "totp_secret",
+            "totp_pending",
+            "recovery",
+            "mfa_challenge",
+        ] {
+            let mut attrs = base();
+            attrs.push((name, Attr::N("1")));
+            assert!(marker(&Item(attrs)).is_err(), "{name} as a number");
+            let mut attrs = base();
+            attrs.push((name, Attr::Other));
+            assert!(marker(&Item(attrs)).is_err(), "{name} as another type");
+        }
+        let mut on = base();
+        on.push(("totp_secret", Attr::S("v1.x")));
+        on.push(("totp_step", Attr::S("7")));
+        assert!(marker(&Item(on)).is_err(), "a step that is not a number");
+    }
 }

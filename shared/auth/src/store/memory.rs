@@ -77,6 +77,14 @@ impl SessionState {
         )
     }
 
+    /// Drops `owner`'s outstanding two-factor challenge (ending every session ends a sign-in
+    /// half-way too).
+    fn end_challenge(&mut self, owner: &UserId) {
+        if let Some(totp) = self.totp.get_mut(owner) {
+            totp.challenge = None;
+        }
+    }
+
     fn record_use(&mut self, used: &SessionUse) -> bool {
         match self.sessions.get_mut(&used.session_id) {
             Some(s) => {
@@ -160,15 +168,23 @@ impl SecondFactor for MemorySessions {
         Ok(true)
     }
 
-    async fn disable_totp(&self, owner: &UserId, secret: &str) -> Result<bool, StoreError> {
+    async fn disable_totp(&self, owner: &UserId, proof: &Proof) -> Result<bool, StoreError> {
         let mut state = self.state();
         match state.totp.get(owner) {
-            Some(totp) if totp.secret.as_deref() == Some(secret) => {
+            Some(totp) if totp.admits(proof) => {
                 state.totp.remove(owner);
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    async fn reset_totp(&self, owner: &UserId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        Ok(state
+            .totp
+            .remove(owner)
+            .is_some_and(|t| t.is_on() || t.pending.is_some()))
     }
 
     async fn set_challenge(
@@ -197,24 +213,12 @@ impl SecondFactor for MemorySessions {
         let Some(totp) = state.totp.get_mut(owner) else {
             return Ok(false);
         };
-        if totp.challenge.as_deref() != Some(challenge) {
+        if totp.challenge.as_deref() != Some(challenge) || !totp.admits(proof) {
             return Ok(false);
         }
         match proof {
-            Proof::Code { secret, step } => {
-                if totp.secret.as_deref() != Some(secret.as_str())
-                    || totp.last_step.is_some_and(|last| *step <= last)
-                {
-                    return Ok(false);
-                }
-                totp.last_step = Some(*step);
-            }
-            Proof::Recovery { seen, rest } => {
-                if !totp.is_on() || totp.recovery != *seen {
-                    return Ok(false);
-                }
-                totp.recovery.clone_from(rest);
-            }
+            Proof::Code { step, .. } => totp.last_step = Some(*step),
+            Proof::Recovery { rest, .. } => totp.recovery.clone_from(rest),
         }
         totp.challenge = None;
         Ok(true)
@@ -356,6 +360,7 @@ impl DisableUser for MemorySessions {
         let generation = state.generation(owner) + 1;
         state.generations.insert(owner.clone(), generation);
         state.disabled.insert(owner.clone());
+        state.end_challenge(owner);
         Ok(generation)
     }
 
@@ -373,6 +378,7 @@ impl RevokeAllSessions for MemorySessions {
         let mut state = self.state();
         let generation = state.generation(owner) + 1;
         state.generations.insert(owner.clone(), generation);
+        state.end_challenge(owner);
         Ok(generation)
     }
 

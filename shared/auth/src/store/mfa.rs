@@ -44,6 +44,18 @@ pub struct Totp {
 }
 
 impl Totp {
+    /// Whether `proof` is still unused on this state: the code's step after the last one used
+    /// (and the secret the same), or the recovery codes as they were read.
+    pub fn admits(&self, proof: &Proof) -> bool {
+        match proof {
+            Proof::Code { secret, step } => {
+                self.secret.as_deref() == Some(secret.as_str())
+                    && self.last_step.is_none_or(|last| *step > last)
+            }
+            Proof::Recovery { seen, .. } => self.is_on() && self.recovery == *seen,
+        }
+    }
+
     /// Whether two-factor sign-in is on.
     pub fn is_on(&self) -> bool {
         self.secret.is_some()
@@ -112,13 +124,21 @@ pub trait SecondFactor: ReadMarker {
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Turns the factor off, if its secret is still `secret` (as read): removes the secret, the
-    /// last step, the recovery codes and any outstanding challenge. Returns whether it did.
+    /// Turns the factor off with `proof` (a code of its secret after the last step used, or an
+    /// unused recovery code, as in [`SecondFactor::pass_challenge`]): removes the secret, the
+    /// last step, the recovery codes and any outstanding challenge — if the proof is still
+    /// unused, so that a code a sign-in is using at that moment is not used twice. Returns
+    /// whether it did.
     fn disable_totp(
         &self,
         owner: &UserId,
-        secret: &str,
+        proof: &Proof,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// An operator's reset (the owner lost the authenticator and the recovery codes, or someone
+    /// else turned it on): removes every two-factor attribute, pending or on. Returns whether
+    /// there was any.
+    fn reset_totp(&self, owner: &UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records `challenge` as `owner`'s one outstanding challenge (replacing an older one), if
     /// the factor is still on with `secret`. Returns whether it did.

@@ -434,8 +434,8 @@ pub trait ListSessions {
 /// An operator's hold on an account: disabling ends every session at once and keeps new ones
 /// from starting; enabling lets logins in again (the ended sessions stay ended).
 pub trait DisableUser {
-    /// In one write: increments `owner`'s revocation generation and marks the account disabled.
-    /// Returns the new generation.
+    /// In one write: increments `owner`'s revocation generation, marks the account disabled and
+    /// drops an outstanding two-factor challenge. Returns the new generation.
     fn disable(&self, owner: &UserId) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Lifts the mark; returns whether the account was disabled.
@@ -448,7 +448,8 @@ pub trait DisableUser {
 /// Ends all of a user's sessions.
 pub trait RevokeAllSessions {
     /// Increments `owner`'s revocation generation in one write and returns the new value:
-    /// from then on every session that began before is denied and cannot be refreshed.
+    /// from then on every session that began before is denied and cannot be refreshed. The
+    /// same write drops an outstanding two-factor challenge (a sign-in half-way ends too).
     fn bump_generation(
         &self,
         owner: &UserId,
