@@ -174,7 +174,10 @@ fn dynamodb_with_create_tables() {
             "--sessions-table",
             &sessions,
         ],
-        &[("JWT_SECRET", "a-fixed-secret-for-this-test-0123456789")],
+        &[
+            ("JWT_SECRET", "a-fixed-secret-for-this-test-0123456789"),
+            ("MFA_KEY", "a-fixed-mfa-key-for-this-test-0123456789"),
+        ],
     );
     server.wait_for(&format!("DynamoDB at {endpoint}"));
     let script = server.curl_session();

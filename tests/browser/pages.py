@@ -99,6 +99,12 @@ class AccountPage:
         return (self.by_id("mfa-secret").text.replace(" ", ""),
                 self.by_id("mfa-uri").get_attribute("href"))
 
+    def qr_drawn(self):
+        """Whether the QR code image loaded (CSP allowed it and it decoded): its natural size."""
+        return self.driver.execute_script(
+            "const i = document.getElementById('mfa-qr');"
+            "return i.complete ? [i.naturalWidth, i.naturalHeight] : null;")
+
     def confirm_mfa(self, code):
         self._clear_messages()
         self._fill("mfa-confirm-code", code)

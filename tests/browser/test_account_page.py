@@ -395,6 +395,9 @@ def test_two_factor_sign_in(api, browser):
     secret, uri = first.start_mfa()
     assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
     assert uri.startswith("otpauth://totp/") and f":{name}?" in uri and f"secret={secret}" in uri
+    first.wait(lambda _: first.qr_drawn(), "the QR code")
+    width, height = first.qr_drawn()
+    assert width == height and width >= 100, (width, height)
     first.confirm_mfa(a_wrong_code(secret))
     assert first.error() == "That code is wrong or was already used."
     assert first.focused_id() == "mfa-confirm-code"

@@ -3,10 +3,10 @@
 use lambda_http::http::{HeaderMap, HeaderValue};
 
 /// The page's Content-Security-Policy: scripts, styles, images and API calls from its own
-/// origin only, no inline script or style, no plug-ins, no framing, forms posting nowhere else,
-/// no `<base>`.
+/// origin only (images also as `data:` URIs: the two-factor QR code the API draws), no inline
+/// script or style, no plug-ins, no framing, forms posting nowhere else, no `<base>`.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; \
+     style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
 /// The headers, by name.

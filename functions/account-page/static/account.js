@@ -517,6 +517,7 @@ function resetMfaCard() {
   $('mfa-start').hidden = false;
   $('mfa-secret').textContent = '';
   $('mfa-uri').setAttribute('href', '#');
+  $('mfa-qr').removeAttribute('src');
   $('mfa-recovery-codes').replaceChildren();
 }
 
@@ -532,6 +533,8 @@ async function onMfaStart(event) {
     // Groups of four, as apps show keys; the URI carries it whole.
     $('mfa-secret').textContent = result.data.secret.match(/.{1,4}/g).join(' ');
     $('mfa-uri').setAttribute('href', result.data.otpauth_uri);
+    const qr = String(result.data.qr_image || '');
+    if (qr.startsWith('data:image/svg+xml;base64,')) $('mfa-qr').setAttribute('src', qr);
     $('mfa-start').hidden = true;
     $('mfa-enrol').hidden = false;
     $('mfa-confirm-code').focus();

@@ -4,8 +4,9 @@
 //!
 //! - `POST /mfa/totp` starts an enrolment: a new secret, sealed with the MFA key and kept on
 //!   the caller's marker as pending for [`ENROL_SECONDS`]. 200 `{"secret", "otpauth_uri",
-//!   "expires_in"}`: the base32 secret (SHA-1, 6 digits, 30 s) and the `otpauth://` URI that
-//!   authenticator apps read from a QR code. A second call replaces an unconfirmed enrolment.
+//!   "qr_image", "expires_in"}`: the base32 secret (SHA-1, 6 digits, 30 s), the `otpauth://`
+//!   URI that authenticator apps read, and that URI as a QR code (an SVG `data:` URI, ready for
+//!   an `<img>`; drawn by the `qrcode` crate). A second call replaces an unconfirmed enrolment.
 //!   409 `mfa_state` if two-factor sign-in is already on. The body is ignored.
 //! - `POST /mfa/totp/confirm` with `{"code"}` turns it on, once a code of the pending secret
 //!   is right (401 `invalid_code` if not; 409 `mfa_state` if there is no pending enrolment or
@@ -78,6 +79,8 @@ pub struct Enrolment {
     pub secret: String,
     /// The `otpauth://totp/…` URI.
     pub otpauth_uri: String,
+    /// The URI as a QR code: `data:image/svg+xml;base64,…`.
+    pub qr_image: String,
     /// Seconds left to confirm it.
     pub expires_in: i64,
 }
@@ -232,11 +235,11 @@ where
         {
             return Err(already_on());
         }
+        let uri = secret.otpauth_uri(&self.issuer, caller.username.as_str());
         let body = Enrolment {
             secret: secret.base32().to_string(),
-            otpauth_uri: secret
-                .otpauth_uri(&self.issuer, caller.username.as_str())
-                .to_string(),
+            qr_image: qr_image(&uri)?,
+            otpauth_uri: uri.to_string(),
             expires_in: ENROL_SECONDS,
         };
         Ok((
@@ -354,6 +357,23 @@ where
                 step,
             }))
     }
+}
+
+/// `uri` as a QR code: an SVG image in a `data:` URI. Error correction M (what authenticator
+/// apps' own examples use); black on white with the standard quiet zone, 4 px a module at least.
+fn qr_image(uri: &str) -> Result<String, AuthError> {
+    use base64::Engine as _;
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AuthError::internal(format!("the otpauth URI does not fit a QR code: {e}")))?;
+    let image = code
+        .render::<svg::Color<'_>>()
+        .module_dimensions(4, 4)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(image);
+    Ok(format!("data:image/svg+xml;base64,{encoded}"))
 }
 
 fn already_on() -> AuthError {

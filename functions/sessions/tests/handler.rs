@@ -80,6 +80,7 @@ where
             "expires_at": clock::rfc3339(laptop.expires_at),
             "user_agent": "test-agent/1.0",
             "source_ip": "192.0.2.10",
+            "mfa": false,
             "current": true,
         })
     );

@@ -52,6 +52,7 @@ pub const OUR_CRATES: &[&str] = &[
     "change_password",
     "delete_account",
     "admin",
+    "mfa",
     "local_api",
 ];
 
