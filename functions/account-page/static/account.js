@@ -485,8 +485,10 @@ async function onSecondStep(event) {
   await busy(form.querySelector('button'), async () => {
     clearMessages();
     const typed = form.code.value.trim();
-    // Six digits are an authenticator's code; anything else is taken as a recovery code.
-    const proof = /^\d{6}$/.test(typed) ? { code: typed } : { recovery_code: typed };
+    // Six digits (as apps show them, "123 456", or not) are an authenticator's code; anything
+    // else is taken as a recovery code.
+    const digits = typed.replace(/\s+/g, '');
+    const proof = /^\d{6}$/.test(digits) ? { code: digits } : { recovery_code: typed };
     const result = await call('POST', '/login/mfa', {
       body: { mfa_token: mfaToken, ...proof },
       cookie: true,

@@ -108,9 +108,10 @@ impl TotpSecret {
 
     /// The step whose code `code` is, among the steps within [`SKEW_STEPS`] of `now` and after
     /// `after` (the last step accepted for this secret, so that no code is accepted twice).
-    /// Every candidate is compared in constant time.
+    /// Every candidate is compared in constant time; white space in `code` is ignored.
     pub fn verify(&self, code: &str, now: i64, after: Option<i64>) -> Option<i64> {
-        let code = code.trim();
+        // As apps show it ("123 456") or typed without the space.
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -176,6 +177,16 @@ mod tests {
                 assert_eq!(secret.verify(&code, now, None), None);
             }
         }
+        let spaced = format!(
+            "{} {}",
+            &secret.code_at_step(step)[..3],
+            &secret.code_at_step(step)[3..]
+        );
+        assert_eq!(
+            secret.verify(&spaced, now, None),
+            Some(step),
+            "as apps show it"
+        );
         assert_eq!(secret.verify("12345", now, None), None);
         assert_eq!(secret.verify("abcdef", now, None), None);
         assert_eq!(secret.verify("", now, None), None);
