@@ -13,7 +13,7 @@
 //   action.
 // - Two-factor sign-in: when the password step answers `mfa_required`, the sign-in form asks
 //   for a code (a 6-digit TOTP code or a recovery code) and completes it with POST /login/mfa.
-//   Signed in: turn it on (the key and an `otpauth://` link, then a code to confirm; the ten
+//   Signed in: turn it on (its QR code, the key and an `otpauth://` link, then a code to confirm; the ten
 //   recovery codes are shown once) or off (password and a code). Sessions opened with a second
 //   factor are marked in the list.
 // - Change the password (every other session ends; this one stays) and delete the account

@@ -8,12 +8,13 @@
 //! In order:
 //! 1. The challenge must be ours and unexpired (else 401 `invalid_mfa_token`, nothing counted:
 //!    without a valid challenge there is no account to count against).
-//! 2. The attempt is counted on the username's failed-login counter before the code is looked
-//!    at: codes share the password's limit and lock (429 + `Retry-After`).
-//! 3. The account must still be the one the challenge names, with the password it verified;
-//!    its marker must admit it (not disabled, not deleted), have TOTP on, and hold this
-//!    challenge as the outstanding one (else 401 `invalid_mfa_token`: used, replaced by a newer
-//!    password step, or the factor was turned off).
+//! 2. The account must still be the one the challenge names, with the password it verified
+//!    (else 401 `invalid_mfa_token`, nothing counted).
+//! 3. The attempt is counted on the username's failed-login counter before the code is looked
+//!    at: codes share the password's limit and lock (429 + `Retry-After`). The marker must
+//!    admit the account (not disabled, not deleted), have TOTP on, and hold this challenge as
+//!    the outstanding one (else 401 `invalid_mfa_token`: used, replaced by a newer password
+//!    step, ended by a log-out-everywhere or a disable, or the factor was turned off).
 //! 4. The code must match a step within ±1 of now and after the last accepted one, or the
 //!    recovery code must be among the unused ones (else 401 `invalid_code`; the attempt stays
 //!    counted and the challenge stays usable until it expires).

@@ -256,7 +256,8 @@ impl SessionsTableConfig {
     }
 }
 
-/// What the functions that change an account read (change-password, delete-account): the
+/// What the functions that change an account read (change-password, delete-account, and mfa
+/// with its key besides): the
 /// users, sessions and login-attempts tables, the Argon2 cost, and the DynamoDB settings.
 #[derive(Debug, Clone)]
 pub struct AccountConfig {

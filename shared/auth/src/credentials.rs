@@ -1,5 +1,5 @@
 //! Checking a username's password, as login does and as the routes that ask for the password
-//! again do (change-password, delete-account): counted by the brute-force limiter
+//! again do (change-password, delete-account, turning two-factor sign-in off): counted by the brute-force limiter
 //! ([`crate::throttle`]) before the password is checked, forgiven when it is right, and with one
 //! answer and one Argon2 verification's cost for every failure (unknown username, impossible
 //! username or password, wrong password), so that neither tells whether an account exists.

@@ -10,11 +10,15 @@
 //! | 400 | `invalid_request` | malformed JSON, wrong types, missing or unknown fields, a field breaking its rules |
 //! | 401 | `invalid_credentials` | unknown username or wrong password (one answer for both) |
 //! | 401 | `invalid_refresh_token` | refresh with a token that is unknown, expired, revoked or reused |
+//! | 401 | `invalid_mfa_token` | `POST /login/mfa` with a challenge that is not ours, expired, used or replaced |
+//! | 401 | `invalid_code` | a TOTP or recovery code that is wrong or already used |
 //! | 401 | `unauthorized` | no identity from the authorizer on a protected route |
+//! | 403 | `csrf_rejected` | a browser's cookie delivery or cookie refresh from a foreign origin |
 //! | 404 | `session_not_found` | `DELETE /sessions/{id}` for an id that is not one of the caller's live sessions |
 //! | 404 | `user_not_found` | an operator route (`/admin/users/{username}/…`) for a username without an account |
 //! | 409 | `username_taken` | register with a taken username |
-//! | 429 | `too_many_requests` | login for a username with too many recent failures (`Retry-After`) |
+//! | 409 | `mfa_state` | two-factor sign-in is not in the state the request needs (already on, off, nothing to confirm) |
+//! | 429 | `too_many_requests` | a password or code check (login's two steps, `/password`, `DELETE /me`, `DELETE /mfa/totp`) for a username with too many recent failures (`Retry-After`) |
 //! | 413 | `payload_too_large` | body over [`MAX_BODY_BYTES`] |
 //! | 415 | `unsupported_media_type` | body not sent as `application/json` |
 //! | 500 | `internal_error` | a bug or misconfiguration (details only in the logs) |

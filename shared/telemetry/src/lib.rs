@@ -227,7 +227,9 @@ pub mod metrics {
     //! | metric | unit | dimensions | written by |
     //! |---|---|---|---|
     //! | `Registrations` | Count | `Outcome` (`created`, `username_taken`, `invalid_request`, …) | register |
-    //! | `Logins` | Count | `Outcome` (`success`, `invalid_credentials`, …) | login |
+    //! | `Logins` | Count | `Outcome` (`success`, `mfa_required`, `invalid_credentials`, …) | login |
+    //! | `MfaLogins` | Count | `Outcome` (`success`, `invalid_code`, `invalid_mfa_token`, …) | login (`POST /login/mfa`) |
+    //! | `MfaChanges` | Count | `Outcome` (`enrolment_started`, `enabled`, `disabled`, `mfa_state`, …) | mfa |
     //! | `Logouts` | Count | `Outcome` (`logged_out`, `already_gone`, …) | logout |
     //! | `Refreshes` | Count | `Outcome` (`rotated`, `concurrent`, `invalid_refresh_token`, …) | refresh |
     //! | `RefreshTokenReuse` | Count | `Action` (`session_revoked`) | refresh |

@@ -4,24 +4,24 @@
 //! | trait | operation | used by |
 //! |---|---|---|
 //! | [`CreateUser`] | conditional create, never read-then-write | register |
-//! | [`FindUser`] | get by username (strongly consistent) | login, user-info, change-password, delete-account, admin |
-//! | [`ReadMarker`] | read the owner's revocation marker (strongly consistent) | login, mfa |
+//! | [`FindUser`] | get by username (strongly consistent) | login, user-info, change-password, delete-account, admin, mfa |
+//! | [`ReadMarker`] | read the owner's revocation marker (strongly consistent) | login, mfa, admin |
 //! | [`StartSession`] | write a session and its first refresh token | login |
 //! | [`GetSession`] | one strongly consistent read of a session and its owner's revocation marker | authorizer, refresh |
 //! | [`RefreshTokens`] | find a refresh token by hash; rotate it (atomically with the session's last use) | refresh |
 //! | [`DeleteSession`] | delete one of the caller's live sessions | logout, sessions, refresh (theft) |
 //! | [`ListSessions`] | the caller's live sessions | sessions, admin |
 //! | [`RevokeAllSessions`] | bump the caller's revocation generation; clean up the sessions it ended | logout-all, admin |
-//! | [`DisableUser`] | bump the generation and mark the account disabled (one write); lift the mark | admin |
-//! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear, forget) | login, change-password, delete-account |
+//! | [`DisableUser`] | bump the generation, mark the account disabled and drop a pending two-factor challenge (one write); lift the mark | admin |
+//! | [`LoginAttempts`] | failed-login counters (read, conditional increment, clear, forget) | login, change-password, delete-account, mfa |
 //! | [`ChangePassword`] | replace the password hash and end every other session, atomically | change-password |
 //! | [`DeleteAccount`] | delete the account and end every session, atomically | delete-account |
-//! | [`SecondFactor`] | enrol, confirm and turn off TOTP; record and pass a sign-in challenge (conditional writes on the marker) | mfa, login |
+//! | [`SecondFactor`] | enrol, confirm and turn off TOTP; record and pass a sign-in challenge; an operator's reset (conditional writes on the marker) | mfa, login, admin |
 //!
 //! Two implementations: DynamoDB through `aws-sdk-dynamodb` (crate `auth-sdk`) and [`memory`]
 //! (the embedded default for local runs). Both pass the same conformance suite
-//! (`shared/testing/tests/store_conformance.rs`, and `account_conformance.rs` for the account
-//! changes and [`DisableUser`]). A third, in `auth-direct`, serves only the
+//! (`shared/testing/tests/store_conformance.rs`, `account_conformance.rs` for the account
+//! changes and [`DisableUser`], `mfa_conformance.rs` for [`SecondFactor`]). A third, in `auth-direct`, serves only the
 //! reads of the per-request Lambdas ([`GetSession`] for the authorizer, [`FindUser`] for
 //! user-info) through the SDK-less direct client; the suite runs its cases through it too, on
 //! items the SDK store wrote. Both DynamoDB back-ends read items through [`item`].
