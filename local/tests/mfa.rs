@@ -474,18 +474,7 @@ async fn a_failed_acceptance_is_a_503_and_opens_nothing() {
         );
 
         // The same tables through a healthy client: the challenge and code were not used.
-        let healthy = spawn(
-            local_api::app::gateway_with_readers(
-                tables.users(),
-                tables.sessions(),
-                tables.attempts(),
-                (tables.direct_users(), tables.direct_sessions()),
-                &auth_testing::test_config(),
-            )
-            .await
-            .unwrap(),
-        )
-        .await;
+        let healthy = spawn(common::gateway_for(&tables).await).await;
         let (status, answer) = second_step(&healthy, body).await;
         assert_eq!(status, 200, "{answer}");
     }

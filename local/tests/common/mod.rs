@@ -86,7 +86,13 @@ pub async fn dynalite_gateway_and_tables() -> (Gateway, TestTables) {
 }
 
 async fn gateway_on(tables: TestTables) -> (Gateway, TestTables) {
-    let gateway = local_api::app::gateway_with_readers(
+    (gateway_for(&tables).await, tables)
+}
+
+/// The gateway over `tables`, as `cargo run --dynamodb-endpoint` runs it (the authorizer and
+/// user-info reading through the direct client).
+pub async fn gateway_for(tables: &TestTables) -> Gateway {
+    local_api::app::gateway_with_readers(
         tables.users(),
         tables.sessions(),
         tables.attempts(),
@@ -94,8 +100,7 @@ async fn gateway_on(tables: TestTables) -> (Gateway, TestTables) {
         &test_config(),
     )
     .await
-    .unwrap();
-    (gateway, tables)
+    .unwrap()
 }
 
 /// A YAML file of the repository, as JSON (tags such as `!Ref` dropped, their values kept).

@@ -22,8 +22,9 @@ fn s(value: &str) -> AttributeValue {
 }
 
 impl DynamoSessions {
-    /// One conditional update of `owner`'s marker; `false` when the condition failed.
-    async fn update_marker(
+    /// One conditional update of `owner`'s marker; `false` when the condition failed. (Also the
+    /// operator's enable, in `store.rs`.)
+    pub(crate) async fn update_marker(
         &self,
         owner: &UserId,
         update: &str,

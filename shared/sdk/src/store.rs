@@ -614,22 +614,13 @@ impl DisableUser for DynamoSessions {
     async fn enable(&self, owner: &UserId) -> Result<bool, StoreError> {
         // Only on a marker with the mark: an update of a missing item would create a marker
         // without a generation.
-        let result = timed(
-            "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(marker_key(owner)))
-                .update_expression("REMOVE disabled_at")
-                .condition_expression("attribute_exists(disabled_at)")
-                .send(),
+        self.update_marker(
+            owner,
+            "REMOVE disabled_at",
+            "attribute_exists(disabled_at)",
+            Vec::new(),
         )
-        .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_check_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        .await
     }
 
     async fn is_disabled(&self, owner: &UserId) -> Result<bool, StoreError> {

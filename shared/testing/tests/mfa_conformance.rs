@@ -14,6 +14,24 @@ use auth_testing::{TestTables, new_session, put_session, unique_username};
 const SEALED: &str = "v1.sealed-secret";
 const OTHER: &str = "v1.another-secret";
 
+/// Turns TOTP on for `owner` with the secret `SEALED`, as enrolment and confirmation do: `step`
+/// used, `recovery` the recovery codes' hashes.
+async fn turn_on<S: SessionStore + Sync>(
+    sessions: &S,
+    owner: &UserId,
+    step: i64,
+    recovery: &str,
+    now: i64,
+) {
+    assert!(sessions.begin_totp(owner, SEALED, now + 600).await.unwrap());
+    assert!(
+        sessions
+            .confirm_totp(owner, SEALED, step, recovery, now)
+            .await
+            .unwrap()
+    );
+}
+
 async fn enrol_confirm_use_and_turn_off<S: SessionStore + Sync>(sessions: S) {
     let owner = UserId::generate();
     let now = clock::now();
@@ -219,18 +237,7 @@ async fn enrol_confirm_use_and_turn_off<S: SessionStore + Sync>(sessions: S) {
     );
     assert!(sessions.reset_totp(&owner).await.unwrap());
     assert_eq!(sessions.marker(&owner).await.unwrap().totp, Totp::default());
-    assert!(
-        sessions
-            .begin_totp(&owner, SEALED, now + 600)
-            .await
-            .unwrap()
-    );
-    assert!(
-        sessions
-            .confirm_totp(&owner, SEALED, 30, "h9", now)
-            .await
-            .unwrap()
-    );
+    turn_on(&sessions, &owner, 30, "h9", now).await;
     assert!(sessions.set_challenge(&owner, SEALED, "c7").await.unwrap());
     assert!(sessions.reset_totp(&owner).await.unwrap());
     assert_eq!(sessions.marker(&owner).await.unwrap().totp, Totp::default());
@@ -264,18 +271,7 @@ where
     };
     users.create_user(&user).await.unwrap();
     let now = clock::now();
-    assert!(
-        sessions
-            .begin_totp(&user.user_id, SEALED, now + 600)
-            .await
-            .unwrap()
-    );
-    assert!(
-        sessions
-            .confirm_totp(&user.user_id, SEALED, 1, "h1", now)
-            .await
-            .unwrap()
-    );
+    turn_on(&sessions, &user.user_id, 1, "h1", now).await;
     let accounts = users.accounts(&sessions);
     assert_eq!(
         accounts.delete_account(&user, now + 3600).await.unwrap(),
@@ -296,18 +292,7 @@ where
 async fn one_challenge_one_winner<S: SessionStore + Clone + Send + Sync + 'static>(sessions: S) {
     let owner = UserId::generate();
     let now = clock::now();
-    assert!(
-        sessions
-            .begin_totp(&owner, SEALED, now + 600)
-            .await
-            .unwrap()
-    );
-    assert!(
-        sessions
-            .confirm_totp(&owner, SEALED, 1, "h1 h2", now)
-            .await
-            .unwrap()
-    );
+    turn_on(&sessions, &owner, 1, "h1 h2", now).await;
     for round in 0..3 {
         let challenge = format!("race-{round}");
         assert!(
@@ -352,18 +337,7 @@ async fn sign_in_racing_turning_off<S: SessionStore + Clone + Send + Sync + 'sta
     let now = clock::now();
     for round in 0..2 {
         let owner = UserId::generate();
-        assert!(
-            sessions
-                .begin_totp(&owner, SEALED, now + 600)
-                .await
-                .unwrap()
-        );
-        assert!(
-            sessions
-                .confirm_totp(&owner, SEALED, 1, "h1 h2", now)
-                .await
-                .unwrap()
-        );
+        turn_on(&sessions, &owner, 1, "h1 h2", now).await;
         assert!(sessions.set_challenge(&owner, SEALED, "c").await.unwrap());
         let proof = if round == 0 {
             Proof::Code {
