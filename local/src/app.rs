@@ -129,6 +129,7 @@ where
     functions.insert("sessions", http(sessions::Handler::new(sessions.clone())));
     functions.insert("logout-all", http(logout_all::Handler::new(sessions)));
     functions.insert("account-page", http(account_page::Handler));
+    functions.insert("hello", http(hello::Handler));
     functions.insert(
         "admin",
         http(admin::Handler::new(user_admin, sessions_admin)),

@@ -303,6 +303,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => None,
     };
+    // The signal handlers are installed before the banner: a test (or a person) that sends
+    // Ctrl-C as soon as the banner shows gets a clean stop, not the default kill.
+    let shutdown = shutdown_signal()?;
     print_banner(
         &base,
         &store,
@@ -326,7 +329,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let signal = async {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = stop.send(());
     };
     let (api, admin, ()) = tokio::join!(api, admin, signal);
@@ -393,24 +396,26 @@ Sessions (refresh, list, revoke one, log out everywhere): see the README's walk-
     );
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now; the future completes on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+            println!("shutting down");
+        })
     }
-    println!("shutting down");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("shutting down");
+        })
+    }
 }

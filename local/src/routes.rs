@@ -123,6 +123,13 @@ pub const ROUTES: &[Route] = &[
         function: "delete-account",
         auth: Auth::Session,
     },
+    // The example of a route of your own (docs/adding-a-route.md).
+    Route {
+        method: "GET",
+        path: "/hello",
+        function: "hello",
+        auth: Auth::Session,
+    },
     Route {
         method: "GET",
         path: "/",

@@ -23,7 +23,7 @@ fn expected(file: &str) -> Expect {
     match file {
         "register.json" | "register-base64.json" => Expect::Status(201),
         "login.json" => Expect::Status(200),
-        "me.json" => Expect::Status(200),
+        "me.json" | "hello.json" => Expect::Status(200),
         "logout.json" => Expect::Status(204),
         "refresh.json" | "refresh-cookie.json" => Expect::Status(200),
         "sessions.json" => Expect::Status(200),
@@ -166,6 +166,7 @@ async fn every_sample_event_gets_its_answer() {
                         .await
                     }
                     "GET /me" => user_info::Handler::new(users).handle(req).await,
+                    "GET /hello" => hello::Handler.handle(req).await,
                     "POST /logout" => logout::Handler::new(sessions).handle(req).await,
                     "POST /refresh" => {
                         refresh::Handler::new(

@@ -53,6 +53,17 @@ async fn full_flow(server: TestServer) {
     assert_eq!(me["user_id"], registered["user_id"]);
     assert_eq!(me["username"], name.to_lowercase());
 
+    // The example route of your own: the caller, from the authorizer's context; nobody without
+    // a token.
+    let (status, hello) = api(&server, Method::GET, "/hello", Some(&token), None).await;
+    assert_eq!(status, 200, "{hello}");
+    assert_eq!(hello["user_id"], registered["user_id"]);
+    assert_eq!(hello["message"], format!("Hello, {}", name.to_lowercase()));
+    assert_eq!(
+        api(&server, Method::GET, "/hello", None, None).await,
+        (401, json!({"message": "Unauthorized"}))
+    );
+
     // A second session, independent of the first.
     let (_, second) = api(&server, Method::POST, "/login", None, Some(&creds)).await;
     let second = second["access_token"].as_str().unwrap().to_owned();
@@ -64,6 +75,12 @@ async fn full_flow(server: TestServer) {
     );
     let (status, body) = api(&server, Method::GET, "/me", Some(&token), None).await;
     assert_eq!((status, body), (403, json!({"message": "Forbidden"})));
+    assert_eq!(
+        api(&server, Method::GET, "/hello", Some(&token), None)
+            .await
+            .0,
+        403
+    );
     assert_eq!(
         api(&server, Method::POST, "/logout", Some(&token), None)
             .await

@@ -32,6 +32,12 @@ fn template_routes() -> BTreeSet<(String, String, String, Auth)> {
         for event in events.values() {
             assert_eq!(event["Type"], "HttpApi", "only HttpApi events are expected");
             let p = &event["Properties"];
+            // Without ApiId, SAM puts the route on an implicit second API that has no
+            // authorizer at all.
+            assert_eq!(
+                p["ApiId"], "HttpApi",
+                "{binary}: an event on another API: {event}"
+            );
             let auth = match p["Auth"]["Authorizer"].as_str() {
                 None | Some("NONE") => Auth::None,
                 Some("SessionAuthorizer") => Auth::Session,
@@ -63,6 +69,81 @@ fn local_routes_match_the_template() {
         })
         .collect();
     assert_eq!(local, template_routes());
+}
+
+/// The routes anyone may call, without a token. A route deployed without the authorizer and not
+/// listed here fails [`every_route_is_behind_the_authorizer_or_listed_as_public`]: list one here
+/// only on purpose (docs/adding-a-route.md).
+const PUBLIC_ROUTES: &[&str] = &[
+    "POST /register",
+    "POST /login",
+    "POST /login/mfa",
+    "POST /refresh",
+    // The account page's files.
+    "GET /",
+    "GET /account.js",
+    "GET /account.css",
+    "GET /favicon.svg",
+];
+
+/// A route added without `Auth: Authorizer: SessionAuthorizer` would be served to anyone: the
+/// function would then answer 401 for want of an authorizer context, if it reads the caller, and
+/// serve anonymously if it does not. So every route is behind the session authorizer, or IAM
+/// under `/admin/`, or on the explicit public list; and nothing else reaches a function from
+/// outside (a function URL, another API, a hand-written route).
+#[test]
+fn every_route_is_behind_the_authorizer_or_listed_as_public() {
+    let routes = template_routes();
+    for (method, path, binary, auth) in &routes {
+        let key = format!("{method} {path}");
+        let public = PUBLIC_ROUTES.contains(&key.as_str());
+        match auth {
+            Auth::None => assert!(
+                public,
+                "{key} ({binary}) has no authorizer and is not on the public list: add \
+                 `Auth: Authorizer: SessionAuthorizer` to its event in template.yaml, or list it \
+                 in PUBLIC_ROUTES (local/tests/template.rs) if anyone may call it"
+            ),
+            Auth::Session => assert!(!public, "{key} is listed as public but is protected"),
+            Auth::Iam => assert!(
+                path.starts_with("/admin/") && !public,
+                "{key}: IAM-authorized routes are the operator routes, under /admin/"
+            ),
+        }
+    }
+    for key in PUBLIC_ROUTES {
+        assert!(
+            routes
+                .iter()
+                .any(|(m, p, _, auth)| format!("{m} {p}") == *key && *auth == Auth::None),
+            "PUBLIC_ROUTES lists {key}, which the template does not serve publicly"
+        );
+    }
+    let api = &template_resources()["HttpApi"]["Properties"];
+    assert!(
+        api["DefinitionBody"].is_null() && api["DefinitionUri"].is_null(),
+        "routes come from the functions' events only, which this test reads"
+    );
+    for (name, r) in template_resources() {
+        let kind = r["Type"].as_str().unwrap();
+        assert!(
+            !matches!(
+                kind,
+                "AWS::ApiGatewayV2::Route"
+                    | "AWS::ApiGatewayV2::Api"
+                    | "AWS::ApiGateway::RestApi"
+                    | "AWS::Serverless::Api"
+                    | "AWS::Lambda::Url"
+                    | "AWS::Lambda::Permission"
+            ),
+            "{name}: a {kind} can reach a function without the authorizer; routes are \
+             HttpApi events of the functions"
+        );
+        assert!(
+            r["Properties"]["FunctionUrlConfig"].is_null(),
+            "{name}: a function URL bypasses the API and its authorizer"
+        );
+    }
 }
 
 #[test]
@@ -218,6 +299,8 @@ fn iam_is_least_privilege() {
             ],
         ),
         ("user-info", &[("dynamodb:GetItem", "UsersTable")]),
+        // The example route calls no AWS service: no policy at all.
+        ("hello", &[]),
         (
             "logout",
             &[
@@ -437,8 +520,9 @@ fn environment_variables_are_exactly_what_each_function_reads() {
         }),
         ("admin", |env| admin::Config::from_lookup(env).map(|_| ())),
         ("mfa", |env| mfa::Config::from_lookup(env).map(|_| ())),
-        // Reads no variable: the template must set none.
+        // Read no variable: the template must set none.
         ("account-page", |_| Ok(())),
+        ("hello", |_| Ok(())),
     ];
     for (binary, from_lookup) in functions {
         let f = function_resource(binary);
@@ -537,4 +621,128 @@ fn cors_is_configured_as_the_local_server_answers_it() {
             "{binary} checks Origin against the same list"
         );
     }
+}
+
+/// Every function writes to a log group the stack makes, named as Lambda names it, with the
+/// retention the `LogRetentionInDays` parameter sets (as the access logs); none is left to
+/// Lambda's never-expiring default.
+#[test]
+fn every_function_has_a_log_group_with_a_retention() {
+    let resources = template_resources();
+    let functions: BTreeSet<&String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, _)| name)
+        .collect();
+    let mut logged = BTreeSet::new();
+    for (name, r) in &resources {
+        if r["Type"] != "AWS::Logs::LogGroup" {
+            continue;
+        }
+        let p = &r["Properties"];
+        assert_eq!(p["RetentionInDays"], "LogRetentionInDays", "{name}");
+        if name == "ApiAccessLogs" {
+            continue;
+        }
+        let group = p["LogGroupName"].as_str().unwrap();
+        let function = group
+            .strip_prefix("/aws/lambda/${")
+            .and_then(|f| f.strip_suffix('}'))
+            .unwrap_or_else(|| panic!("{name}: {group} is not a function's log group"));
+        assert_eq!(*name, format!("{function}Logs"), "{name}");
+        assert!(
+            functions.contains(&function.to_owned()),
+            "{name}: {function}"
+        );
+        assert!(
+            logged.insert(function.to_owned()),
+            "{function}: two log groups"
+        );
+    }
+    let functions: BTreeSet<String> = functions.into_iter().cloned().collect();
+    assert_eq!(logged, functions, "functions without a log group");
+}
+
+/// The alarms the operations guide describes: the authorizer's errors and throttles, and
+/// throttled reads and writes on each table; all behind the `Alarms` parameter, quiet when
+/// there is no data, and notifying `AlarmActionArn` when it is given.
+#[test]
+fn alarms_watch_the_authorizer_and_every_table() {
+    let doc = common::yaml_file("template.yaml");
+    assert_eq!(doc["Parameters"]["Alarms"]["Default"], "on");
+    let mut watched = BTreeSet::new();
+    for (name, r) in template_resources() {
+        if r["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        assert_eq!(r["Condition"], "CreateAlarms", "{name}");
+        let p = &r["Properties"];
+        assert_eq!(p["TreatMissingData"], "notBreaching", "{name}");
+        assert_eq!(p["Threshold"], 1, "{name}");
+        for actions in ["AlarmActions", "OKActions"] {
+            assert_eq!(
+                p[actions],
+                serde_json::json!(["HasAlarmAction", ["AlarmActionArn"], "AWS::NoValue"]),
+                "{name}: {actions}"
+            );
+        }
+        let metrics: Vec<&Value> = match p["Metrics"].as_array() {
+            Some(metrics) => metrics
+                .iter()
+                .filter_map(|m| m.get("MetricStat").map(|s| &s["Metric"]))
+                .collect(),
+            None => vec![p],
+        };
+        for m in metrics {
+            let dimension = &m["Dimensions"][0]["Value"];
+            watched.insert(format!(
+                "{} {} {}",
+                m["Namespace"].as_str().unwrap(),
+                m["MetricName"].as_str().unwrap(),
+                dimension.as_str().unwrap()
+            ));
+        }
+    }
+    let mut want: BTreeSet<String> = [
+        "AWS/Lambda Errors AuthorizerFunction",
+        "AWS/Lambda Throttles AuthorizerFunction",
+    ]
+    .map(str::to_owned)
+    .into();
+    for (name, r) in template_resources() {
+        if r["Type"] == "AWS::DynamoDB::Table" {
+            want.insert(format!("AWS/DynamoDB ReadThrottleEvents {name}"));
+            want.insert(format!("AWS/DynamoDB WriteThrottleEvents {name}"));
+        }
+    }
+    assert_eq!(watched, want);
+}
+
+/// docs/configuration.md's table of template parameters lists exactly the template's.
+#[test]
+fn the_configuration_doc_lists_every_template_parameter() {
+    let doc = common::yaml_file("template.yaml");
+    let parameters: BTreeSet<String> = doc["Parameters"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
+    )
+    .unwrap();
+    let section = text
+        .split("## Template parameters")
+        .nth(1)
+        .expect("a Template parameters section");
+    let section = section.split("\n## ").next().unwrap();
+    let listed: BTreeSet<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(" |").next())
+        .filter(|name| !matches!(*name, "parameter" | "---"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(listed, parameters);
 }

@@ -53,6 +53,7 @@ pub const OUR_CRATES: &[&str] = &[
     "delete_account",
     "admin",
     "mfa",
+    "hello",
     "local_api",
 ];
 
