@@ -130,6 +130,17 @@ where
     functions.insert("logout-all", http(logout_all::Handler::new(sessions)));
     functions.insert("account-page", http(account_page::Handler));
     functions.insert("hello", http(hello::Handler));
+    let published = match &config.verifier.key {
+        auth::config::VerifyingKeys::Ed25519(keys) => Some(keys.clone()),
+        auth::config::VerifyingKeys::Hmac(_) => None,
+    };
+    functions.insert(
+        "jwks",
+        http(jwks::Handler::new(
+            published,
+            config.signer.issuer().to_owned(),
+        )),
+    );
     functions.insert(
         "admin",
         http(admin::Handler::new(user_admin, sessions_admin)),

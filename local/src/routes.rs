@@ -123,6 +123,19 @@ pub const ROUTES: &[Route] = &[
         function: "delete-account",
         auth: Auth::Session,
     },
+    // The EdDSA public keys, for other verifiers.
+    Route {
+        method: "GET",
+        path: "/.well-known/jwks.json",
+        function: "jwks",
+        auth: Auth::None,
+    },
+    Route {
+        method: "GET",
+        path: "/.well-known/openid-configuration",
+        function: "jwks",
+        auth: Auth::None,
+    },
     // The example of a route of your own (docs/adding-a-route.md).
     Route {
         method: "GET",

@@ -61,6 +61,43 @@ async fn eddsa_login_and_authorize() {
         200
     );
 
+    // Another verifier (jsonwebtoken, given only the published key set) checks the token, and
+    // finds the key set through the discovery document.
+    let (status, _, discovery) = call(
+        &http,
+        Method::GET,
+        &server.url("/.well-known/openid-configuration"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{discovery}");
+    let (issuer, audience) = (config.signer.issuer(), config.signer.audience());
+    assert_eq!(discovery["issuer"], issuer);
+    let jwks_uri = discovery["jwks_uri"].as_str().unwrap().to_owned();
+    assert_eq!(jwks_uri, server.url("/.well-known/jwks.json"));
+    let (status, _, set) = call(&http, Method::GET, &jwks_uri, None, None).await;
+    assert_eq!(status, 200, "{set}");
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(set).unwrap();
+    let verify_elsewhere = |token: &str| {
+        let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+        let jwk = set.find(&kid).expect("the token's kid is published");
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        jsonwebtoken::decode::<serde_json::Value>(
+            token,
+            &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+            &validation,
+        )
+        .map(|data| data.claims)
+    };
+    let claims = verify_elsewhere(&token).expect("verifies with the published key");
+    assert_eq!(
+        claims["username"],
+        creds["username"].as_str().unwrap().to_lowercase()
+    );
+
     // An HS256 token signed with the public key's text (algorithm confusion) is refused.
     let claims: serde_json::Value = {
         use base64::Engine as _;
@@ -110,6 +147,23 @@ async fn eddsa_login_and_authorize() {
             .0,
         403
     );
+    // What the key set alone cannot do: the logged-out session's token still verifies there
+    // until it expires. Only the authorizer's session read refuses it (docs/design.md).
+    assert!(verify_elsewhere(&token).is_ok());
+}
+
+/// With HS256 there is no public key: both documents answer 404 `no_public_keys`.
+#[tokio::test]
+async fn hs256_publishes_no_keys() {
+    let server = spawn(common::memory_gateway().await).await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
+        let (status, _, body) = call(&http, Method::GET, &server.url(path), None, None).await;
+        assert_eq!((status, &body["error"]), (404, &json!("no_public_keys")));
+    }
 }
 
 #[test]

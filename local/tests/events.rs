@@ -24,6 +24,8 @@ fn expected(file: &str) -> Expect {
         "register.json" | "register-base64.json" => Expect::Status(201),
         "login.json" => Expect::Status(200),
         "me.json" | "hello.json" => Expect::Status(200),
+        // With an EdDSA key pair (HS256 has no public keys: 404).
+        "well-known-jwks.json" => Expect::Status(200),
         "logout.json" => Expect::Status(204),
         "refresh.json" | "refresh-cookie.json" => Expect::Status(200),
         "sessions.json" => Expect::Status(200),
@@ -167,6 +169,13 @@ async fn every_sample_event_gets_its_answer() {
                     }
                     "GET /me" => user_info::Handler::new(users).handle(req).await,
                     "GET /hello" => hello::Handler.handle(req).await,
+                    "GET /.well-known/jwks.json" => {
+                        let (_, public) = auth::testing_keys::ed25519_pem_pair();
+                        let keys = auth::token::Ed25519PublicKey::all_from_pem(&public).unwrap();
+                        jwks::Handler::new(Some(keys), "jwt-session-service".into())
+                            .handle(req)
+                            .await
+                    }
                     "POST /logout" => logout::Handler::new(sessions).handle(req).await,
                     "POST /refresh" => {
                         refresh::Handler::new(

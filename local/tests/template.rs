@@ -79,6 +79,9 @@ const PUBLIC_ROUTES: &[&str] = &[
     "POST /login",
     "POST /login/mfa",
     "POST /refresh",
+    // The EdDSA public keys (404 with HS256).
+    "GET /.well-known/jwks.json",
+    "GET /.well-known/openid-configuration",
     // The account page's files.
     "GET /",
     "GET /account.js",
@@ -301,6 +304,8 @@ fn iam_is_least_privilege() {
         ("user-info", &[("dynamodb:GetItem", "UsersTable")]),
         // The example route calls no AWS service: no policy at all.
         ("hello", &[]),
+        // The public keys come from its environment.
+        ("jwks", &[]),
         (
             "logout",
             &[
@@ -523,6 +528,7 @@ fn environment_variables_are_exactly_what_each_function_reads() {
         // Read no variable: the template must set none.
         ("account-page", |_| Ok(())),
         ("hello", |_| Ok(())),
+        ("jwks", |env| jwks::Config::from_lookup(env).map(|_| ())),
     ];
     for (binary, from_lookup) in functions {
         let f = function_resource(binary);

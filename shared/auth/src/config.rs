@@ -137,7 +137,7 @@ impl StoreConfig {
 
 fn issuer_audience(env: Lookup<'_>) -> (String, String) {
     (
-        optional(env, "JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
+        issuer(env),
         optional(env, "JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
     )
 }
@@ -208,6 +208,29 @@ fn algorithm(env: Lookup<'_>) -> Result<jsonwebtoken::Algorithm, ConfigError> {
             problem: format!("{other:?} is not HS256 or EdDSA"),
         }),
     }
+}
+
+/// The public keys a verifier elsewhere can fetch (`GET /.well-known/jwks.json`): with EdDSA,
+/// those of `JWT_PUBLIC_KEYS` (current first); with HS256 none (`None`), as the key is a shared
+/// secret.
+pub fn published_keys(env: Lookup<'_>) -> Result<Option<Vec<Ed25519PublicKey>>, ConfigError> {
+    match algorithm(env)? {
+        jsonwebtoken::Algorithm::EdDSA => {
+            let pem = required(env, "JWT_PUBLIC_KEYS")?;
+            Ed25519PublicKey::all_from_pem(&pem)
+                .map(Some)
+                .map_err(|problem| ConfigError {
+                    name: "JWT_PUBLIC_KEYS",
+                    problem,
+                })
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `JWT_ISSUER` (default [`DEFAULT_ISSUER`]): the `iss` of every access token.
+pub fn issuer(env: Lookup<'_>) -> String {
+    optional(env, "JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into())
 }
 
 /// Where login's signing key comes from.

@@ -63,6 +63,12 @@ pub enum AuthError {
     /// An operator route named a username that has no account.
     #[error("no such user")]
     UserNotFound,
+    /// The key set was asked for, but tokens are signed with a shared secret (HS256): there
+    /// is no public key to publish.
+    #[error(
+        "this service signs its tokens with a shared secret (HS256): it has no public keys to publish"
+    )]
+    NoPublicKeys,
     /// A two-factor sign-in challenge (`mfa_token`) that is not ours, has expired, was already
     /// used, or was replaced by a newer password step: the sign-in starts again.
     #[error("the sign-in challenge is invalid, expired or already used; sign in again")]

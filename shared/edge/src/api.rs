@@ -16,6 +16,7 @@
 //! | 403 | `csrf_rejected` | a browser's cookie delivery or cookie refresh from a foreign origin |
 //! | 404 | `session_not_found` | `DELETE /sessions/{id}` for an id that is not one of the caller's live sessions |
 //! | 404 | `user_not_found` | an operator route (`/admin/users/{username}/…`) for a username without an account |
+//! | 404 | `no_public_keys` | `/.well-known/…` of a deployment that signs with HS256 (a shared secret: nothing to publish) |
 //! | 409 | `username_taken` | register with a taken username |
 //! | 409 | `mfa_state` | two-factor sign-in is not in the state the request needs (already on, off, nothing to confirm) |
 //! | 429 | `too_many_requests` | a password or code check (login's two steps, `/password`, `DELETE /me`, `DELETE /mfa/totp`) for a username with too many recent failures (`Retry-After`) |
@@ -87,6 +88,7 @@ pub fn status_and_code(err: &AuthError) -> (StatusCode, &'static str) {
         AuthError::InvalidRefreshToken => (StatusCode::UNAUTHORIZED, "invalid_refresh_token"),
         AuthError::SessionNotFound => (StatusCode::NOT_FOUND, "session_not_found"),
         AuthError::UserNotFound => (StatusCode::NOT_FOUND, "user_not_found"),
+        AuthError::NoPublicKeys => (StatusCode::NOT_FOUND, "no_public_keys"),
         AuthError::CsrfRejected => (StatusCode::FORBIDDEN, "csrf_rejected"),
         AuthError::InvalidMfaToken => (StatusCode::UNAUTHORIZED, "invalid_mfa_token"),
         AuthError::InvalidCode => (StatusCode::UNAUTHORIZED, "invalid_code"),

@@ -54,6 +54,7 @@ pub const OUR_CRATES: &[&str] = &[
     "admin",
     "mfa",
     "hello",
+    "jwks",
     "local_api",
 ];
 

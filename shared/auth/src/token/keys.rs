@@ -112,6 +112,11 @@ impl std::fmt::Debug for Ed25519PublicKey {
 }
 
 impl Ed25519PublicKey {
+    /// The raw 32-byte public key (a JWK's `x`, RFC 8037).
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
     /// Every `PUBLIC KEY` PEM block in `pem_text` (SubjectPublicKeyInfo, as `openssl pkey
     /// -pubout` writes it); at least one.
     pub fn all_from_pem(pem_text: &str) -> Result<Vec<Self>, String> {
