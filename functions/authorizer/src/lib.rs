@@ -4,7 +4,8 @@
 //! For each request it:
 //! 1. reads `Authorization: Bearer <jwt>` (see [`bearer_token`] for how strict);
 //! 2. verifies the JWT ([`auth::token::TokenVerifier`]: pinned HS256, known `kid`, `iss`, `aud`,
-//!    `exp`, `nbf`, `iat`, required claims);
+//!    `exp`, `nbf`, `iat`, required claims); a `kid` it does not know makes it read the keys in
+//!    Secrets Manager again, at most once a minute ([`keys`]), so a rotation needs no cold start;
 //! 3. reads, in one strongly consistent `BatchGetItem`, the session's whitelist item (by the
 //!    token's `sid`) and the revocation marker of the token's `sub` — signed and sent by the
 //!    direct client ([`auth_direct::client`], [`auth_direct::store`]), not the AWS SDK,
@@ -26,7 +27,7 @@ use auth::config::{self, ConfigError, Lookup, VerifierConfig};
 use auth::error::chain;
 use auth::keys::KeyLoadError;
 use auth::store::{GetSession, SessionLookup};
-use auth::token::TokenVerifier;
+use auth::token::{TokenError, TokenVerifier};
 use auth_direct::{AwsHttp, DirectConfig, DirectConfigError, DirectSessions, SecretsClient};
 use auth_edge::AuthorizerContext;
 use auth_edge::runner::EventFunction;
@@ -35,14 +36,16 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerSimpleResponse;
 use tracing::Instrument as _;
 
 mod event;
+pub mod keys;
 
 pub use event::{AuthorizerRequest, RequestContext};
+pub use keys::{Keys, RELOAD_COOLDOWN_SECONDS};
 
 /// The authorizer over a sessions store.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Handler<S> {
     sessions: S,
-    verifier: TokenVerifier,
+    keys: Keys,
 }
 
 impl<S: GetSession + Sync> EventFunction for Handler<S> {
@@ -55,9 +58,14 @@ impl<S: GetSession + Sync> EventFunction for Handler<S> {
 }
 
 impl<S: GetSession + Sync> Handler<S> {
-    /// An authorizer over `sessions`.
+    /// An authorizer over `sessions` whose keys never change.
     pub fn new(sessions: S, verifier: TokenVerifier) -> Self {
-        Self { sessions, verifier }
+        Self::with_keys(sessions, Keys::fixed(verifier))
+    }
+
+    /// An authorizer over `sessions` with `keys` (which may reload).
+    pub fn with_keys(sessions: S, keys: Keys) -> Self {
+        Self { sessions, keys }
     }
 
     /// Decides one request. Never fails: every problem is a deny.
@@ -97,14 +105,35 @@ impl<S: GetSession + Sync> Handler<S> {
 
     /// The decision, with the reason for a deny.
     pub async fn decide(&self, req: &AuthorizerRequest) -> Result<AuthorizerContext, Deny> {
+        self.decide_at(req, clock::now()).await
+    }
+
+    /// [`Handler::decide`] at `now` (epoch seconds).
+    pub async fn decide_at(
+        &self,
+        req: &AuthorizerRequest,
+        now: i64,
+    ) -> Result<AuthorizerContext, Deny> {
         let header = req
             .authorization
             .as_deref()
             .or_else(|| req.identity_source.as_ref()?.first().map(String::as_str))
             .ok_or(Deny::MissingHeader)?;
         let token = bearer_token(header).ok_or(Deny::BadScheme)?;
-        let now = clock::now();
-        let verified = self.verifier.verify(token, now).map_err(Deny::Token)?;
+        // Verified under the keys' read lock; only a token with an unknown `kid` takes a
+        // reference to the verifier, to ask for newer keys.
+        let first = self.keys.with_current(|v| match v.verify(token, now) {
+            Err(TokenError::UnknownKey) => Err(v.clone()),
+            result => Ok(result),
+        });
+        let verified = match first {
+            Ok(result) => result,
+            Err(used) => match self.keys.newer_than(&used, now).await {
+                Some(newer) => newer.verify(token, now),
+                None => Err(TokenError::UnknownKey),
+            },
+        }
+        .map_err(Deny::Token)?;
         let lookup = self
             .sessions
             .get_session(&verified.session_id, &verified.user_id, now)
@@ -231,18 +260,24 @@ impl Handler<DirectSessions> {
     /// to DynamoDB is opened, so that the first request finds TCP and TLS done. With inline keys
     /// there is nothing to wait for, and no connection is opened ahead: that would only move the
     /// handshake from the first request into init and add the `GET /` to the cold start's total.
+    /// Keys from Secrets Manager are read again when a token names an unknown one ([`keys`]).
     pub async fn from_config(config: &Config) -> Result<Self, StartError> {
         let http = AwsHttp::new(&config.direct)?;
         let secrets = SecretsClient::new(&http, &config.direct)?;
         let sessions = DirectSessions::new(&http, &config.direct, &config.sessions_table)?;
-        let verifier = if config.verifier.needs_secrets_manager() {
-            let (verifier, ()) =
-                tokio::join!(config.verifier.verifier_with(&secrets), sessions.warm_up());
-            verifier?
-        } else {
-            config.verifier.verifier_with(&secrets).await?
-        };
-        Ok(Self::new(sessions, verifier))
+        if !config.verifier.needs_secrets_manager() {
+            let verifier = config.verifier.verifier_with(&secrets).await?;
+            return Ok(Self::new(sessions, verifier));
+        }
+        let (verifier, ()) =
+            tokio::join!(config.verifier.verifier_with(&secrets), sessions.warm_up());
+        let loaded_at = clock::now();
+        let verifier_config = config.verifier.clone();
+        let keys = Keys::reloading(verifier?, loaded_at, move || {
+            let (config, secrets) = (verifier_config.clone(), secrets.clone());
+            async move { config.verifier_with(&secrets).await }
+        });
+        Ok(Self::with_keys(sessions, keys))
     }
 }
 

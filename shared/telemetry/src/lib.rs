@@ -241,6 +241,7 @@ pub mod metrics {
     //! | `AccountDeletions` | Count | `Outcome` (`success`, `invalid_credentials`, …) | delete-account |
     //! | `AdminActions` | Count | `Outcome` (`success`, `user_not_found`, …) | admin |
     //! | `Authorizations` | Count | `Decision` (`allow`, `deny`), `Reason` | authorizer |
+    //! | `KeyReloads` | Count | `Outcome` (`reloaded`, `failed`) | authorizer (a token with an unknown `kid`, at most once a minute) |
     //! | `DynamoDbLatency` | Milliseconds | `Operation` (`GetItem`, `BatchGetItem`, `PutItem`, `UpdateItem`, `DeleteItem`, `Query`, `TransactWriteItems`) | every function on DynamoDB |
 
     use std::sync::{Arc, RwLock};

@@ -168,6 +168,11 @@ impl TokenVerifier {
         }
     }
 
+    /// The `kid`s of the keys it accepts (not secret: they are in every token's header).
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|(kid, _)| kid.as_str())
+    }
+
     /// Verifies `token` as described in the [module docs](super), at `now` (epoch seconds, as
     /// [`clock::now`](crate::clock::now) gives): `exp`, `nbf` and `iat` are all checked against
     /// it, with the configured leeway.

@@ -1,0 +1,214 @@
+//! The verification keys of a warm authorizer, reloaded when a token names a key it lacks.
+//!
+//! Keys in Secrets Manager (`JWT_SECRET_ARN`, as deployed) are read at the cold start: the
+//! secret's `AWSCURRENT`, `AWSPENDING` and `AWSPREVIOUS` versions. A rotation adds a version
+//! later. An authorizer that meets a token whose `kid` is not in its set reads the versions
+//! again, so a rotation need not wait for (or force) cold starts, but **at most once per
+//! [`RELOAD_COOLDOWN_SECONDS`]**, counting the cold start's read as one: a flood of made-up
+//! `kid`s costs one Secrets Manager round trip per cooldown per instance, not one per request.
+//! While a reload is under way, other requests with an unknown `kid` wait for it rather than
+//! start their own. A reload that fails keeps the keys the authorizer had (the token is denied,
+//! fail closed) and still counts against the cooldown.
+//!
+//! The read of the current set takes a read lock and no allocation: the request path stays as
+//! it was. Inline keys are never reloaded (nothing could have changed them).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use auth::error::chain;
+use auth::keys::KeyLoadError;
+use auth::token::TokenVerifier;
+use auth_telemetry::metrics;
+
+/// The least time between two reads of the keys, in seconds (the cold start's read included).
+pub const RELOAD_COOLDOWN_SECONDS: i64 = 60;
+
+/// Reads the keys afresh (in the Lambda: the secret's versions through the direct client).
+type Load = Box<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<TokenVerifier, KeyLoadError>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The current verifier, and how to reload it if it can be.
+pub struct Keys {
+    current: RwLock<Arc<TokenVerifier>>,
+    reload: Option<Reload>,
+}
+
+struct Reload {
+    load: Load,
+    /// When the keys were last read (epoch seconds); held across a reload, so that concurrent
+    /// requests wait for it instead of starting their own.
+    last: tokio::sync::Mutex<i64>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("reloads", &self.reload.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    /// Keys that never change (inline keys, tests).
+    pub fn fixed(verifier: TokenVerifier) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(verifier)),
+            reload: None,
+        }
+    }
+
+    /// Keys read at `loaded_at` (epoch seconds) that `load` reads afresh when a token names an
+    /// unknown key, at most once per [`RELOAD_COOLDOWN_SECONDS`].
+    pub fn reloading<F, Fut>(verifier: TokenVerifier, loaded_at: i64, load: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<TokenVerifier, KeyLoadError>> + Send + 'static,
+    {
+        Self {
+            current: RwLock::new(Arc::new(verifier)),
+            reload: Some(Reload {
+                load: Box::new(move || Box::pin(load())),
+                last: tokio::sync::Mutex::new(loaded_at),
+            }),
+        }
+    }
+
+    /// Runs `f` with the current verifier (under a read lock, without cloning it).
+    pub fn with_current<T>(&self, f: impl FnOnce(&Arc<TokenVerifier>) -> T) -> T {
+        f(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// After `used` did not know a token's `kid`: a newer verifier to try, if another request
+    /// has reloaded the keys meanwhile or if the cooldown allows a reload now and it succeeds;
+    /// `None` otherwise (the token is then denied).
+    pub async fn newer_than(
+        &self,
+        used: &Arc<TokenVerifier>,
+        now: i64,
+    ) -> Option<Arc<TokenVerifier>> {
+        let reload = self.reload.as_ref()?;
+        let mut last = reload.last.lock().await;
+        let current = self.with_current(Arc::clone);
+        if !Arc::ptr_eq(&current, used) {
+            return Some(current);
+        }
+        if now < *last + RELOAD_COOLDOWN_SECONDS {
+            tracing::debug!("unknown key id; keys read less than the cooldown ago");
+            return None;
+        }
+        *last = now;
+        match (reload.load)().await {
+            Ok(verifier) => {
+                let verifier = Arc::new(verifier);
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = verifier.clone();
+                let kids = verifier.kids().collect::<Vec<_>>().join(",");
+                tracing::info!(kids, "verification keys reloaded");
+                metrics::count("KeyReloads", &[("Outcome", "reloaded")]);
+                Some(verifier)
+            }
+            Err(e) => {
+                tracing::error!(error = %chain(&e), "reloading the verification keys failed");
+                metrics::count("KeyReloads", &[("Outcome", "failed")]);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A verifier of one inline key.
+    fn verifier() -> TokenVerifier {
+        let env = |name: &str| {
+            (name == "JWT_SECRET").then(|| "a test key of at least thirty-two bytes!".to_owned())
+        };
+        let config = auth::config::VerifierConfig::from_lookup(&env).unwrap();
+        let key = auth::token::HmacKey::new(b"a test key of at least thirty-two bytes!".to_vec());
+        config.verifier_for(&[key.unwrap()])
+    }
+
+    fn counting(loads: &Arc<AtomicUsize>, fail: bool) -> Keys {
+        let loads = loads.clone();
+        Keys::reloading(verifier(), 1000, move || {
+            let loads = loads.clone();
+            async move {
+                loads.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                if fail {
+                    Err(KeyLoadError::Unusable("test".into()))
+                } else {
+                    Ok(verifier())
+                }
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn reloads_at_most_once_per_cooldown_counting_the_cold_start() {
+        let loads = Arc::new(AtomicUsize::new(0));
+        let keys = counting(&loads, false);
+        let first = keys.with_current(Arc::clone);
+        // Within the cooldown of the cold start's read: no reload.
+        assert!(keys.newer_than(&first, 1000 + 59).await.is_none());
+        assert_eq!(loads.load(Ordering::SeqCst), 0);
+        // Then one; the next unknown kid within the cooldown finds nothing newer to try.
+        let second = keys.newer_than(&first, 1000 + 60).await.expect("reloaded");
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert!(keys.newer_than(&second, 1000 + 61).await.is_none());
+        for t in 1061..1120 {
+            assert!(keys.newer_than(&second, t).await.is_none());
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        // A request that used the old verifier gets the new one without a reload.
+        let again = keys.newer_than(&first, 1100).await.expect("the newer one");
+        assert!(Arc::ptr_eq(&again, &second));
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        assert!(keys.newer_than(&second, 1120).await.is_some());
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn concurrent_unknown_kids_share_one_reload() {
+        let loads = Arc::new(AtomicUsize::new(0));
+        let keys = Arc::new(counting(&loads, false));
+        let used = keys.with_current(Arc::clone);
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (keys, used) = (keys.clone(), used.clone());
+                tokio::spawn(async move { keys.newer_than(&used, 2000).await.is_some() })
+            })
+            .collect();
+        for task in tasks {
+            assert!(task.await.unwrap(), "every request gets the reloaded keys");
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_reload_keeps_the_keys_and_counts_against_the_cooldown() {
+        let loads = Arc::new(AtomicUsize::new(0));
+        let keys = counting(&loads, true);
+        let used = keys.with_current(Arc::clone);
+        assert!(keys.newer_than(&used, 2000).await.is_none());
+        assert!(Arc::ptr_eq(&keys.with_current(Arc::clone), &used));
+        assert!(keys.newer_than(&used, 2059).await.is_none());
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        assert!(keys.newer_than(&used, 2060).await.is_none());
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn fixed_keys_never_reload() {
+        let keys = Keys::fixed(verifier());
+        let used = keys.with_current(Arc::clone);
+        assert!(keys.newer_than(&used, i64::MAX / 2).await.is_none());
+    }
+}

@@ -1,0 +1,183 @@
+//! A warm authorizer whose keys are in Secrets Manager (as deployed) takes up a rotated key
+//! without a cold start: a token with a `kid` it does not know makes it read the secret's
+//! versions again, at most once per cooldown (`authorizer::keys`). Against moto, through the
+//! recording proxy, so each Secrets Manager call is counted; time is moved by deciding at a
+//! later `now`.
+
+mod support;
+
+use auth::{UserId, clock};
+use auth_sdk::SdkClients as _;
+use auth_testing::{
+    TEST_SECRET, TestTables, access_token, dynamodb_endpoint, new_session, put_session, test_env,
+    unique_name,
+};
+use authorizer::{Config, Deny, Handler, RELOAD_COOLDOWN_SECONDS};
+use support::{Proxy, Scripted, authorizer_event};
+
+const NEXT_KEY: &str = "the next signing key, at least thirty-two bytes long";
+
+fn secrets() -> aws_sdk_secretsmanager::Client {
+    let sdk = auth::config::StoreConfig::default().local_sdk_config(&dynamodb_endpoint());
+    aws_sdk_secretsmanager::Client::new(&sdk)
+}
+
+/// The authorizer's configuration, its Secrets Manager and DynamoDB calls through `proxy`.
+fn config(proxy: &Proxy, table: &str, arn: &str) -> Config {
+    let mut env = test_env();
+    env.remove("JWT_SECRET");
+    env.insert("JWT_SECRET_ARN".into(), arn.into());
+    env.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER".into(), proxy.url.clone());
+    env.insert("DYNAMODB_ENDPOINT_URL".into(), proxy.url.clone());
+    env.insert("SESSIONS_TABLE".into(), table.into());
+    for (name, value) in [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ] {
+        env.insert(name.into(), value.into());
+    }
+    Config::from_lookup(&|name| env.get(name).cloned()).unwrap()
+}
+
+/// An access token of `session` signed with `secret` (login's signer with that key).
+fn token_signed_with(secret: &str, session: &auth::store::SessionRecord) -> String {
+    let mut env = test_env();
+    env.insert("JWT_SECRET".into(), secret.into());
+    let config = auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let key = config.signer.key.hmac_inline().unwrap();
+    config
+        .signer
+        .signer_for(key)
+        .issue(
+            &session.user_id,
+            &session.username,
+            &session.session_id,
+            clock::now(),
+        )
+        .unwrap()
+        .token
+}
+
+/// The Secrets Manager calls among the recorded requests.
+fn secret_reads(proxy: &Proxy) -> usize {
+    proxy
+        .take()
+        .iter()
+        .filter(|(target, _)| target.starts_with("secretsmanager."))
+        .count()
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_cooldown() {
+    let tables = TestTables::create().await;
+    let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
+    put_session(&tables.sessions(), &session).await;
+    let arn = secrets()
+        .create_secret()
+        .name(unique_name("reload-key"))
+        .secret_string(TEST_SECRET)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let proxy = Proxy::start(&dynamodb_endpoint()).await;
+    let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, &arn))
+        .await
+        .unwrap();
+    assert_eq!(secret_reads(&proxy), 3, "init reads the three stages");
+    let t0 = clock::now();
+    let decide = |token: &str, now: i64| {
+        let req = authorizer_event(token);
+        let handler = &handler;
+        async move { handler.decide_at(&req, now).await }
+    };
+    let current = access_token(&session);
+    assert!(decide(&current, t0).await.is_ok());
+
+    // Rotation, step 1: the next key is staged as AWSPENDING. A token signed with it within
+    // the cooldown of init's read is denied, and Secrets Manager is not asked.
+    secrets()
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(NEXT_KEY)
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let next = token_signed_with(NEXT_KEY, &session);
+    let unknown = Err(Deny::Token(auth::token::TokenError::UnknownKey));
+    assert_eq!(decide(&next, t0 + 1).await.map(|_| ()), unknown);
+    assert_eq!(secret_reads(&proxy), 0);
+
+    // Once the cooldown is over, the same token makes it read the versions again (one round
+    // trip of three calls) and is allowed; the current key still is.
+    let t1 = t0 + RELOAD_COOLDOWN_SECONDS;
+    assert!(decide(&next, t1).await.is_ok());
+    assert_eq!(secret_reads(&proxy), 3);
+    assert!(decide(&next, t1 + 1).await.is_ok());
+    assert!(decide(&current, t1 + 1).await.is_ok());
+    assert_eq!(secret_reads(&proxy), 0);
+
+    // A flood of tokens with made-up keys: all denied, none reads the secret until the
+    // cooldown is over, then one reads it once.
+    for i in 0..50 {
+        let forged = token_signed_with(
+            &format!("{}{i}", "an attacker's key of 32+ bytes "),
+            &session,
+        );
+        assert_eq!(decide(&forged, t1 + 1 + i).await.map(|_| ()), unknown);
+    }
+    assert_eq!(secret_reads(&proxy), 0, "no reload within the cooldown");
+    let t2 = t1 + RELOAD_COOLDOWN_SECONDS;
+    let forged = token_signed_with("yet another attacker's key, 32+ bytes", &session);
+    for i in 0..10 {
+        assert_eq!(decide(&forged, t2 + i).await.map(|_| ()), unknown);
+    }
+    assert_eq!(secret_reads(&proxy), 3, "one reload for the whole cooldown");
+
+    // A reload that fails (Secrets Manager refuses: not retried) keeps the keys it had: the
+    // known keys are still accepted, the unknown one denied (never allowed).
+    let t3 = t2 + RELOAD_COOLDOWN_SECONDS;
+    proxy.script((0..3).map(|_| {
+        Scripted::Answer(
+            400,
+            r#"{"__type":"AccessDeniedException","message":"not allowed"}"#.into(),
+        )
+    }));
+    assert_eq!(decide(&forged, t3).await.map(|_| ()), unknown);
+    assert_eq!(secret_reads(&proxy), 3, "one failed reload, not retried");
+    assert!(decide(&next, t3 + 1).await.is_ok());
+    assert!(decide(&current, t3 + 1).await.is_ok());
+    assert_eq!(decide(&forged, t3 + 2).await.map(|_| ()), unknown);
+    assert_eq!(
+        secret_reads(&proxy),
+        0,
+        "a failed reload counts against the cooldown"
+    );
+}
+
+/// With inline keys (`JWT_SECRET`) nothing can change them: an unknown `kid` is denied without
+/// any call.
+#[tokio::test]
+async fn inline_keys_are_never_reloaded() {
+    let tables = TestTables::create().await;
+    let session = new_session(&UserId::generate(), "bob", clock::now() + 3600);
+    put_session(&tables.sessions(), &session).await;
+    let proxy = Proxy::start(&dynamodb_endpoint()).await;
+    let mut config = config(&proxy, &tables.sessions_table, "arn:unused");
+    let mut env = test_env();
+    env.insert("SESSIONS_TABLE".into(), tables.sessions_table.clone());
+    config.verifier = auth::config::VerifierConfig::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let handler = Handler::from_config(&config).await.unwrap();
+    let forged = token_signed_with(NEXT_KEY, &session);
+    let req = authorizer_event(&forged);
+    assert!(
+        handler
+            .decide_at(&req, clock::now() + 3 * RELOAD_COOLDOWN_SECONDS)
+            .await
+            .is_err()
+    );
+    assert_eq!(secret_reads(&proxy), 0);
+}
