@@ -147,6 +147,76 @@ fn run_session(script: &str) -> Vec<u16> {
         .collect()
 }
 
+/// `script` typed (pasted) into an interactive `shell` with no start-up files, as a newcomer
+/// pastes the README's blocks into a terminal: comments and `!` behave as they do there (zsh
+/// takes `#` for a command unless told otherwise; bash expands `!` in double quotes). The
+/// status of each HTTP answer it printed. Bounded: killed after 120 s.
+fn pasted_into(shell: &str, script: &str) -> Vec<u16> {
+    let args: &[&str] = match shell {
+        "bash" => &["120", "bash", "--norc", "--noprofile", "-i"],
+        _ => &["120", "zsh", "-f", "-i"],
+    };
+    let mut child = Command::new("timeout")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("timeout and the shell");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), script.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("command not found") && !stderr.contains("event not found"),
+        "{shell}: {stderr}"
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("HTTP/"))
+        .map(|l| l.split(' ').nth(1).unwrap().parse().unwrap())
+        .collect()
+}
+
+/// The README's walk-through, every `sh` block of it in order, pasted into an interactive bash
+/// and zsh (scripts/test installs zsh where it can; without it only bash is tried) against the
+/// server `cargo run` starts: each answer is the one the README's text announces.
+#[test]
+fn the_readme_walk_through_works_pasted_into_bash_and_zsh() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("\n## Walk-through")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Walk-through section");
+    let blocks: Vec<&str> = section
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 6, "{blocks:?}");
+    let script = blocks.concat();
+    let zsh = Command::new("zsh").arg("--version").output().is_ok();
+    let shells: &[&str] = if zsh { &["bash", "zsh"] } else { &["bash"] };
+    for shell in shells {
+        let mut server = Running::start(&[], &[]);
+        let base = server.base_url();
+        let script = script.replace("http://127.0.0.1:3000", &base);
+        assert_eq!(
+            pasted_into(shell, &script),
+            // register; /me; sessions, end the phone's, its /me; reuse, the laptop's /me;
+            // logout, /me; logout-all, /me; password, /me of the other and of the desk;
+            // delete, /me.
+            vec![
+                201, 200, 200, 204, 403, 401, 403, 204, 403, 204, 403, 204, 403, 200, 204, 403
+            ],
+            "{shell}"
+        );
+        server.interrupt();
+    }
+}
+
 #[test]
 fn in_memory_prints_a_working_curl_session_and_stops_on_ctrl_c() {
     let mut server = Running::start(&[], &[]);

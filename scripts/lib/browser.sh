@@ -14,7 +14,7 @@ ensure_chromium() {
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
     return 0
   fi
-  echo "installing chromium and chromium-driver from Debian's packages"
+  echo "installing chromium and chromium-driver from Debian's packages (once; a minute or two)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
@@ -22,7 +22,7 @@ ensure_chromium() {
 
 ensure_axe_core() {
   if [ "$(node -e "try{console.log(require('./.browser/node_modules/axe-core/package.json').version)}catch(e){}" 2>/dev/null)" != "$AXE_CORE_VERSION" ]; then
-    echo "installing axe-core@$AXE_CORE_VERSION into .browser"
+    echo "installing axe-core@$AXE_CORE_VERSION into .browser (once; a few seconds)"
     mkdir -p .browser
     npm install --prefix .browser --no-audit --no-fund --silent "axe-core@$AXE_CORE_VERSION"
   fi

@@ -10,7 +10,7 @@ DYNALITE_VERSION="3.2.2"
 
 ensure_dynalite() {
   if [ "$(node -e "try{console.log(require('./.dynalite/node_modules/dynalite/package.json').version)}catch(e){}" 2>/dev/null)" != "$DYNALITE_VERSION" ]; then
-    echo "installing dynalite@$DYNALITE_VERSION into .dynalite"
+    echo "installing dynalite@$DYNALITE_VERSION into .dynalite (once; a few seconds)"
     mkdir -p .dynalite
     npm install --prefix .dynalite --no-audit --no-fund --silent "dynalite@$DYNALITE_VERSION"
   fi

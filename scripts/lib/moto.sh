@@ -8,7 +8,7 @@ VENV="${VENV:-.venv}"
 
 ensure_moto() {
   if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
-    echo "installing moto[server]==$MOTO_VERSION into $VENV"
+    echo "installing moto[server]==$MOTO_VERSION into $VENV (once; about half a minute)"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
   fi

@@ -16,7 +16,7 @@ _venv_install() { # venv, marker command, packages...
   shift 2
   local stamp="$venv/.installed"
   if [ ! -x "$venv/bin/$marker" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
-    echo "installing $* into $venv"
+    echo "installing $* into $venv (once; a minute or two)"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
     echo "$*" >"$stamp"
