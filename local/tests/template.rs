@@ -8,8 +8,75 @@ use std::collections::BTreeSet;
 use local_api::routes::{Auth, ROUTES};
 use serde_json::Value;
 
+/// The signing algorithm a stack is deployed with (parameter SigningAlgorithm).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signing {
+    Hs256,
+    EdDsa,
+}
+
+const BOTH: [Signing; 2] = [Signing::Hs256, Signing::EdDsa];
+
+/// template.yaml as deployed with `signing`: the `IsEdDSA` and `IsHS256` conditions decided
+/// (each `!If` on them replaced by the branch taken, a branch of `!Ref AWS::NoValue` dropped,
+/// resources and outputs under the other condition removed) and, with EdDSA, the key
+/// parameters given (a secret's ARN, a public key on one line).
+fn template_as(signing: Signing) -> Value {
+    fn decide(v: &Value, eddsa: bool) -> Option<Value> {
+        match v {
+            Value::Array(a) if a.len() == 3 && (a[0] == "IsEdDSA" || a[0] == "IsHS256") => {
+                let taken = if (a[0] == "IsEdDSA") == eddsa {
+                    &a[1]
+                } else {
+                    &a[2]
+                };
+                if taken == "AWS::NoValue" {
+                    None
+                } else {
+                    decide(taken, eddsa)
+                }
+            }
+            Value::Array(a) => Some(Value::Array(
+                a.iter().filter_map(|x| decide(x, eddsa)).collect(),
+            )),
+            Value::Object(o) => {
+                let other = if eddsa { "IsHS256" } else { "IsEdDSA" };
+                if o.get("Condition").is_some_and(|c| c == other) {
+                    return None;
+                }
+                Some(Value::Object(
+                    o.iter()
+                        .filter_map(|(k, x)| Some((k.clone(), decide(x, eddsa)?)))
+                        .collect(),
+                ))
+            }
+            other => Some(other.clone()),
+        }
+    }
+    let eddsa = signing == Signing::EdDsa;
+    let mut doc = decide(&common::yaml_file("template.yaml"), eddsa).unwrap();
+    if eddsa {
+        let (_, public) = auth::testing_keys::ed25519_pem_pair();
+        for (name, value) in [
+            ("SigningAlgorithm", "EdDSA".to_owned()),
+            (
+                "SigningPrivateKeySecretArn",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:Ed25519Key-AbCdEf".to_owned(),
+            ),
+            ("SigningPublicKeys", public.replace('\n', " ")),
+        ] {
+            doc["Parameters"][name]["Default"] = value.into();
+        }
+    }
+    doc
+}
+
 fn template_resources() -> serde_json::Map<String, Value> {
-    common::yaml_file("template.yaml")["Resources"]
+    resources_as(Signing::Hs256)
+}
+
+fn resources_as(signing: Signing) -> serde_json::Map<String, Value> {
+    template_as(signing)["Resources"]
         .as_object()
         .expect("Resources")
         .clone()
@@ -186,7 +253,11 @@ fn the_openapi_document_describes_every_route_and_no_other() {
 }
 
 fn function_resource(binary: &str) -> Value {
-    template_resources()
+    function_resource_as(Signing::Hs256, binary)
+}
+
+fn function_resource_as(signing: Signing, binary: &str) -> Value {
+    resources_as(signing)
         .into_values()
         .find(|r| r["Metadata"]["BuildProperties"]["Binary"] == binary)
         .unwrap_or_else(|| panic!("no function for {binary}"))
@@ -399,8 +470,29 @@ fn iam_is_least_privilege() {
             assert!(listed.contains(binary), "{binary}: add its grants here");
         }
     }
+    for signing in BOTH {
+        least_privilege_as(signing, expected);
+    }
+    // With EdDSA the generated HS256 secret is not made, and nothing refers to it.
+    let eddsa = serde_json::to_string(&template_as(Signing::EdDsa)).unwrap();
+    assert!(!eddsa.contains("SigningKeySecret"));
+}
+
+/// The grants of `expected` (written for HS256) as deployed with `signing`: with EdDSA login and
+/// refresh read the supplied private key's secret instead, and the authorizer no secret at all.
+fn least_privilege_as(signing: Signing, expected: &[(&str, &[(&str, &str)])]) {
     for (binary, grants) in expected {
-        let f = function_resource(binary);
+        let grants: Vec<(&str, &str)> = grants
+            .iter()
+            .filter_map(|&(action, resource)| match (signing, resource) {
+                (Signing::EdDsa, "SigningKeySecret") if *binary == "authorizer" => None,
+                (Signing::EdDsa, "SigningKeySecret") => {
+                    Some((action, "SigningPrivateKeySecretArn"))
+                }
+                _ => Some((action, resource)),
+            })
+            .collect();
+        let f = function_resource_as(signing, binary);
         let mut actual = BTreeSet::new();
         let policies = match &f["Properties"]["Policies"] {
             Value::Null => Vec::new(),
@@ -433,7 +525,7 @@ fn iam_is_least_privilege() {
             .iter()
             .map(|(a, r)| (a.to_string(), r.to_string()))
             .collect();
-        assert_eq!(actual, want, "{binary}");
+        assert_eq!(actual, want, "{binary} ({signing:?})");
     }
 }
 
@@ -475,8 +567,21 @@ type FromLookup = fn(auth::config::Lookup<'_>) -> Result<(), auth::ConfigError>;
 /// sets beside them.
 #[test]
 fn environment_variables_are_exactly_what_each_function_reads() {
-    let doc = common::yaml_file("template.yaml");
-    let local_only: BTreeSet<&str> = ["JWT_SECRET", "MFA_KEY", "DYNAMODB_ENDPOINT_URL"].into();
+    for signing in BOTH {
+        environment_as(signing);
+    }
+}
+
+fn environment_as(signing: Signing) {
+    let doc = template_as(signing);
+    // Keys inline (deployed, they come from Secrets Manager) and the local DynamoDB endpoint.
+    let local_only: BTreeSet<&str> = [
+        "JWT_SECRET",
+        "JWT_PRIVATE_KEY",
+        "MFA_KEY",
+        "DYNAMODB_ENDPOINT_URL",
+    ]
+    .into();
     // Lambda's reserved variables (the function's region and role credentials): read by the
     // direct client of the authorizer and user-info; a template may not set them.
     let lambda_sets: std::collections::BTreeMap<&str, &str> = [
@@ -531,7 +636,7 @@ fn environment_variables_are_exactly_what_each_function_reads() {
         ("jwks", |env| jwks::Config::from_lookup(env).map(|_| ())),
     ];
     for (binary, from_lookup) in functions {
-        let f = function_resource(binary);
+        let f = function_resource_as(signing, binary);
         let given: std::collections::BTreeMap<String, String> =
             match &f["Properties"]["Environment"]["Variables"] {
                 Value::Null => Default::default(),
@@ -556,13 +661,13 @@ fn environment_variables_are_exactly_what_each_function_reads() {
                 .cloned()
                 .or_else(|| lambda_sets.get(name).map(|v| (*v).to_owned()))
         };
-        from_lookup(&lookup).unwrap_or_else(|e| panic!("{binary}: {e}"));
+        from_lookup(&lookup).unwrap_or_else(|e| panic!("{binary} ({signing:?}): {e}"));
         let read = read.into_inner();
         let given_names: BTreeSet<String> = given.keys().cloned().collect();
         let unread: Vec<_> = given_names.difference(&read).collect();
         assert!(
             unread.is_empty(),
-            "{binary}: the template sets {unread:?}, which it never reads"
+            "{binary} ({signing:?}): the template sets {unread:?}, which it never reads"
         );
         let missing: Vec<_> = read
             .difference(&given_names)
@@ -574,7 +679,7 @@ fn environment_variables_are_exactly_what_each_function_reads() {
             .collect();
         assert!(
             missing.is_empty(),
-            "{binary}: reads {missing:?}, which the template does not set"
+            "{binary} ({signing:?}): reads {missing:?}, which the template does not set"
         );
     }
 }

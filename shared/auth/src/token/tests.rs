@@ -607,3 +607,21 @@ fn refuses_what_no_signer_of_ours_issues() {
         assert!(refusal.reason().starts_with("token_"));
     }
 }
+
+/// A template parameter holds one line: PEM blocks whose line breaks became spaces (as
+/// `tr '\n' ' ' < public.pem` writes them) are the same keys.
+#[test]
+fn ed25519_public_keys_may_come_on_one_line() {
+    let (_, first) = crate::testing_keys::ed25519_pem_pair();
+    let (_, second) = crate::testing_keys::ed25519_pem_pair();
+    let both = format!("{first}{second}");
+    let kids = |pem: &str| -> Vec<String> {
+        Ed25519PublicKey::all_from_pem(pem)
+            .unwrap()
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect()
+    };
+    assert_eq!(kids(&both.replace('\n', " ")), kids(&both));
+    assert_eq!(kids(&both).len(), 2);
+}
