@@ -217,6 +217,42 @@ fn the_readme_walk_through_works_pasted_into_bash_and_zsh() {
     }
 }
 
+/// Every `sh` block of the README and docs/ pastes into zsh as it does into bash: zsh, by
+/// default, does not take `#` for a comment on the command line (it passes it and the words
+/// after it to the command), so no block has one; what a command answers goes in the prose.
+#[test]
+fn no_shell_block_of_the_docs_has_a_comment() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path);
+        }
+    }
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut in_sh = false;
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with("```") {
+                in_sh = line == "```sh";
+                continue;
+            }
+            let words = line.split([' ', '\t']);
+            if in_sh && words.clone().any(|w| w.starts_with('#')) {
+                found.push(format!("{}:{}: {line}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(files.len() >= 5, "{files:?}");
+    assert!(
+        found.is_empty(),
+        "comments in shell blocks:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn in_memory_prints_a_working_curl_session_and_stops_on_ctrl_c() {
     let mut server = Running::start(&[], &[]);

@@ -805,13 +805,32 @@ fn alarms_watch_the_authorizer_and_every_table() {
             None => vec![p],
         };
         for m in metrics {
-            let dimension = &m["Dimensions"][0]["Value"];
+            let dimensions: Vec<&str> = m["Dimensions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["Value"].as_str().unwrap())
+                .collect();
             watched.insert(format!(
                 "{} {} {}",
                 m["Namespace"].as_str().unwrap(),
                 m["MetricName"].as_str().unwrap(),
-                dimension.as_str().unwrap()
+                dimensions.join("/")
             ));
+        }
+        // A metric-math alarm adds up every metric it reads.
+        if let Some(metrics) = p["Metrics"].as_array() {
+            let ids: Vec<&str> = metrics
+                .iter()
+                .filter(|m| m.get("MetricStat").is_some())
+                .map(|m| m["Id"].as_str().unwrap())
+                .collect();
+            let sum = metrics
+                .iter()
+                .find(|m| m["ReturnData"] == true)
+                .and_then(|m| m["Expression"].as_str())
+                .unwrap_or_else(|| panic!("{name}: no expression"));
+            assert_eq!(sum, ids.join(" + "), "{name}");
         }
     }
     let mut want: BTreeSet<String> = [
@@ -824,6 +843,15 @@ fn alarms_watch_the_authorizer_and_every_table() {
         if r["Type"] == "AWS::DynamoDB::Table" {
             want.insert(format!("AWS/DynamoDB ReadThrottleEvents {name}"));
             want.insert(format!("AWS/DynamoDB WriteThrottleEvents {name}"));
+            for index in r["Properties"]["GlobalSecondaryIndexes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let index = index["IndexName"].as_str().unwrap();
+                want.insert(format!("AWS/DynamoDB ReadThrottleEvents {name}/{index}"));
+                want.insert(format!("AWS/DynamoDB WriteThrottleEvents {name}/{index}"));
+            }
         }
     }
     assert_eq!(watched, want);

@@ -151,8 +151,10 @@ impl Function for Handler {
 }
 
 /// The API's base URL as the client reached it: API Gateway's `domainName` (the execute-api or
-/// custom domain it matched, not a header the client chose), the scheme it was reached with
-/// (`https` when deployed), and the stage unless it is `$default`.
+/// custom domain it matched, not a header the client chose) and the stage unless it is
+/// `$default`; always `https`, as API Gateway serves nothing else, except on a loopback host
+/// (the local server, on plain HTTP). A custom domain's API mapping path is not known here:
+/// map the API at the domain's root, or verifiers find the key set by its own URL.
 fn base_url(req: &Request) -> String {
     let (domain, stage) = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => (
@@ -162,17 +164,52 @@ fn base_url(req: &Request) -> String {
         _ => (None, String::new()),
     };
     let domain = domain.unwrap_or_else(|| "localhost".to_owned());
-    let scheme = match req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("http") => "http",
-        _ => "https",
+    let scheme = if is_loopback(&domain) {
+        "http"
+    } else {
+        "https"
     };
     if stage.is_empty() || stage == "$default" {
         format!("{scheme}://{domain}")
     } else {
         format!("{scheme}://{domain}/{stage}")
+    }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback(domain: &str) -> bool {
+    let host = match domain.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => domain.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_hosts_only() {
+        for local in [
+            "localhost",
+            "localhost:3000",
+            "127.0.0.1:3000",
+            "127.1.2.3",
+            "[::1]:3000",
+        ] {
+            assert!(super::is_loopback(local), "{local}");
+        }
+        for remote in [
+            "abc123.execute-api.eu-west-1.amazonaws.com",
+            "auth.example.com",
+            "localhost.example.com",
+            "10.0.0.1",
+            "[2001:db8::1]",
+        ] {
+            assert!(!super::is_loopback(remote), "{remote}");
+        }
     }
 }

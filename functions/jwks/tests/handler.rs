@@ -109,6 +109,17 @@ async fn the_discovery_document_names_the_issuer_and_the_key_set() {
             "subject_types_supported": ["public"],
         })
     );
+
+    // The scheme does not come from a header a client may send (the answer is cacheable).
+    let mut e = event("well-known-jwks.json");
+    e["rawPath"] = "/.well-known/openid-configuration".into();
+    e["requestContext"]["http"]["path"] = "/.well-known/openid-configuration".into();
+    e["headers"]["x-forwarded-proto"] = "http".into();
+    let (_, doc) = auth_testing::response_json(&handler.handle(request(&e)).await);
+    assert!(
+        doc["jwks_uri"].as_str().unwrap().starts_with("https://"),
+        "{doc}"
+    );
 }
 
 #[tokio::test]
