@@ -285,3 +285,118 @@ fn openssl_keys_are_accepted() {
         public.trim()
     );
 }
+
+/// The EdDSA rotation of docs/operations.md ("Rotating the signing key"), step by step, with
+/// the keys as the template passes them: the private key in a Secrets Manager secret (moto),
+/// the public keys one line long (the SigningPublicKeys parameter). Each "deploy" or "start
+/// afresh" is a new configuration read from that environment, as a new Lambda instance reads it.
+#[tokio::test]
+async fn eddsa_rotation_as_documented() {
+    use auth_edge::Function as _;
+    let sdk =
+        auth::config::StoreConfig::default().local_sdk_config(&auth_testing::dynamodb_endpoint());
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let (old_private, old_public) = ed25519_pem_pair();
+    let (next_private, next_public) = ed25519_pem_pair();
+    let arn = secrets
+        .create_secret()
+        .name(auth_testing::unique_name("ed25519-rotation"))
+        .secret_string(&old_private)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    // The functions as deployed with SigningPublicKeys = `public`: login's signer (from the
+    // secret's AWSCURRENT), the authorizer's verifier and the key set's kids.
+    let deployed = |public: String| {
+        let (sdk, arn) = (sdk.clone(), arn.clone());
+        async move {
+            let mut env = test_env();
+            env.remove("JWT_SECRET");
+            env.insert("JWT_ALGORITHM".into(), "EdDSA".into());
+            env.insert("JWT_PRIVATE_KEY_ARN".into(), arn);
+            env.insert("JWT_PUBLIC_KEYS".into(), public.replace('\n', " "));
+            let config = auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+            let signer = config.signer.load_sdk(Some(&sdk)).await.unwrap();
+            let verifier = config.verifier.load_sdk(None).await.unwrap();
+            let keys = match &config.verifier.key {
+                auth::config::VerifyingKeys::Ed25519(keys) => keys.clone(),
+                auth::config::VerifyingKeys::Hmac(_) => unreachable!(),
+            };
+            let published = jwks::Handler::new(Some(keys), "iss".into());
+            let mut e = auth_testing::event("well-known-jwks.json");
+            e["headers"]["host"] = "127.0.0.1".into();
+            let set = published.handle(auth_testing::request(&e)).await;
+            let (_, set) = auth_testing::response_json(&set);
+            let kids: Vec<String> = set["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect();
+            (signer, verifier, kids)
+        }
+    };
+    let kid_of = |public: &str| {
+        auth::token::Ed25519PublicKey::all_from_pem(public).unwrap()[0]
+            .kid()
+            .to_owned()
+    };
+    let (old_kid, next_kid) = (kid_of(&old_public), kid_of(&next_public));
+    let (uid, name, now) = (
+        auth::UserId::generate(),
+        auth::Username::parse("alice").unwrap(),
+        auth::clock::now(),
+    );
+    let issue = |signer: &auth::token::TokenSigner| {
+        signer
+            .issue(&uid, &name, &auth::SessionId::generate(), now)
+            .unwrap()
+            .token
+    };
+
+    // Before: the old key signs and is published.
+    let (signer, _, kids) = deployed(old_public.clone()).await;
+    let old_token = issue(&signer);
+    assert_eq!(kids, std::slice::from_ref(&old_kid));
+
+    // (1) Deploy with the current public key and the next one: both accepted, both published.
+    let (signer, verifier, kids) = deployed(format!("{old_public}{next_public}")).await;
+    assert_eq!(kids, [old_kid.clone(), next_kid.clone()]);
+    assert!(verifier.verify(&old_token, now).is_ok());
+    assert!(
+        verifier.verify(&issue(&signer), now).is_ok(),
+        "still signs with the old key"
+    );
+
+    // (3) The next private key as the secret's new AWSCURRENT; login and refresh start afresh
+    // and sign with it; the authorizer of step 1 accepts both.
+    secrets
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(&next_private)
+        .send()
+        .await
+        .unwrap();
+    let (signer, _, _) = deployed(format!("{old_public}{next_public}")).await;
+    let next_token = issue(&signer);
+    assert_eq!(
+        jsonwebtoken::decode_header(&next_token).unwrap().kid,
+        Some(next_kid.clone())
+    );
+    assert!(verifier.verify(&next_token, now).is_ok());
+    assert!(
+        verifier.verify(&old_token, now).is_ok(),
+        "nobody is logged out"
+    );
+
+    // (4) Once the old tokens have expired: the next key alone.
+    let (_, verifier, kids) = deployed(next_public.clone()).await;
+    assert_eq!(kids, [next_kid]);
+    assert!(verifier.verify(&next_token, now).is_ok());
+    assert!(
+        verifier.verify(&old_token, now).is_err(),
+        "a retired key is refused"
+    );
+}
