@@ -130,14 +130,10 @@ where
     functions.insert("logout-all", http(logout_all::Handler::new(sessions)));
     functions.insert("account-page", http(account_page::Handler));
     functions.insert("hello", http(hello::Handler));
-    let published = match &config.verifier.key {
-        auth::config::VerifyingKeys::Ed25519(keys) => Some(keys.clone()),
-        auth::config::VerifyingKeys::Hmac(_) => None,
-    };
     functions.insert(
         "jwks",
         http(jwks::Handler::new(
-            published,
+            config.verifier.key.public_keys().map(<[_]>::to_vec),
             config.signer.issuer().to_owned(),
         )),
     );

@@ -320,11 +320,8 @@ async fn eddsa_rotation_as_documented() {
             let config = auth::Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
             let signer = config.signer.load_sdk(Some(&sdk)).await.unwrap();
             let verifier = config.verifier.load_sdk(None).await.unwrap();
-            let keys = match &config.verifier.key {
-                auth::config::VerifyingKeys::Ed25519(keys) => keys.clone(),
-                auth::config::VerifyingKeys::Hmac(_) => unreachable!(),
-            };
-            let published = jwks::Handler::new(Some(keys), "iss".into());
+            let keys = config.verifier.key.public_keys().map(<[_]>::to_vec);
+            let published = jwks::Handler::new(keys, "iss".into());
             let mut e = auth_testing::event("well-known-jwks.json");
             e["headers"]["host"] = "127.0.0.1".into();
             let set = published.handle(auth_testing::request(&e)).await;

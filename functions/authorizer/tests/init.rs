@@ -14,13 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use auth::{UserId, clock};
-use auth_sdk::SdkClients as _;
 use auth_testing::{
-    TEST_SECRET, TestTables, access_token, dynamodb_endpoint, new_session, put_session, test_env,
-    unique_name,
+    TEST_SECRET, TestTables, access_token, dynamodb_endpoint, new_session, put_session,
 };
 use authorizer::{Config, Handler};
-use support::{Proxy, authorizer_event};
+use support::{Proxy, authorizer_config, authorizer_event, secret_holding};
 
 /// Accepts on 127.0.0.1, counts each connection, and relays it to `upstream` (`host:port`).
 async fn counting_relay(upstream: String) -> (String, Arc<AtomicUsize>) {
@@ -41,50 +39,23 @@ async fn counting_relay(upstream: String) -> (String, Arc<AtomicUsize>) {
     (url, accepted)
 }
 
-/// The test key as a secret in Secrets Manager (moto): its ARN.
-async fn secret_with_the_test_key() -> String {
-    let sdk = auth::config::StoreConfig::default().local_sdk_config(&dynamodb_endpoint());
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name(unique_name("init-key"))
-        .secret_string(TEST_SECRET)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap()
-}
-
 /// The authorizer's configuration: DynamoDB at `dynamodb`, and the keys inline or, with
 /// `secret_arn`, in Secrets Manager on moto.
 fn config(dynamodb: &str, table: &str, timeout_ms: u64, secret_arn: Option<&str>) -> Config {
-    let mut env = test_env();
-    if let Some(arn) = secret_arn {
-        env.remove("JWT_SECRET");
-        env.insert("JWT_SECRET_ARN".into(), arn.into());
-        env.insert(
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
-            dynamodb_endpoint(),
-        );
-    }
-    env.insert("SESSIONS_TABLE".into(), table.into());
-    env.insert("DYNAMODB_ENDPOINT_URL".into(), dynamodb.into());
-    env.insert("DYNAMODB_TIMEOUT_MS".into(), timeout_ms.to_string());
-    for (name, value) in [
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ] {
-        env.insert(name.into(), value.into());
-    }
-    Config::from_lookup(&|name| env.get(name).cloned()).unwrap()
+    authorizer_config(
+        dynamodb,
+        &dynamodb_endpoint(),
+        table,
+        timeout_ms,
+        secret_arn,
+    )
 }
 
 /// With the keys in Secrets Manager, init opens one connection to DynamoDB and the requests
 /// use it; with inline keys, none is opened before the first request.
 #[tokio::test]
 async fn the_first_request_finds_the_connection_open() {
-    let arn = secret_with_the_test_key().await;
+    let arn = secret_holding(TEST_SECRET).await;
     connections_at_init(Some(&arn), 1).await;
 }
 
@@ -132,7 +103,7 @@ async fn a_store_down_at_init_does_not_stop_the_start() {
         format!("http://{}", listener.local_addr().unwrap())
     };
     let started = Instant::now();
-    let arn = secret_with_the_test_key().await;
+    let arn = secret_holding(TEST_SECRET).await;
     let handler = Handler::from_config(&config(&closed, "sessions", 1000, Some(&arn)))
         .await
         .expect("init does not need DynamoDB to answer");

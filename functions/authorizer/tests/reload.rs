@@ -7,37 +7,21 @@
 mod support;
 
 use auth::{UserId, clock};
-use auth_sdk::SdkClients as _;
 use auth_testing::{
     TEST_SECRET, TestTables, access_token, dynamodb_endpoint, new_session, put_session, test_env,
-    unique_name,
 };
 use authorizer::{Config, Deny, Handler, RELOAD_COOLDOWN_SECONDS};
-use support::{Proxy, Scripted, authorizer_event};
+use support::{
+    Proxy, Scripted, authorizer_config, authorizer_event, secret_holding, secrets_client,
+};
 
 const NEXT_KEY: &str = "the next signing key, at least thirty-two bytes long";
 
-fn secrets() -> aws_sdk_secretsmanager::Client {
-    let sdk = auth::config::StoreConfig::default().local_sdk_config(&dynamodb_endpoint());
-    aws_sdk_secretsmanager::Client::new(&sdk)
-}
-
-/// The authorizer's configuration, its Secrets Manager and DynamoDB calls through `proxy`.
-fn config(proxy: &Proxy, table: &str, arn: &str) -> Config {
-    let mut env = test_env();
-    env.remove("JWT_SECRET");
-    env.insert("JWT_SECRET_ARN".into(), arn.into());
-    env.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER".into(), proxy.url.clone());
-    env.insert("DYNAMODB_ENDPOINT_URL".into(), proxy.url.clone());
-    env.insert("SESSIONS_TABLE".into(), table.into());
-    for (name, value) in [
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ] {
-        env.insert(name.into(), value.into());
-    }
-    Config::from_lookup(&|name| env.get(name).cloned()).unwrap()
+/// The authorizer's configuration, its Secrets Manager and DynamoDB calls through `proxy`; the
+/// keys in secret `arn`, or inline without it.
+fn config(proxy: &Proxy, table: &str, arn: Option<&str>) -> Config {
+    let timeout = auth::config::DEFAULT_DYNAMODB_TIMEOUT_MS;
+    authorizer_config(&proxy.url, &proxy.url, table, timeout, arn)
 }
 
 /// An access token of `session` signed with `secret` (login's signer with that key).
@@ -73,17 +57,9 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
     let tables = TestTables::create().await;
     let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
     put_session(&tables.sessions(), &session).await;
-    let arn = secrets()
-        .create_secret()
-        .name(unique_name("reload-key"))
-        .secret_string(TEST_SECRET)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = secret_holding(TEST_SECRET).await;
     let proxy = Proxy::start(&dynamodb_endpoint()).await;
-    let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, &arn))
+    let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, Some(&arn)))
         .await
         .unwrap();
     assert_eq!(secret_reads(&proxy), 3, "init reads the three stages");
@@ -98,7 +74,7 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
 
     // Rotation, step 1: the next key is staged as AWSPENDING. A token signed with it within
     // the cooldown of init's read is denied, and Secrets Manager is not asked.
-    secrets()
+    secrets_client()
         .put_secret_value()
         .secret_id(&arn)
         .secret_string(NEXT_KEY)
@@ -166,11 +142,9 @@ async fn inline_keys_are_never_reloaded() {
     let session = new_session(&UserId::generate(), "bob", clock::now() + 3600);
     put_session(&tables.sessions(), &session).await;
     let proxy = Proxy::start(&dynamodb_endpoint()).await;
-    let mut config = config(&proxy, &tables.sessions_table, "arn:unused");
-    let mut env = test_env();
-    env.insert("SESSIONS_TABLE".into(), tables.sessions_table.clone());
-    config.verifier = auth::config::VerifierConfig::from_lookup(&|k| env.get(k).cloned()).unwrap();
-    let handler = Handler::from_config(&config).await.unwrap();
+    let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, None))
+        .await
+        .unwrap();
     let forged = token_signed_with(NEXT_KEY, &session);
     let req = authorizer_event(&forged);
     assert!(

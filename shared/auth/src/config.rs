@@ -543,6 +543,14 @@ pub enum VerifyingKeys {
 }
 
 impl VerifyingKeys {
+    /// The EdDSA public keys, current first, which the key set publishes; none with HS256.
+    pub fn public_keys(&self) -> Option<&[Ed25519PublicKey]> {
+        match self {
+            Self::Ed25519(keys) => Some(keys),
+            Self::Hmac(_) => None,
+        }
+    }
+
     /// The HS256 key itself, if it is inline.
     pub fn hmac_inline(&self) -> Option<&HmacKey> {
         match self {

@@ -141,3 +141,53 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
         }
     }
 }
+
+/// A Secrets Manager secret on the test server (moto) whose string is `value`: its ARN.
+pub async fn secret_holding(value: &str) -> String {
+    secrets_client()
+        .create_secret()
+        .name(auth_testing::unique_name("authorizer-key"))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+/// Secrets Manager on the test server (moto).
+pub fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    use auth_sdk::SdkClients as _;
+    let endpoint = auth_testing::dynamodb_endpoint();
+    let sdk = auth::config::StoreConfig::default().local_sdk_config(&endpoint);
+    aws_sdk_secretsmanager::Client::new(&sdk)
+}
+
+/// The authorizer's configuration as its Lambda reads it: DynamoDB at `dynamodb` (sessions table
+/// `table`, each call bounded by `timeout_ms`), Secrets Manager at `secrets`, and the keys in the
+/// secret `secret_arn` or, without it, inline (the test key).
+pub fn authorizer_config(
+    dynamodb: &str,
+    secrets: &str,
+    table: &str,
+    timeout_ms: u64,
+    secret_arn: Option<&str>,
+) -> authorizer::Config {
+    let mut env = auth_testing::test_env();
+    if let Some(arn) = secret_arn {
+        env.remove("JWT_SECRET");
+        env.insert("JWT_SECRET_ARN".into(), arn.into());
+    }
+    env.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER".into(), secrets.into());
+    env.insert("SESSIONS_TABLE".into(), table.into());
+    env.insert("DYNAMODB_ENDPOINT_URL".into(), dynamodb.into());
+    env.insert("DYNAMODB_TIMEOUT_MS".into(), timeout_ms.to_string());
+    for (name, value) in [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ] {
+        env.insert(name.into(), value.into());
+    }
+    authorizer::Config::from_lookup(&|name| env.get(name).cloned()).unwrap()
+}
