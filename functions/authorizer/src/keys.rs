@@ -1,11 +1,21 @@
 //! The verification keys of a warm authorizer, reloaded when a token names a key it lacks.
 //!
-//! Keys in Secrets Manager (`JWT_SECRET_ARN`, as deployed) are read at the cold start: the
-//! secret's `AWSCURRENT`, `AWSPENDING` and `AWSPREVIOUS` versions. A rotation adds a version
-//! later. An authorizer that meets a token whose `kid` is not in its set reads the versions
-//! again, so a rotation need not wait for (or force) cold starts, but **at most once per
-//! [`RELOAD_COOLDOWN_SECONDS`]**, counting the cold start's read as one: a flood of made-up
-//! `kid`s costs one Secrets Manager round trip per cooldown per instance, not one per request.
+//! Keys in Secrets Manager (`JWT_SECRET_ARN`, as deployed) are read in two steps:
+//!
+//! - **The cold start reads only `AWSCURRENT`**, the key login and refresh sign with: one
+//!   `GetSecretValue`, so init waits for one Secrets Manager round trip and makes one call, not
+//!   three (issue #17; the three at once cost what three in a row do on a server that answers in
+//!   turn, and three calls per cold start on AWS).
+//! - **A token whose `kid` is not in the set makes the authorizer read every version**
+//!   (`AWSCURRENT`, `AWSPENDING`, `AWSPREVIOUS`, asked for at once): the first such token after
+//!   a cold start at once, later ones **at most once per [`RELOAD_COOLDOWN_SECONDS`]** after the
+//!   last full read. So a token signed with the previous key (after a rotation) or the pending
+//!   one costs its instance one round trip once, a rotation need not wait for (or force) cold
+//!   starts, and a flood of made-up `kid`s costs one Secrets Manager round trip per cooldown per
+//!   instance, not one per request. The rotation procedure's "wait a minute" after staging a key
+//!   (docs/operations.md) is this cooldown: by then every instance either has read the staged
+//!   key or may read again.
+//!
 //! While a reload is under way, other requests with an unknown `kid` wait for it rather than
 //! start their own. A reload that fails keeps the keys the authorizer had (the token is denied,
 //! fail closed) and still counts against the cooldown.
@@ -22,7 +32,7 @@ use auth::keys::KeyLoadError;
 use auth::token::TokenVerifier;
 use auth_telemetry::metrics;
 
-/// The least time between two reads of the keys, in seconds (the cold start's read included).
+/// The least time between two reads of every version of the keys, in seconds.
 pub const RELOAD_COOLDOWN_SECONDS: i64 = 60;
 
 /// Reads the keys afresh (in the Lambda: the secret's versions through the direct client).
@@ -40,9 +50,10 @@ pub struct Keys {
 
 struct Reload {
     load: Load,
-    /// When the keys were last read (epoch seconds); held across a reload, so that concurrent
-    /// requests wait for it instead of starting their own.
-    last: tokio::sync::Mutex<i64>,
+    /// When every version was last read (epoch seconds), `None` while only the cold start's
+    /// current key has been; held across a reload, so that concurrent requests wait for it
+    /// instead of starting their own.
+    last: tokio::sync::Mutex<Option<i64>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -62,9 +73,11 @@ impl Keys {
         }
     }
 
-    /// Keys read at `loaded_at` (epoch seconds) that `load` reads afresh when a token names an
-    /// unknown key, at most once per [`RELOAD_COOLDOWN_SECONDS`].
-    pub fn reloading<F, Fut>(verifier: TokenVerifier, loaded_at: i64, load: F) -> Self
+    /// Keys that `load` reads afresh (every version) when a token names an unknown key: at once
+    /// the first time if `all_read_at` is `None` (the cold start read only the current key),
+    /// then at most once per [`RELOAD_COOLDOWN_SECONDS`] after the last full read
+    /// (`all_read_at`, epoch seconds, if `verifier` already holds every version).
+    pub fn reloading<F, Fut>(verifier: TokenVerifier, all_read_at: Option<i64>, load: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TokenVerifier, KeyLoadError>> + Send + 'static,
@@ -73,7 +86,7 @@ impl Keys {
             current: RwLock::new(Arc::new(verifier)),
             reload: Some(Reload {
                 load: Box::new(move || Box::pin(load())),
-                last: tokio::sync::Mutex::new(loaded_at),
+                last: tokio::sync::Mutex::new(all_read_at),
             }),
         }
     }
@@ -84,8 +97,9 @@ impl Keys {
     }
 
     /// After `used` did not know a token's `kid`: a newer verifier to try, if another request
-    /// has reloaded the keys meanwhile or if the cooldown allows a reload now and it succeeds;
-    /// `None` otherwise (the token is then denied).
+    /// has reloaded the keys meanwhile or if a reload is allowed now (the first since the cold
+    /// start, or the cooldown is over) and succeeds; `None` otherwise (the token is then
+    /// denied).
     pub async fn newer_than(
         &self,
         used: &Arc<TokenVerifier>,
@@ -97,11 +111,13 @@ impl Keys {
         if !Arc::ptr_eq(&current, used) {
             return Some(current);
         }
-        if now < *last + RELOAD_COOLDOWN_SECONDS {
+        if let Some(last) = *last
+            && now < last + RELOAD_COOLDOWN_SECONDS
+        {
             tracing::debug!("unknown key id; keys read less than the cooldown ago");
             return None;
         }
-        *last = now;
+        *last = Some(now);
         match (reload.load)().await {
             Ok(verifier) => {
                 let verifier = Arc::new(verifier);
@@ -135,9 +151,10 @@ mod tests {
         config.verifier_for(&[key.unwrap()])
     }
 
-    fn counting(loads: &Arc<AtomicUsize>, fail: bool) -> Keys {
+    /// Keys whose every version was read at `all_read_at`, counting the reloads.
+    fn counting_from(loads: &Arc<AtomicUsize>, fail: bool, all_read_at: Option<i64>) -> Keys {
         let loads = loads.clone();
-        Keys::reloading(verifier(), 1000, move || {
+        Keys::reloading(verifier(), all_read_at, move || {
             let loads = loads.clone();
             async move {
                 loads.fetch_add(1, Ordering::SeqCst);
@@ -151,12 +168,45 @@ mod tests {
         })
     }
 
+    /// Keys whose every version was read at 1000, counting the reloads.
+    fn counting(loads: &Arc<AtomicUsize>, fail: bool) -> Keys {
+        counting_from(loads, fail, Some(1000))
+    }
+
     #[tokio::test]
-    async fn reloads_at_most_once_per_cooldown_counting_the_cold_start() {
+    async fn after_a_cold_start_that_read_only_the_current_key_the_first_unknown_kid_reloads_at_once()
+     {
+        let loads = Arc::new(AtomicUsize::new(0));
+        let keys = counting_from(&loads, false, None);
+        let first = keys.with_current(Arc::clone);
+        // However soon after the cold start.
+        let second = keys.newer_than(&first, 5).await.expect("reloaded at once");
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        // Then the cooldown runs from that read.
+        for t in 6..65 {
+            assert!(keys.newer_than(&second, t).await.is_none());
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        assert!(keys.newer_than(&second, 65).await.is_some());
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn after_a_cold_start_a_failed_first_reload_counts_against_the_cooldown() {
+        let loads = Arc::new(AtomicUsize::new(0));
+        let keys = counting_from(&loads, true, None);
+        let used = keys.with_current(Arc::clone);
+        assert!(keys.newer_than(&used, 5).await.is_none());
+        assert!(keys.newer_than(&used, 64).await.is_none());
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn reloads_at_most_once_per_cooldown_after_a_full_read() {
         let loads = Arc::new(AtomicUsize::new(0));
         let keys = counting(&loads, false);
         let first = keys.with_current(Arc::clone);
-        // Within the cooldown of the cold start's read: no reload.
+        // Within the cooldown of the full read: no reload.
         assert!(keys.newer_than(&first, 1000 + 59).await.is_none());
         assert_eq!(loads.load(Ordering::SeqCst), 0);
         // Then one; the next unknown kid within the cooldown finds nothing newer to try.

@@ -256,11 +256,11 @@ pub enum StartError {
 impl Handler<DirectSessions> {
     /// The handler on DynamoDB, as the Lambda runs it, once per cold start: builds the HTTP
     /// client and loads the keys. With the keys in Secrets Manager (as deployed), init waits for
-    /// one round trip: the secret's versions are asked for at once, and meanwhile the connection
-    /// to DynamoDB is opened, so that the first request finds TCP and TLS done. With inline keys
-    /// there is nothing to wait for, and no connection is opened ahead: that would only move the
-    /// handshake from the first request into init and add the `GET /` to the cold start's total.
-    /// Keys from Secrets Manager are read again when a token names an unknown one ([`keys`]).
+    /// one call: the secret's `AWSCURRENT` version, and meanwhile the connection to DynamoDB is
+    /// opened (TCP and TLS, no request), so that the first request finds it ready. The other
+    /// versions are read when a token names a key the authorizer lacks ([`keys`]). With inline
+    /// keys there is nothing to wait for, and no connection is opened ahead: that would only
+    /// move the handshake from the first request into init.
     pub async fn from_config(config: &Config) -> Result<Self, StartError> {
         let http = AwsHttp::new(&config.direct)?;
         let secrets = SecretsClient::new(&http, &config.direct)?;
@@ -269,11 +269,12 @@ impl Handler<DirectSessions> {
             let verifier = config.verifier.verifier_with(&secrets).await?;
             return Ok(Self::new(sessions, verifier));
         }
-        let (verifier, ()) =
-            tokio::join!(config.verifier.verifier_with(&secrets), sessions.warm_up());
-        let loaded_at = clock::now();
+        let (verifier, ()) = tokio::join!(
+            config.verifier.current_verifier_with(&secrets),
+            sessions.warm_up()
+        );
         let verifier_config = config.verifier.clone();
-        let keys = Keys::reloading(verifier?, loaded_at, move || {
+        let keys = Keys::reloading(verifier?, None, move || {
             let (config, secrets) = (verifier_config.clone(), secrets.clone());
             async move { config.verifier_with(&secrets).await }
         });

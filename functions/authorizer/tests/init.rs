@@ -1,7 +1,7 @@
 //! The authorizer's cold start as Lambda runs it (`Handler::from_config`): with the keys in
-//! Secrets Manager (as deployed), the connection to DynamoDB is opened while init waits for
-//! them, so the first request reuses it instead of paying the connect (and, on AWS, the TLS
-//! handshake); with inline keys none is opened ahead; and a DynamoDB that is down at init does
+//! Secrets Manager (as deployed), the connection to DynamoDB is opened (no request sent) while
+//! init waits for them, so the first request reuses it instead of paying the connect (and, on
+//! AWS, the TLS handshake); with inline keys none is opened ahead; and a DynamoDB that is down at init does
 //! not stop the function from starting (its requests are denied until the store is back).
 //!
 //! Connections are counted by a TCP relay in front of the recording proxy (which keeps
@@ -75,7 +75,11 @@ async fn connections_at_init(secret_arn: Option<&str>, opened_by_init: usize) {
         .await
         .unwrap();
     assert_eq!(accepted.load(Ordering::SeqCst), opened_by_init);
-    proxy.take();
+    assert_eq!(
+        proxy.take(),
+        [],
+        "init opens the connection without sending DynamoDB anything"
+    );
 
     let token = access_token(&session);
     for _ in 0..3 {

@@ -1,6 +1,7 @@
 //! A warm authorizer whose keys are in Secrets Manager (as deployed) takes up a rotated key
-//! without a cold start: a token with a `kid` it does not know makes it read the secret's
-//! versions again, at most once per cooldown (`authorizer::keys`). Against moto, through the
+//! without a cold start: its cold start reads only the current version, and a token with a
+//! `kid` it does not know makes it read every version, the first time at once, then at most
+//! once per cooldown (`authorizer::keys`). Against moto, through the
 //! recording proxy, so each Secrets Manager call is counted; time is moved by deciding at a
 //! later `now`.
 
@@ -52,6 +53,18 @@ fn secret_reads(proxy: &Proxy) -> usize {
         .count()
 }
 
+/// Stages `key` as the secret's `AWSPENDING` version (rotation, step 1).
+async fn stage(arn: &str, key: &str) {
+    secrets_client()
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(key)
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_cooldown() {
     let tables = TestTables::create().await;
@@ -62,7 +75,15 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
     let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, Some(&arn)))
         .await
         .unwrap();
-    assert_eq!(secret_reads(&proxy), 3, "init reads the three stages");
+    let init = proxy.take();
+    assert_eq!(
+        init.iter()
+            .map(|(target, _)| target.as_str())
+            .collect::<Vec<_>>(),
+        ["secretsmanager.GetSecretValue"],
+        "init reads one version and sends DynamoDB nothing"
+    );
+    assert!(init[0].1.contains("AWSCURRENT"), "{init:?}");
     let t0 = clock::now();
     let decide = |token: &str, now: i64| {
         let req = authorizer_event(token);
@@ -71,30 +92,30 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
     };
     let current = access_token(&session);
     assert!(decide(&current, t0).await.is_ok());
+    assert_eq!(secret_reads(&proxy), 0);
 
-    // Rotation, step 1: the next key is staged as AWSPENDING. A token signed with it within
-    // the cooldown of init's read is denied, and Secrets Manager is not asked.
-    secrets_client()
-        .put_secret_value()
-        .secret_id(&arn)
-        .secret_string(NEXT_KEY)
-        .version_stages("AWSPENDING")
-        .send()
-        .await
-        .unwrap();
+    // Rotation, step 1: the next key is staged as AWSPENDING. The first token signed with it
+    // makes the authorizer read every version at once (its cold start read only the current
+    // one), and is allowed; the current key still is.
+    stage(&arn, NEXT_KEY).await;
     let next = token_signed_with(NEXT_KEY, &session);
-    let unknown = Err(Deny::Token(auth::token::TokenError::UnknownKey));
-    assert_eq!(decide(&next, t0 + 1).await.map(|_| ()), unknown);
+    assert!(decide(&next, t0 + 1).await.is_ok());
+    assert_eq!(secret_reads(&proxy), 3, "one round trip of three calls");
+    assert!(decide(&next, t0 + 2).await.is_ok());
+    assert!(decide(&current, t0 + 2).await.is_ok());
     assert_eq!(secret_reads(&proxy), 0);
 
-    // Once the cooldown is over, the same token makes it read the versions again (one round
-    // trip of three calls) and is allowed; the current key still is.
-    let t1 = t0 + RELOAD_COOLDOWN_SECONDS;
-    assert!(decide(&next, t1).await.is_ok());
-    assert_eq!(secret_reads(&proxy), 3);
-    assert!(decide(&next, t1 + 1).await.is_ok());
-    assert!(decide(&current, t1 + 1).await.is_ok());
+    // A key staged within the cooldown of that read is denied without asking Secrets Manager,
+    // then taken up once the cooldown is over.
+    const LATER_KEY: &str = "a later signing key, also at least thirty-two bytes";
+    stage(&arn, LATER_KEY).await;
+    let later = token_signed_with(LATER_KEY, &session);
+    let unknown = Err(Deny::Token(auth::token::TokenError::UnknownKey));
+    assert_eq!(decide(&later, t0 + 3).await.map(|_| ()), unknown);
     assert_eq!(secret_reads(&proxy), 0);
+    let t1 = t0 + 1 + RELOAD_COOLDOWN_SECONDS;
+    assert!(decide(&later, t1).await.is_ok());
+    assert_eq!(secret_reads(&proxy), 3);
 
     // A flood of tokens with made-up keys: all denied, none reads the secret until the
     // cooldown is over, then one reads it once.
@@ -124,7 +145,7 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
     }));
     assert_eq!(decide(&forged, t3).await.map(|_| ()), unknown);
     assert_eq!(secret_reads(&proxy), 3, "one failed reload, not retried");
-    assert!(decide(&next, t3 + 1).await.is_ok());
+    assert!(decide(&later, t3 + 1).await.is_ok());
     assert!(decide(&current, t3 + 1).await.is_ok());
     assert_eq!(decide(&forged, t3 + 2).await.map(|_| ()), unknown);
     assert_eq!(
@@ -132,6 +153,60 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
         0,
         "a failed reload counts against the cooldown"
     );
+}
+
+/// After a rotation (the old key is now `AWSPREVIOUS`), an authorizer that starts afresh reads
+/// only the new current key; the first token signed with the old one, still valid, makes it
+/// read every version at once, and is allowed: nobody is logged out by a cold start.
+#[tokio::test]
+async fn a_cold_start_after_a_rotation_takes_up_the_previous_key_on_its_first_token() {
+    let tables = TestTables::create().await;
+    let session = new_session(&UserId::generate(), "carol", clock::now() + 3600);
+    put_session(&tables.sessions(), &session).await;
+    let arn = secret_holding(TEST_SECRET).await;
+    // Promoted: moto, as Secrets Manager, moves AWSPREVIOUS to the version it replaces.
+    secrets_client()
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(NEXT_KEY)
+        .send()
+        .await
+        .unwrap();
+    let proxy = Proxy::start(&dynamodb_endpoint()).await;
+    let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, Some(&arn)))
+        .await
+        .unwrap();
+    assert_eq!(secret_reads(&proxy), 1, "init reads AWSCURRENT only");
+    let now = clock::now();
+    let old = access_token(&session);
+    let new = token_signed_with(NEXT_KEY, &session);
+    assert!(
+        handler
+            .decide_at(&authorizer_event(&new), now)
+            .await
+            .is_ok()
+    );
+    assert_eq!(secret_reads(&proxy), 0);
+    assert!(
+        handler
+            .decide_at(&authorizer_event(&old), now)
+            .await
+            .is_ok()
+    );
+    assert_eq!(secret_reads(&proxy), 3, "one read of every version");
+    assert!(
+        handler
+            .decide_at(&authorizer_event(&old), now + 1)
+            .await
+            .is_ok()
+    );
+    assert!(
+        handler
+            .decide_at(&authorizer_event(&new), now + 1)
+            .await
+            .is_ok()
+    );
+    assert_eq!(secret_reads(&proxy), 0);
 }
 
 /// With inline keys (`JWT_SECRET`) nothing can change them: an unknown `kid` is denied without

@@ -230,6 +230,22 @@ impl VerifierConfig {
     ) -> Result<TokenVerifier, KeyLoadError> {
         self.verifier_from(Some(secrets)).await
     }
+
+    /// A verifier of the current key only: with HS256 keys in Secrets Manager, just the
+    /// `AWSCURRENT` version (one call); otherwise the same as [`VerifierConfig::verifier_with`].
+    /// For a verifier that reads every version when a token names another key (the
+    /// authorizer's cold start).
+    pub async fn current_verifier_with(
+        &self,
+        secrets: &impl SecretVersions,
+    ) -> Result<TokenVerifier, KeyLoadError> {
+        match &self.key {
+            VerifyingKeys::Hmac(source) => {
+                Ok(self.verifier_for(&source.load_with(secrets, false).await?))
+            }
+            VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
+        }
+    }
 }
 
 /// A Secrets Manager client for functions whose keys are all inline: it is never asked.

@@ -38,12 +38,17 @@ use serde::{Deserialize, Serialize};
 
 use auth::error::BoxError;
 
+use crate::connect::Preconnect;
+
 pub use auth::store::item::TRANSIENT_CODES;
 
 /// The first retry waits between half of this and this long, doubling per retry.
 pub const BACKOFF_BASE: Duration = Duration::from_millis(20);
 /// Attempts per call, the first included (as the SDK's standard retry mode).
 pub const MAX_ATTEMPTS: u32 = 3;
+/// How long a connection may sit idle in the pool (or opened ahead, [`crate::connect`]) before
+/// it is dropped rather than used.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 /// The largest answer read (DynamoDB's `BatchGetItem` answers at most 16 MB, ours are two small
 /// items; a secret is at most 64 KB).
 pub const MAX_ANSWER_BYTES: usize = 1 << 20;
@@ -139,6 +144,7 @@ impl CallError {
 }
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = Preconnect<Https>;
 
 /// The HTTP client, credentials and region that every [`JsonService`] of a process shares
 /// (one connection pool, one TLS configuration).
@@ -148,7 +154,9 @@ pub struct AwsHttp {
 }
 
 struct HttpInner {
-    http: HyperClient<Https, Full<Bytes>>,
+    http: HyperClient<Connector, Full<Bytes>>,
+    /// The pool's connector, to open a connection ahead of the first request.
+    connector: Connector,
     region: String,
     identity: aws_smithy_runtime_api::client::identity::Identity,
     timeout: Duration,
@@ -165,7 +173,7 @@ impl std::fmt::Debug for AwsHttp {
 
 impl AwsHttp {
     /// Builds the TLS configuration and the connection pool (no connection is opened until the
-    /// first call).
+    /// first call or [`JsonService::warm_up`]).
     pub fn new(config: &DirectConfig) -> Result<Self, DirectConfigError> {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -186,9 +194,10 @@ impl AwsHttp {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
+        let connector = Preconnect::new(connector, POOL_IDLE_TIMEOUT);
         let http = HyperClient::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(50))
-            .build(connector);
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(connector.clone());
         let credentials = &config.credentials;
         let identity = aws_credential_types::Credentials::new(
             &credentials.access_key_id,
@@ -201,6 +210,7 @@ impl AwsHttp {
         Ok(Self {
             inner: Arc::new(HttpInner {
                 http,
+                connector,
                 region: config.region.clone(),
                 identity,
                 timeout: config.timeout,
@@ -305,30 +315,18 @@ impl JsonService {
         }
     }
 
-    /// Opens a connection to the endpoint ahead of the first call (TCP, and TLS for `https`), so
-    /// that the first request of a cold start costs what a warm one does: an unsigned `GET /`,
-    /// which DynamoDB answers `200 healthy: dynamodb.<region>.amazonaws.com` without asking for
-    /// credentials or permissions. The answer is read and dropped, which returns the connection
-    /// to the pool. Bounded by one attempt's time (half the call timeout); a failure is only
-    /// logged (at debug): the first call then connects as it would have.
+    /// Opens a connection to the endpoint ahead of the first call (TCP, and TLS for `https`),
+    /// so that the first request of a cold start costs what a warm one does; nothing is sent
+    /// ([`crate::connect`]). Bounded by one attempt's time (half the call timeout); a failure is
+    /// only logged (at debug): the first call then connects as it would have.
     pub async fn warm_up(&self) {
-        let request = http::Request::get(self.uri.clone())
-            .header(http::header::HOST, self.host.clone())
-            .body(Full::new(Bytes::new()))
-            .expect("a request built from valid parts");
-        let opened = tokio::time::timeout(self.timeout() / 2, async {
-            let response = self.http.inner.http.request(request).await?;
-            let status = response.status();
-            http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await?;
-            Ok::<_, BoxError>(status)
-        })
+        let opened = tokio::time::timeout(
+            self.timeout() / 2,
+            self.http.inner.connector.open(&self.uri),
+        )
         .await;
         match opened {
-            Ok(Ok(status)) => {
-                tracing::debug!(%status, service = self.signing_name, "connection opened")
-            }
+            Ok(Ok(())) => tracing::debug!(service = self.signing_name, "connection opened"),
             Ok(Err(error)) => {
                 tracing::debug!(%error, service = self.signing_name, "opening a connection failed")
             }

@@ -5,6 +5,8 @@
 //! - [`client`]: SigV4-signed calls to AWS JSON services over one kept-alive HTTP/1.1 client,
 //!   with timeouts, retries and error classification (why it exists, with the numbers: its
 //!   module doc).
+//! - [`connect`]: the connector that opens a connection before the first request (init's
+//!   warm-up).
 //! - [`config`]: where and as whom it calls, read from the variables Lambda and the SDK use.
 //! - [`store`]: the direct DynamoDB reads — the authorizer's session read and user-info's
 //!   account read — with this crate's own item type.
@@ -12,6 +14,7 @@
 
 pub mod client;
 pub mod config;
+pub mod connect;
 pub mod secrets;
 pub mod store;
 
