@@ -90,7 +90,9 @@ for i in $(seq 1 100); do
   sleep 0.2
 done
 SAMPLE_SECRET=local-sample-secret-for-events-only-0123456789
-SECRET_ARN=$("$PY" "$BENCH/seed.py" "$ENDPOINT" bench-users bench-sessions "$SAMPLE_SECRET")
+# The secret's AWSPREVIOUS version: the key before the last rotation.
+PREVIOUS_SECRET=the-key-before-the-last-rotation-0123456789abcdef
+SECRET_ARN=$("$PY" "$BENCH/seed.py" "$ENDPOINT" bench-users bench-sessions "$SAMPLE_SECRET" "$PREVIOUS_SECRET")
 # moto answers every request with `Connection: close`; DynamoDB keeps connections alive. The
 # functions talk to moto through a keep-alive front (emulator --proxy) so that a warm invocation
 # does not pay a TCP connect that it would not pay on AWS.
@@ -139,6 +141,9 @@ measure() {
 }
 EVENTS=$(python3 "$ROOT/scripts/fresh-events" --lifetime "$TOKEN_TTL_SECONDS" "$OUT/events")
 EV_AUTH="$EVENTS/authorizer-valid.json"
+# The same token signed with the secret's previous key, still valid after a rotation.
+EV_AUTH_PREVIOUS="$(python3 "$ROOT/scripts/fresh-events" --lifetime "$TOKEN_TTL_SECONDS" \
+  --key "$PREVIOUS_SECRET" "$OUT/events-previous")/authorizer-valid.json"
 EV_ME="$EVENTS/me.json"
 
 # The deployed configuration first (the headline rows): the keys from Secrets Manager (the
@@ -154,6 +159,9 @@ deployed_runs() { # name prefix
   RUN_ENV=("${DEPLOYED_ENV[@]}")
   measure "$p-hello-floor"      hello      "$EV_AUTH" "$REL/hello"
   measure "$p-rust-authorizer"  authorizer "$EV_AUTH" "$REL/authorizer"
+  # Cold starts whose first token is signed with the previous key: the authorizer's init reads
+  # only AWSCURRENT, so that first token makes it read every version (one more round trip).
+  RUN_WARM=0 measure "$p-rust-authorizer-previous-key" authorizer "$EV_AUTH_PREVIOUS" "$REL/authorizer"
   measure "$p-rust-user-info"   http200    "$EV_ME"   "$REL/user-info"
   measure "$p-python-authorizer" authorizer "$EV_AUTH" "$PY" "$BENCH/peers/python/authorizer.py"
   measure "$p-node-authorizer"  authorizer "$EV_AUTH" node "$BENCH/node/authorizer.js"
