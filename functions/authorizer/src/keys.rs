@@ -18,7 +18,12 @@
 //!
 //! While a reload is under way, other requests with an unknown `kid` wait for it rather than
 //! start their own. A reload that fails keeps the keys the authorizer had (the token is denied,
-//! fail closed) and still counts against the cooldown.
+//! fail closed); the next may start [`RELOAD_RETRY_SECONDS`] later, so that a throttled or
+//! timed-out read during a rotation denies the new (or old) key's tokens for seconds, not a
+//! minute. The bound on calls per instance: one at the cold start, then at most three (one
+//! reload) per cooldown while reloads succeed, or per retry wait while Secrets Manager fails.
+//! An instance that is new to an attacker costs one reload at once: scaling out by a flood costs
+//! four calls per new instance instead of one.
 //!
 //! The read of the current set takes a read lock and no allocation: the request path stays as
 //! it was. Inline keys are never reloaded (nothing could have changed them).
@@ -34,6 +39,8 @@ use auth_telemetry::metrics;
 
 /// The least time between two reads of every version of the keys, in seconds.
 pub const RELOAD_COOLDOWN_SECONDS: i64 = 60;
+/// The least time after a reload that failed before the next one, in seconds.
+pub const RELOAD_RETRY_SECONDS: i64 = 10;
 
 /// Reads the keys afresh (in the Lambda: the secret's versions through the direct client).
 type Load = Box<
@@ -50,10 +57,10 @@ pub struct Keys {
 
 struct Reload {
     load: Load,
-    /// When every version was last read (epoch seconds), `None` while only the cold start's
-    /// current key has been; held across a reload, so that concurrent requests wait for it
-    /// instead of starting their own.
-    last: tokio::sync::Mutex<Option<i64>>,
+    /// The earliest time (epoch seconds) the next reload may start, `None` for at once (only
+    /// the cold start's current key has been read); held across a reload, so that concurrent
+    /// requests wait for it instead of starting their own.
+    next: tokio::sync::Mutex<Option<i64>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -86,7 +93,7 @@ impl Keys {
             current: RwLock::new(Arc::new(verifier)),
             reload: Some(Reload {
                 load: Box::new(move || Box::pin(load())),
-                last: tokio::sync::Mutex::new(all_read_at),
+                next: tokio::sync::Mutex::new(all_read_at.map(|t| t + RELOAD_COOLDOWN_SECONDS)),
             }),
         }
     }
@@ -98,27 +105,32 @@ impl Keys {
 
     /// After `used` did not know a token's `kid`: a newer verifier to try, if another request
     /// has reloaded the keys meanwhile or if a reload is allowed now (the first since the cold
-    /// start, or the cooldown is over) and succeeds; `None` otherwise (the token is then
-    /// denied).
+    /// start, or the cooldown or retry wait is over) and succeeds; `None` otherwise (the token
+    /// is then denied).
     pub async fn newer_than(
         &self,
         used: &Arc<TokenVerifier>,
         now: i64,
     ) -> Option<Arc<TokenVerifier>> {
         let reload = self.reload.as_ref()?;
-        let mut last = reload.last.lock().await;
+        let mut next = reload.next.lock().await;
         let current = self.with_current(Arc::clone);
         if !Arc::ptr_eq(&current, used) {
             return Some(current);
         }
-        if let Some(last) = *last
-            && now < last + RELOAD_COOLDOWN_SECONDS
-        {
-            tracing::debug!("unknown key id; keys read less than the cooldown ago");
+        if next.is_some_and(|next| now < next) {
+            tracing::debug!("unknown key id; the keys may not be read again yet");
             return None;
         }
-        *last = Some(now);
-        match (reload.load)().await {
+        let loaded = (reload.load)().await;
+        *next = Some(
+            now + if loaded.is_ok() {
+                RELOAD_COOLDOWN_SECONDS
+            } else {
+                RELOAD_RETRY_SECONDS
+            },
+        );
+        match loaded {
             Ok(verifier) => {
                 let verifier = Arc::new(verifier);
                 *self.current.write().unwrap_or_else(PoisonError::into_inner) = verifier.clone();
@@ -168,9 +180,12 @@ mod tests {
         })
     }
 
-    /// Keys whose every version was read at 1000, counting the reloads.
+    /// When [`counting`]'s keys were read (epoch seconds).
+    const READ_AT: i64 = 1000;
+
+    /// Keys whose every version was read at [`READ_AT`], counting the reloads.
     fn counting(loads: &Arc<AtomicUsize>, fail: bool) -> Keys {
-        counting_from(loads, fail, Some(1000))
+        counting_from(loads, fail, Some(READ_AT))
     }
 
     #[tokio::test]
@@ -192,13 +207,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn after_a_cold_start_a_failed_first_reload_counts_against_the_cooldown() {
+    async fn after_a_cold_start_a_failed_first_reload_is_retried_after_the_retry_wait() {
         let loads = Arc::new(AtomicUsize::new(0));
         let keys = counting_from(&loads, true, None);
         let used = keys.with_current(Arc::clone);
         assert!(keys.newer_than(&used, 5).await.is_none());
-        assert!(keys.newer_than(&used, 64).await.is_none());
+        assert!(
+            keys.newer_than(&used, 5 + RELOAD_RETRY_SECONDS - 1)
+                .await
+                .is_none()
+        );
         assert_eq!(loads.load(Ordering::SeqCst), 1);
+        assert!(
+            keys.newer_than(&used, 5 + RELOAD_RETRY_SECONDS)
+                .await
+                .is_none()
+        );
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
@@ -207,21 +232,27 @@ mod tests {
         let keys = counting(&loads, false);
         let first = keys.with_current(Arc::clone);
         // Within the cooldown of the full read: no reload.
-        assert!(keys.newer_than(&first, 1000 + 59).await.is_none());
+        assert!(keys.newer_than(&first, READ_AT + 59).await.is_none());
         assert_eq!(loads.load(Ordering::SeqCst), 0);
         // Then one; the next unknown kid within the cooldown finds nothing newer to try.
-        let second = keys.newer_than(&first, 1000 + 60).await.expect("reloaded");
+        let second = keys
+            .newer_than(&first, READ_AT + 60)
+            .await
+            .expect("reloaded");
         assert!(!Arc::ptr_eq(&first, &second));
-        assert!(keys.newer_than(&second, 1000 + 61).await.is_none());
-        for t in 1061..1120 {
+        assert!(keys.newer_than(&second, READ_AT + 61).await.is_none());
+        for t in READ_AT + 61..READ_AT + 120 {
             assert!(keys.newer_than(&second, t).await.is_none());
         }
         assert_eq!(loads.load(Ordering::SeqCst), 1);
         // A request that used the old verifier gets the new one without a reload.
-        let again = keys.newer_than(&first, 1100).await.expect("the newer one");
+        let again = keys
+            .newer_than(&first, READ_AT + 100)
+            .await
+            .expect("the newer one");
         assert!(Arc::ptr_eq(&again, &second));
         assert_eq!(loads.load(Ordering::SeqCst), 1);
-        assert!(keys.newer_than(&second, 1120).await.is_some());
+        assert!(keys.newer_than(&second, READ_AT + 120).await.is_some());
         assert_eq!(loads.load(Ordering::SeqCst), 2);
     }
 
@@ -233,7 +264,8 @@ mod tests {
         let tasks: Vec<_> = (0..20)
             .map(|_| {
                 let (keys, used) = (keys.clone(), used.clone());
-                tokio::spawn(async move { keys.newer_than(&used, 2000).await.is_some() })
+                let at = READ_AT + RELOAD_COOLDOWN_SECONDS;
+                tokio::spawn(async move { keys.newer_than(&used, at).await.is_some() })
             })
             .collect();
         for task in tasks {
@@ -243,15 +275,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_reload_keeps_the_keys_and_counts_against_the_cooldown() {
+    async fn a_failed_reload_keeps_the_keys_and_waits_the_retry_time_not_the_cooldown() {
         let loads = Arc::new(AtomicUsize::new(0));
         let keys = counting(&loads, true);
         let used = keys.with_current(Arc::clone);
-        assert!(keys.newer_than(&used, 2000).await.is_none());
+        let failed_at = READ_AT + RELOAD_COOLDOWN_SECONDS;
+        assert!(keys.newer_than(&used, failed_at).await.is_none());
         assert!(Arc::ptr_eq(&keys.with_current(Arc::clone), &used));
-        assert!(keys.newer_than(&used, 2059).await.is_none());
+        let retry_at = failed_at + RELOAD_RETRY_SECONDS;
+        assert!(keys.newer_than(&used, retry_at - 1).await.is_none());
         assert_eq!(loads.load(Ordering::SeqCst), 1);
-        assert!(keys.newer_than(&used, 2060).await.is_none());
+        assert!(keys.newer_than(&used, retry_at).await.is_none());
         assert_eq!(loads.load(Ordering::SeqCst), 2);
     }
 

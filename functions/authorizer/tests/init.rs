@@ -1,8 +1,9 @@
 //! The authorizer's cold start as Lambda runs it (`Handler::from_config`): with the keys in
 //! Secrets Manager (as deployed), the connection to DynamoDB is opened (no request sent) while
 //! init waits for them, so the first request reuses it instead of paying the connect (and, on
-//! AWS, the TLS handshake); with inline keys none is opened ahead; and a DynamoDB that is down at init does
-//! not stop the function from starting (its requests are denied until the store is back).
+//! AWS, the TLS handshake); with inline keys none is opened ahead; and a DynamoDB that is down
+//! at init does not stop the function from starting (its requests are denied until the store is
+//! back).
 //!
 //! Connections are counted by a TCP relay in front of the recording proxy (which keeps
 //! connections alive, as DynamoDB does; moto closes each one).

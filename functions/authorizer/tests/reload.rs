@@ -11,7 +11,7 @@ use auth::{UserId, clock};
 use auth_testing::{
     TEST_SECRET, TestTables, access_token, dynamodb_endpoint, new_session, put_session, test_env,
 };
-use authorizer::{Config, Deny, Handler, RELOAD_COOLDOWN_SECONDS};
+use authorizer::{Config, Deny, Handler, RELOAD_COOLDOWN_SECONDS, RELOAD_RETRY_SECONDS};
 use support::{
     Proxy, Scripted, authorizer_config, authorizer_event, secret_holding, secrets_client,
 };
@@ -151,8 +151,15 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
     assert_eq!(
         secret_reads(&proxy),
         0,
-        "a failed reload counts against the cooldown"
+        "no reload within the retry wait after a failed one"
     );
+    // After the retry wait (shorter than the cooldown), the next unknown kid reads again.
+    let t4 = t3 + RELOAD_RETRY_SECONDS;
+    assert!(RELOAD_RETRY_SECONDS < RELOAD_COOLDOWN_SECONDS);
+    assert_eq!(decide(&forged, t4).await.map(|_| ()), unknown);
+    assert_eq!(secret_reads(&proxy), 3);
+    assert_eq!(decide(&forged, t4 + 1).await.map(|_| ()), unknown);
+    assert_eq!(secret_reads(&proxy), 0, "and then waits the cooldown");
 }
 
 /// After a rotation (the old key is now `AWSPREVIOUS`), an authorizer that starts afresh reads

@@ -45,9 +45,9 @@ pub const VERIFIER_STAGES: [&str; 3] = ["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS
 /// Reads the `AWSCURRENT` version of secret `arn` and, with `previous` (the verifier's set), its
 /// `AWSPENDING` and `AWSPREVIOUS` versions where it has them.
 ///
-/// The versions are asked for at once, not one after another: a cold start waits for one
-/// Secrets Manager round trip, not three (issue #17 measured 25–29 ms more init on moto for the
-/// three in a row). The keys come back current first, whatever answers first.
+/// The versions are asked for at once, not one after another: a reload (the authorizer's, when
+/// a token names a key it lacks) waits for one Secrets Manager round trip, not three. The keys
+/// come back current first, whatever answers first.
 pub async fn load_from_secrets_manager(
     client: &impl SecretVersions,
     arn: &str,
@@ -215,12 +215,7 @@ impl VerifierConfig {
         &self,
         secrets: Option<&impl SecretVersions>,
     ) -> Result<TokenVerifier, KeyLoadError> {
-        match &self.key {
-            VerifyingKeys::Hmac(source) => {
-                Ok(self.verifier_for(&source.load_from(secrets, true).await?))
-            }
-            VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
-        }
+        self.verifier_of(secrets, true).await
     }
 
     /// [`VerifierConfig::verifier_from`] with a client at hand.
@@ -228,7 +223,7 @@ impl VerifierConfig {
         &self,
         secrets: &impl SecretVersions,
     ) -> Result<TokenVerifier, KeyLoadError> {
-        self.verifier_from(Some(secrets)).await
+        self.verifier_of(Some(secrets), true).await
     }
 
     /// A verifier of the current key only: with HS256 keys in Secrets Manager, just the
@@ -239,9 +234,18 @@ impl VerifierConfig {
         &self,
         secrets: &impl SecretVersions,
     ) -> Result<TokenVerifier, KeyLoadError> {
+        self.verifier_of(Some(secrets), false).await
+    }
+
+    /// The verifier, with the pending and previous HS256 keys if `previous`.
+    async fn verifier_of(
+        &self,
+        secrets: Option<&impl SecretVersions>,
+        previous: bool,
+    ) -> Result<TokenVerifier, KeyLoadError> {
         match &self.key {
             VerifyingKeys::Hmac(source) => {
-                Ok(self.verifier_for(&source.load_with(secrets, false).await?))
+                Ok(self.verifier_for(&source.load_from(secrets, previous).await?))
             }
             VerifyingKeys::Ed25519(keys) => Ok(TokenVerifier::new_ed25519(keys, &self.settings)),
         }

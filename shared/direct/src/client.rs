@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use auth::error::BoxError;
 
-use crate::connect::Preconnect;
+use crate::connect::{PRECONNECT_MAX_AGE, Preconnect};
 
 pub use auth::store::item::TRANSIENT_CODES;
 
@@ -46,8 +46,7 @@ pub use auth::store::item::TRANSIENT_CODES;
 pub const BACKOFF_BASE: Duration = Duration::from_millis(20);
 /// Attempts per call, the first included (as the SDK's standard retry mode).
 pub const MAX_ATTEMPTS: u32 = 3;
-/// How long a connection may sit idle in the pool (or opened ahead, [`crate::connect`]) before
-/// it is dropped rather than used.
+/// How long a connection may sit idle in the pool before it is dropped rather than used.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 /// The largest answer read (DynamoDB's `BatchGetItem` answers at most 16 MB, ours are two small
 /// items; a secret is at most 64 KB).
@@ -194,7 +193,7 @@ impl AwsHttp {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
-        let connector = Preconnect::new(connector, POOL_IDLE_TIMEOUT);
+        let connector = Preconnect::new(connector, PRECONNECT_MAX_AGE);
         let http = HyperClient::builder(hyper_util::rt::TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build(connector.clone());

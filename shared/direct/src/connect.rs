@@ -7,9 +7,13 @@
 //! init was waiting for). Here init waits for the handshake only; the first request then finds
 //! the connection ready, and nothing is sent to the service before it.
 //!
-//! A connection made ahead is used only within the pool's idle timeout of being opened (the
-//! same age past which the pool drops an idle one), so one a service may have closed is not
-//! handed out; an older one is dropped and the request connects as usual.
+//! A connection made ahead is used only within [`PRECONNECT_MAX_AGE`] of being opened: unlike an
+//! idle connection in the pool, it has no task watching it, so one the service has closed would
+//! not be noticed, and servers may close a connection that never carried a request sooner than
+//! an idle kept-alive one. On Lambda the first invocation follows init at once (unless the
+//! function is initialised ahead, e.g. provisioned concurrency); an older connection is dropped
+//! and the request connects as usual. Should a closed one be handed out anyway, the request's
+//! attempt fails as a connection error and the client's retry connects afresh.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +24,9 @@ use std::time::{Duration, Instant};
 use http::Uri;
 use tower_service::Service;
 
+/// How long a connection opened ahead may wait for its first request.
+pub const PRECONNECT_MAX_AGE: Duration = Duration::from_secs(10);
+
 /// A connection opened ahead, waiting for the first request to its origin.
 struct Opened<T> {
     origin: String,
@@ -28,11 +35,11 @@ struct Opened<T> {
 }
 
 /// `C`, except that a connection [`Preconnect::open`]ed ahead for an origin is handed out for
-/// the next request there (once), if it is younger than `max_idle`.
+/// the next request there (once), if it is younger than `max_age`.
 pub struct Preconnect<C: Service<Uri>> {
     inner: C,
     opened: Arc<Mutex<Vec<Opened<C::Response>>>>,
-    max_idle: Duration,
+    max_age: Duration,
 }
 
 impl<C: Service<Uri> + Clone> Clone for Preconnect<C> {
@@ -40,7 +47,7 @@ impl<C: Service<Uri> + Clone> Clone for Preconnect<C> {
         Self {
             inner: self.inner.clone(),
             opened: self.opened.clone(),
-            max_idle: self.max_idle,
+            max_age: self.max_age,
         }
     }
 }
@@ -58,12 +65,13 @@ impl<C> Preconnect<C>
 where
     C: Service<Uri> + Clone,
 {
-    /// `inner`, with connections opened ahead kept at most `max_idle`.
-    pub fn new(inner: C, max_idle: Duration) -> Self {
+    /// `inner`, with connections opened ahead kept at most `max_age` ([`PRECONNECT_MAX_AGE`] in
+    /// the client).
+    pub fn new(inner: C, max_age: Duration) -> Self {
         Self {
             inner,
             opened: Arc::default(),
-            max_idle,
+            max_age,
         }
     }
 
@@ -90,7 +98,7 @@ where
         if opened.is_empty() {
             return None;
         }
-        opened.retain(|o| o.at.elapsed() < self.max_idle);
+        opened.retain(|o| o.at.elapsed() < self.max_age);
         let origin = origin(uri);
         let index = opened.iter().position(|o| o.origin == origin)?;
         Some(opened.swap_remove(index).io)
@@ -124,65 +132,54 @@ where
 mod tests {
     use super::*;
     use hyper_util::client::legacy::connect::HttpConnector;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::net::SocketAddr;
 
-    /// A listener on 127.0.0.1 that accepts and holds connections, counting them.
-    async fn listener() -> (Uri, Arc<AtomicUsize>) {
+    /// A listener on 127.0.0.1 (its backlog completes connections; nothing needs to accept).
+    async fn listener() -> (Uri, tokio::net::TcpListener) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let uri: Uri = format!("http://{}/", listener.local_addr().unwrap())
-            .parse()
-            .unwrap();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let counter = accepted.clone();
-        tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                held.push(stream);
-            }
-        });
-        (uri, accepted)
+        let uri = format!("http://{}/", listener.local_addr().unwrap());
+        (uri.parse().unwrap(), listener)
     }
 
-    async fn connect(c: &mut Preconnect<HttpConnector>, uri: &Uri) {
+    /// Connects to `uri` through `c`; the local address of the connection it got.
+    async fn connect(c: &mut Preconnect<HttpConnector>, uri: &Uri) -> SocketAddr {
         std::future::poll_fn(|cx| c.poll_ready(cx)).await.unwrap();
-        c.call(uri.clone()).await.unwrap();
+        let io = c.call(uri.clone()).await.unwrap();
+        io.inner().local_addr().unwrap()
     }
 
-    async fn settle() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    /// The local address of the connection opened ahead for `uri`.
+    fn opened_ahead(c: &Preconnect<HttpConnector>, uri: &Uri) -> SocketAddr {
+        let opened = c.opened.lock().unwrap();
+        let o = opened.iter().find(|o| o.origin == origin(uri)).unwrap();
+        o.io.inner().local_addr().unwrap()
     }
 
     #[tokio::test]
     async fn the_connection_opened_ahead_serves_the_first_connect_to_its_origin_only() {
-        let (uri, accepted) = listener().await;
-        let (other, other_accepted) = listener().await;
-        let mut c = Preconnect::new(HttpConnector::new(), Duration::from_secs(50));
+        let (uri, _held) = listener().await;
+        let (other, _other_held) = listener().await;
+        let mut c = Preconnect::new(HttpConnector::new(), PRECONNECT_MAX_AGE);
         c.open(&uri).await.unwrap();
-        settle().await;
-        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        let ahead = opened_ahead(&c, &uri);
         // Another origin connects as usual and leaves it waiting.
-        connect(&mut c, &other).await;
-        settle().await;
-        assert_eq!(other_accepted.load(Ordering::SeqCst), 1);
-        // The first connect to its origin takes it; the next one connects.
-        connect(&mut c.clone(), &uri).await;
-        settle().await;
-        assert_eq!(accepted.load(Ordering::SeqCst), 1, "no new connection");
-        connect(&mut c, &uri).await;
-        settle().await;
-        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+        assert_ne!(connect(&mut c, &other).await, ahead);
+        assert_eq!(opened_ahead(&c, &uri), ahead);
+        // The first connect to its origin (through any clone) takes it; the next one connects.
+        assert_eq!(connect(&mut c.clone(), &uri).await, ahead);
+        assert!(c.opened.lock().unwrap().is_empty());
+        assert_ne!(connect(&mut c, &uri).await, ahead);
     }
 
     #[tokio::test]
-    async fn a_connection_older_than_the_idle_timeout_is_not_handed_out() {
-        let (uri, accepted) = listener().await;
-        let mut c = Preconnect::new(HttpConnector::new(), Duration::from_millis(20));
+    async fn a_connection_older_than_the_maximum_age_is_not_handed_out() {
+        let (uri, _held) = listener().await;
+        let max_age = Duration::from_millis(20);
+        let mut c = Preconnect::new(HttpConnector::new(), max_age);
         c.open(&uri).await.unwrap();
-        settle().await;
-        connect(&mut c, &uri).await;
-        settle().await;
-        assert_eq!(accepted.load(Ordering::SeqCst), 2, "connected afresh");
+        let ahead = opened_ahead(&c, &uri);
+        tokio::time::sleep(max_age * 2).await;
+        assert_ne!(connect(&mut c, &uri).await, ahead, "connected afresh");
         assert!(c.opened.lock().unwrap().is_empty(), "the old one dropped");
     }
 }

@@ -241,7 +241,7 @@ pub mod metrics {
     //! | `AccountDeletions` | Count | `Outcome` (`success`, `invalid_credentials`, …) | delete-account |
     //! | `AdminActions` | Count | `Outcome` (`success`, `user_not_found`, …) | admin |
     //! | `Authorizations` | Count | `Decision` (`allow`, `deny`), `Reason` | authorizer |
-    //! | `KeyReloads` | Count | `Outcome` (`reloaded`, `failed`) | authorizer (a token with an unknown `kid`, at most once a minute) |
+    //! | `KeyReloads` | Count | `Outcome` (`reloaded`, `failed`) | authorizer (a token with an unknown `kid`: the first after a cold start at once, then at most once a minute, or 10 s after a failure) |
     //! | `DynamoDbLatency` | Milliseconds | `Operation` (`GetItem`, `BatchGetItem`, `PutItem`, `UpdateItem`, `DeleteItem`, `Query`, `TransactWriteItems`) | every function on DynamoDB |
 
     use std::sync::{Arc, RwLock};

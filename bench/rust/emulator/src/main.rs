@@ -642,7 +642,8 @@ fn proxy_conn(stream: TcpStream, upstream: &str) -> std::io::Result<()> {
 /// (stages AWSCURRENT, AWSPENDING, AWSPREVIOUS in turn), each on a new connection as a cold
 /// start makes them; prints the wall time of each round of K in ms, one per line. K = 1 is one
 /// Secrets Manager round trip, the allowance of the deployed init target; K = 3 is what the
-/// authorizer's init asks for, and shows how the server copes with them at once.
+/// authorizer's reload (a token naming a key it lacks) asks for, and shows how the server copes
+/// with them at once.
 fn roundtrip_main(mut argv: impl Iterator<Item = String>) {
     let usage = "--roundtrip HOST:PORT SECRET_ARN N K";
     let addr = argv.next().expect(usage);
