@@ -161,14 +161,34 @@ def rtt(name):
 
 
 sm_rtt, sm_rtt3 = rtt("secrets-roundtrip.txt"), rtt("secrets-roundtrip-3.txt")
+
+
+def paired_inits(fn):
+    """The init times (ms) of `fn`'s cold starts in the interleaved rounds (run.sh, bench/out/paired)."""
+    files = sorted(glob.glob(os.path.join(OUT, "paired", f"{fn}-*.json")))
+    runs_ = [load(f) for f in files]
+    return [c["init_ns"] / 1e6 for r in runs_ if r["ok"] for c in r["cold"]], len(runs_)
+
+
+p_floor_inits, rounds = paired_inits("hello")
+p_ours_inits, _ = paired_inits("authorizer")
+p_rtt = rtt(os.path.join("paired", "roundtrip.txt"))
 d_floor = d_ours = allowance = d_cpu = d_py_cpu = float("nan")
+init_how = ""
 # Only where the run has the rows (an old out/ or a run without them: no target, not a "no").
 if "deployed-rust-authorizer" in runs:
-    d_floor, d_ours = med("deployed-hello-floor", "init_ms"), med("deployed-rust-authorizer", "init_ms")
-    allowance = (d_floor + sm_rtt) * 1.1
+    if p_floor_inits and p_ours_inits and p_rtt == p_rtt:
+        # Judged on the interleaved rounds: the three numbers measured side by side.
+        d_floor, d_ours, init_rtt = q(p_floor_inits, 0.5), q(p_ours_inits, 0.5), p_rtt
+        init_how = (f"interleaved, {rounds} rounds: {len(p_floor_inits)} floor and "
+                    f"{len(p_ours_inits)} authorizer cold starts; ")
+    else:
+        d_floor, d_ours = med("deployed-hello-floor", "init_ms"), med("deployed-rust-authorizer", "init_ms")
+        init_rtt = sm_rtt
+    allowance = (d_floor + init_rtt) * 1.1
     targets.append(("deployed authorizer: init ≤ (floor + one Secrets Manager round trip) + 10%",
-                    f"{d_ours:.2f} ms vs ({d_floor:.2f} + {sm_rtt:.2f} ms) × 1.1 = {allowance:.2f} ms",
-                    d_ours <= allowance))
+                    f"{init_how}{d_ours:.2f} ms vs ({d_floor:.2f} + {init_rtt:.2f} ms) × 1.1 = "
+                    f"{allowance:.2f} ms", d_ours <= allowance))
     for fn in ("authorizer", "user-info"):
         first = med(f"deployed-rust-{fn}", "first_invocation_ms")
         warm_wall = med(f"deployed-rust-{fn}", "wall_ms")
@@ -452,7 +472,7 @@ missed = []
 if d_ours > allowance:  # False where not measured (NaN)
     missed.append(
         f"- **deployed authorizer init {d_ours:.2f} ms vs (floor {d_floor:.2f} + one Secrets Manager "
-        f"round trip {sm_rtt:.2f} ms) × 1.1 = {allowance:.2f} ms: over by {d_ours - allowance:.2f} ms.** "
+        f"round trip {init_rtt:.2f} ms) × 1.1 = {allowance:.2f} ms: over by {d_ours - allowance:.2f} ms.** "
         f"Init sends one `GetSecretValue` and opens the DynamoDB connection meanwhile; what it "
         f"spends beyond the floor and the round trip is its own start-up (a larger binary to load "
         f"and relocate, the TLS configuration, the request's signing): bench/NOTES.md.")
