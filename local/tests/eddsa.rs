@@ -241,16 +241,8 @@ async fn private_key_from_secrets_manager() {
     let (private, public) = ed25519_pem_pair();
     let sdk =
         auth::config::StoreConfig::default().local_sdk_config(&auth_testing::dynamodb_endpoint());
-    let client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let arn = client
-        .create_secret()
-        .name(auth_testing::unique_name("ed25519"))
-        .secret_string(&private)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let client = auth_testing::secrets_client();
+    let arn = auth_testing::new_secret(&client, "ed25519", &private).await;
     let mut env = test_env();
     env.remove("JWT_SECRET");
     env.insert("JWT_ALGORITHM".into(), "EdDSA".into());
@@ -295,18 +287,10 @@ async fn eddsa_rotation_as_documented() {
     use auth_edge::Function as _;
     let sdk =
         auth::config::StoreConfig::default().local_sdk_config(&auth_testing::dynamodb_endpoint());
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secrets = auth_testing::secrets_client();
     let (old_private, old_public) = ed25519_pem_pair();
     let (next_private, next_public) = ed25519_pem_pair();
-    let arn = secrets
-        .create_secret()
-        .name(auth_testing::unique_name("ed25519-rotation"))
-        .secret_string(&old_private)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = auth_testing::new_secret(&secrets, "ed25519-rotation", &old_private).await;
     // The functions as deployed with SigningPublicKeys = `public`: login's signer (from the
     // secret's AWSCURRENT), the authorizer's verifier and the key set's kids.
     let deployed = |public: String| {

@@ -326,18 +326,8 @@ async fn from_config_reads_the_table() {
         assert_eq!(err.name, name);
     }
     // The key from Secrets Manager (moto), read through the direct client at start-up.
-    let secrets = aws_sdk_secretsmanager::Client::new(
-        &auth::config::StoreConfig::default().local_sdk_config(&endpoint),
-    );
-    let arn = secrets
-        .create_secret()
-        .name(auth_testing::unique_name("authorizer-key"))
-        .secret_string(auth_testing::TEST_SECRET)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let secrets = auth_testing::secrets_client();
+    let arn = auth_testing::new_secret(&secrets, "authorizer-key", auth_testing::TEST_SECRET).await;
     let mut from_secret = env.clone();
     from_secret.remove("JWT_SECRET");
     from_secret.insert("JWT_SECRET_ARN".into(), arn);

@@ -53,23 +53,31 @@ fn secret_reads(proxy: &Proxy) -> usize {
         .count()
 }
 
-/// Stages `key` as the secret's `AWSPENDING` version (rotation, step 1).
-async fn stage(arn: &str, key: &str) {
+/// Puts `key` as a new version of secret `arn` with `stage`: `AWSPENDING` stages it (rotation,
+/// step 1); `AWSCURRENT` promotes it, and Secrets Manager (moto too) moves `AWSPREVIOUS` to the
+/// version it replaces.
+async fn put_version(arn: &str, key: &str, stage: &str) {
     secrets_client()
         .put_secret_value()
         .secret_id(arn)
         .secret_string(key)
-        .version_stages("AWSPENDING")
+        .version_stages(stage)
         .send()
         .await
         .unwrap();
 }
 
+/// Fresh tables holding a live session of a new user `name`.
+async fn live_session(name: &str) -> (TestTables, auth::store::SessionRecord) {
+    let tables = TestTables::create().await;
+    let session = new_session(&UserId::generate(), name, clock::now() + 3600);
+    put_session(&tables.sessions(), &session).await;
+    (tables, session)
+}
+
 #[tokio::test]
 async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_cooldown() {
-    let tables = TestTables::create().await;
-    let session = new_session(&UserId::generate(), "alice", clock::now() + 3600);
-    put_session(&tables.sessions(), &session).await;
+    let (tables, session) = live_session("alice").await;
     let arn = secret_holding(TEST_SECRET).await;
     let proxy = Proxy::start(&dynamodb_endpoint()).await;
     let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, Some(&arn)))
@@ -97,7 +105,7 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
     // Rotation, step 1: the next key is staged as AWSPENDING. The first token signed with it
     // makes the authorizer read every version at once (its cold start read only the current
     // one), and is allowed; the current key still is.
-    stage(&arn, NEXT_KEY).await;
+    put_version(&arn, NEXT_KEY, "AWSPENDING").await;
     let next = token_signed_with(NEXT_KEY, &session);
     assert!(decide(&next, t0 + 1).await.is_ok());
     assert_eq!(secret_reads(&proxy), 3, "one round trip of three calls");
@@ -108,7 +116,7 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
     // A key staged within the cooldown of that read is denied without asking Secrets Manager,
     // then taken up once the cooldown is over.
     const LATER_KEY: &str = "a later signing key, also at least thirty-two bytes";
-    stage(&arn, LATER_KEY).await;
+    put_version(&arn, LATER_KEY, "AWSPENDING").await;
     let later = token_signed_with(LATER_KEY, &session);
     let unknown = Err(Deny::Token(auth::token::TokenError::UnknownKey));
     assert_eq!(decide(&later, t0 + 3).await.map(|_| ()), unknown);
@@ -166,18 +174,9 @@ async fn a_rotated_key_is_taken_up_warm_and_unknown_kids_cost_one_read_per_coold
 /// read every version at once, and is allowed: nobody is logged out by a cold start.
 #[tokio::test]
 async fn a_cold_start_after_a_rotation_takes_up_the_previous_key_on_its_first_token() {
-    let tables = TestTables::create().await;
-    let session = new_session(&UserId::generate(), "carol", clock::now() + 3600);
-    put_session(&tables.sessions(), &session).await;
+    let (tables, session) = live_session("carol").await;
     let arn = secret_holding(TEST_SECRET).await;
-    // Promoted: moto, as Secrets Manager, moves AWSPREVIOUS to the version it replaces.
-    secrets_client()
-        .put_secret_value()
-        .secret_id(&arn)
-        .secret_string(NEXT_KEY)
-        .send()
-        .await
-        .unwrap();
+    put_version(&arn, NEXT_KEY, "AWSCURRENT").await;
     let proxy = Proxy::start(&dynamodb_endpoint()).await;
     let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, Some(&arn)))
         .await
@@ -219,9 +218,7 @@ async fn a_cold_start_after_a_rotation_takes_up_the_previous_key_on_its_first_to
 /// any call.
 #[tokio::test]
 async fn inline_keys_are_never_reloaded() {
-    let tables = TestTables::create().await;
-    let session = new_session(&UserId::generate(), "bob", clock::now() + 3600);
-    put_session(&tables.sessions(), &session).await;
+    let (tables, session) = live_session("bob").await;
     let proxy = Proxy::start(&dynamodb_endpoint()).await;
     let handler = Handler::from_config(&config(&proxy, &tables.sessions_table, None))
         .await

@@ -1,5 +1,6 @@
 //! `auth-testing`: test helpers for the workspace (never linked into a Lambda): a DynamoDB client for the DynamoDB-compatible server
-//! that `scripts/test` starts (moto), fresh uniquely named tables, and a fixed configuration.
+//! that `scripts/test` starts (moto), fresh uniquely named tables, secrets on the same server
+//! ([`secrets_client`], [`new_secret`]), and a fixed configuration.
 //!
 //! Tests that need DynamoDB call [`dynamo_client`]; it fails the test with a clear message when
 //! `DYNAMODB_TEST_ENDPOINT` is not set, instead of silently skipping it.
@@ -55,6 +56,30 @@ pub fn client_for(endpoint: &str) -> Client {
 /// A client for the test DynamoDB server.
 pub fn dynamo_client() -> Client {
     client_for(&dynamodb_endpoint())
+}
+
+/// Secrets Manager on the test server (moto, the same endpoint as [`dynamo_client`]).
+pub fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(
+        &StoreConfig::default().local_sdk_config(&dynamodb_endpoint()),
+    )
+}
+
+/// A new secret on `client`, named after `prefix` and holding `value`: its ARN.
+pub async fn new_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    prefix: &str,
+    value: &str,
+) -> String {
+    client
+        .create_secret()
+        .name(unique_name(prefix))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap()
 }
 
 /// A unique table name with `prefix`.

@@ -227,15 +227,12 @@ async fn requests_are_signed_as_aws_checks_them() {
             .credentials_provider(Credentials::new(&keys.0, &keys.1, None, None, "test"))
             .build(),
     );
-    let arn = secrets_sdk
-        .create_secret()
-        .name(unique_name("signing-key"))
-        .secret_string("signing-key-0123456789abcdef0123456789abcdef")
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let arn = auth_testing::new_secret(
+        &secrets_sdk,
+        "signing-key",
+        "signing-key-0123456789abcdef0123456789abcdef",
+    )
+    .await;
     let config = DirectConfig {
         region: "us-east-1".into(),
         credentials: AwsCredentials::new(&temporary.0, &temporary.1, temporary.2.clone()),

@@ -7,23 +7,10 @@ use auth::{SessionId, UserId, Username, clock};
 use auth_sdk::SdkClients as _;
 use auth_sdk::SdkKeys as _;
 use auth_sdk::secrets::load_keys;
-use auth_testing::{dynamodb_endpoint, test_env, unique_name};
+use auth_testing::{dynamodb_endpoint, new_secret, test_env};
 
 fn sdk() -> aws_config::SdkConfig {
     StoreConfig::default().local_sdk_config(&dynamodb_endpoint())
-}
-
-/// A new secret named after `prefix` holding `value`; its ARN.
-async fn new_secret(client: &aws_sdk_secretsmanager::Client, prefix: &str, value: &str) -> String {
-    client
-        .create_secret()
-        .name(unique_name(prefix))
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap()
 }
 
 /// A token for a new user and session, signed by `signer` at `now`.

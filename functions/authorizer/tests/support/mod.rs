@@ -144,24 +144,10 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
 
 /// A Secrets Manager secret on the test server (moto) whose string is `value`: its ARN.
 pub async fn secret_holding(value: &str) -> String {
-    secrets_client()
-        .create_secret()
-        .name(auth_testing::unique_name("authorizer-key"))
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap()
+    auth_testing::new_secret(&secrets_client(), "authorizer-key", value).await
 }
 
-/// Secrets Manager on the test server (moto).
-pub fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    use auth_sdk::SdkClients as _;
-    let endpoint = auth_testing::dynamodb_endpoint();
-    let sdk = auth::config::StoreConfig::default().local_sdk_config(&endpoint);
-    aws_sdk_secretsmanager::Client::new(&sdk)
-}
+pub use auth_testing::secrets_client;
 
 /// The authorizer's configuration as its Lambda reads it: DynamoDB at `dynamodb` (sessions table
 /// `table`, each call bounded by `timeout_ms`), Secrets Manager at `secrets`, and the keys in the
