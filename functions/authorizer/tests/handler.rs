@@ -5,7 +5,6 @@ use auth::clock;
 use auth::store::memory::MemorySessions;
 use auth::store::{DeleteSession, GetSession, RevokeAllSessions, SessionRecord, StartSession};
 use auth::token::TokenError;
-use auth_sdk::SdkClients as _;
 use auth_sdk::store::DynamoSessions;
 use auth_testing::{
     TestTables, access_token, event, new_session, put_session, signer, unreachable_client, verifier,
