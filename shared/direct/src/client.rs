@@ -9,8 +9,10 @@
 //! were most of the CPU per invocation, the cold start and the package (bench/RESULTS.md). What
 //! is kept, and how:
 //!
-//! - signing is AWS's own `aws-sigv4`; credentials and region come from the variables Lambda
-//!   sets for the function's role, endpoints from the SDK's variables or the region
+//! - signing is SigV4 for this client's one request shape, with the day's signing key kept
+//!   ([`crate::sign`], which says why it is not `aws-sigv4` and how it is held to it);
+//!   credentials and region come from the variables Lambda sets for the function's role,
+//!   endpoints from the SDK's variables or the region
 //!   ([`crate::config`], which refuses set-ups it would get wrong,
 //!   such as FIPS endpoints, rather than call another endpoint than the SDK would);
 //! - TLS is rustls on aws-lc-rs with the Mozilla root set compiled in (`webpki-roots`, which
@@ -39,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use auth::error::BoxError;
 
 use crate::connect::{PRECONNECT_MAX_AGE, Preconnect};
+use crate::sign::Signer;
 
 pub use auth::store::item::TRANSIENT_CODES;
 
@@ -55,9 +58,9 @@ pub const MAX_ANSWER_BYTES: usize = 1 << 20;
 /// AWS credentials, as Lambda hands them to a function. `Debug` shows only the key id.
 #[derive(Clone)]
 pub struct AwsCredentials {
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: Option<String>,
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: String,
+    pub(crate) session_token: Option<String>,
 }
 
 impl std::fmt::Debug for AwsCredentials {
@@ -157,7 +160,7 @@ struct HttpInner {
     /// The pool's connector, to open a connection ahead of the first request.
     connector: Connector,
     region: String,
-    identity: aws_smithy_runtime_api::client::identity::Identity,
+    credentials: Arc<AwsCredentials>,
     timeout: Duration,
 }
 
@@ -197,21 +200,12 @@ impl AwsHttp {
         let http = HyperClient::builder(hyper_util::rt::TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build(connector.clone());
-        let credentials = &config.credentials;
-        let identity = aws_credential_types::Credentials::new(
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            credentials.session_token.clone(),
-            None,
-            "environment",
-        )
-        .into();
         Ok(Self {
             inner: Arc::new(HttpInner {
                 http,
                 connector,
                 region: config.region.clone(),
-                identity,
+                credentials: Arc::new(config.credentials.clone()),
                 timeout: config.timeout,
             }),
         })
@@ -228,11 +222,10 @@ impl AwsHttp {
 pub struct JsonService {
     http: AwsHttp,
     uri: http::Uri,
-    /// `uri` as text, for the signer.
-    uri_text: String,
     host: http::HeaderValue,
     signing_name: &'static str,
     content_type: &'static str,
+    signer: Arc<Signer>,
 }
 
 impl std::fmt::Debug for JsonService {
@@ -266,13 +259,18 @@ impl JsonService {
             .path_and_query("/")
             .build()
             .map_err(|_| bad())?;
+        let signer = Signer::new(
+            http.inner.credentials.clone(),
+            &http.inner.region,
+            signing_name,
+        );
         Ok(Self {
             http: http.clone(),
-            uri_text: uri.to_string(),
             uri,
             host,
             signing_name,
             content_type,
+            signer: Arc::new(signer),
         })
     }
 
@@ -352,9 +350,7 @@ impl JsonService {
 
     /// One attempt: a transient failure is [`CallError::Unavailable`].
     async fn attempt(&self, target: &'static str, body: Bytes) -> Result<Bytes, CallError> {
-        let request = self
-            .signed_request(target, body)
-            .map_err(|e| CallError::Refused(Box::new(e)))?;
+        let request = self.signed_request(target, body);
         let response = self
             .http
             .inner
@@ -395,43 +391,23 @@ impl JsonService {
         }
     }
 
-    fn signed_request(
-        &self,
-        target: &'static str,
-        body: Bytes,
-    ) -> Result<http::Request<Full<Bytes>>, aws_sigv4::http_request::SigningError> {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let http = &*self.http.inner;
+    fn signed_request(&self, target: &'static str, body: Bytes) -> http::Request<Full<Bytes>> {
         let host = self.host.to_str().unwrap_or_default();
-        let headers = [
-            ("host", host),
-            ("content-type", self.content_type),
-            ("x-amz-target", target),
-        ];
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&http.identity)
-            .region(&http.region)
-            .name(self.signing_name)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .expect("every signing parameter is set")
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            &self.uri_text,
-            headers.iter().copied(),
-            SignableBody::Bytes(&body),
-        )?;
-        let (instructions, _) = sign(signable, &params)?.into_parts();
+        let signature = self
+            .signer
+            .sign(host, self.content_type, target, &body, SystemTime::now());
         let mut request = http::Request::post(self.uri.clone())
             .header(http::header::HOST, self.host.clone())
             .header(http::header::CONTENT_TYPE, self.content_type)
             .header("x-amz-target", target)
+            .header("x-amz-date", signature.amz_date)
+            .header(http::header::AUTHORIZATION, signature.authorization);
+        if let Some(token) = &self.http.inner.credentials.session_token {
+            request = request.header("x-amz-security-token", token);
+        }
+        request
             .body(Full::new(body))
-            .expect("a request built from valid parts");
-        instructions.apply_to_request_http1x(&mut request);
-        Ok(request)
+            .expect("a request built from valid parts")
     }
 }
 
@@ -588,9 +564,8 @@ mod tests {
             "application/x-amz-json-1.0",
         )
         .unwrap();
-        let request = service
-            .signed_request("DynamoDB_20120810.BatchGetItem", Bytes::from_static(b"{}"))
-            .unwrap();
+        let request =
+            service.signed_request("DynamoDB_20120810.BatchGetItem", Bytes::from_static(b"{}"));
         let header = |name: &str| request.headers()[name].to_str().unwrap().to_owned();
         assert_eq!(request.uri(), "https://dynamodb.eu-west-1.amazonaws.com/");
         assert_eq!(header("host"), "dynamodb.eu-west-1.amazonaws.com");

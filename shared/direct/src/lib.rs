@@ -5,6 +5,7 @@
 //! - [`client`]: SigV4-signed calls to AWS JSON services over one kept-alive HTTP/1.1 client,
 //!   with timeouts, retries and error classification (why it exists, with the numbers: its
 //!   module doc).
+//! - `sign`: SigV4 for the client's one request shape, with the day's signing key kept.
 //! - [`connect`]: the connector that opens a connection before the first request (init's
 //!   warm-up).
 //! - [`config`]: where and as whom it calls, read from the variables Lambda and the SDK use.
@@ -16,6 +17,7 @@ pub mod client;
 pub mod config;
 pub mod connect;
 pub mod secrets;
+mod sign;
 pub mod store;
 
 pub use client::{AwsCredentials, AwsHttp, DirectConfig, DirectConfigError};
