@@ -8,6 +8,8 @@
 //! the level: at `TRACE`, `lambda_runtime` logs each raw event (passwords, `Authorization`
 //! headers) and the AWS SDK may log response bodies (the signing key), which must never reach the
 //! logs.
+//! The JSON line is written by [`json`]: the layout of `tracing-subscriber`'s JSON formatter,
+//! without its per-line re-parsing of span fields (that module says why and what it saved).
 //!
 //! ## Metrics
 //! [`metrics`] writes CloudWatch Embedded Metric Format (EMF) lines to stdout: CloudWatch turns
@@ -27,6 +29,8 @@
 //!   so a process that Lambda kills mid-invocation (a time-out, out of memory) has already
 //!   written why it failed. Only that invocation's `INFO` lines and metrics can be lost then.
 //! - Lines written outside a batch (start-up, the runtime's own errors) go out at once.
+
+pub mod json;
 
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
@@ -213,10 +217,8 @@ where
         .with_writer(writer);
     let _ = if json {
         builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .flatten_event(true)
+            .fmt_fields(json::JsonFields)
+            .event_format(json::JsonLines)
             .try_init()
     } else {
         builder.without_time().try_init()
