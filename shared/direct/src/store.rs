@@ -11,7 +11,7 @@
 //! [`StoreError::Unavailable`], refusals [`StoreError::Backend`], an answer that is not the
 //! expected JSON [`StoreError::Malformed`].
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use auth::domain::{SessionId, UserId, Username};
@@ -111,7 +111,7 @@ impl DirectSessions {
             })
             .collect();
         let request = BatchGetInput {
-            request_items: HashMap::from([(
+            request_items: BTreeMap::from([(
                 self.table.as_str(),
                 KeysOut {
                     keys,
@@ -223,7 +223,7 @@ impl GetSession for DirectSessions {
 #[derive(Serialize)]
 struct BatchGetInput<'a> {
     #[serde(rename = "RequestItems")]
-    request_items: HashMap<&'a str, KeysOut<'a>>,
+    request_items: BTreeMap<&'a str, KeysOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -248,9 +248,9 @@ struct StringValue<'a> {
 #[derive(Deserialize)]
 struct BatchGetOutput {
     #[serde(rename = "Responses", default)]
-    responses: HashMap<String, Vec<Item>>,
+    responses: BTreeMap<String, Vec<Item>>,
     #[serde(rename = "UnprocessedKeys", default)]
-    unprocessed_keys: HashMap<String, KeysIn>,
+    unprocessed_keys: BTreeMap<String, KeysIn>,
 }
 
 #[derive(Deserialize)]
@@ -262,7 +262,7 @@ struct KeysIn {
 /// An item as DynamoDB's JSON carries it: attribute name → typed value.
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
-pub struct Item(HashMap<String, Value>);
+pub struct Item(BTreeMap<String, Value>);
 
 /// One attribute value; only strings and numbers are read (the items read here hold nothing
 /// else); any other type is kept as such, so that code reading it reports it as malformed.
