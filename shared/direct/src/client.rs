@@ -121,6 +121,9 @@ pub enum DirectConfigError {
     /// An endpoint is not an absolute http(s) URL.
     #[error("the endpoint {0:?} is not an http(s) URL with a host")]
     Endpoint(String),
+    /// The session token cannot be an HTTP header value (the configuration checks it first).
+    #[error("the session token is not a valid HTTP header value")]
+    SessionToken,
     /// rustls refused the protocol versions (never with its own provider).
     #[error("TLS configuration failed")]
     Tls(#[source] rustls::Error),
@@ -161,6 +164,9 @@ struct HttpInner {
     connector: Connector,
     region: String,
     credentials: Arc<AwsCredentials>,
+    /// The session token as the `x-amz-security-token` value, marked sensitive (never shown
+    /// when a request or its headers are printed).
+    session_token: Option<http::HeaderValue>,
     timeout: Duration,
 }
 
@@ -177,6 +183,15 @@ impl AwsHttp {
     /// Builds the TLS configuration and the connection pool (no connection is opened until the
     /// first call or [`JsonService::warm_up`]).
     pub fn new(config: &DirectConfig) -> Result<Self, DirectConfigError> {
+        let session_token = match &config.credentials.session_token {
+            Some(token) => {
+                let mut value = http::HeaderValue::from_str(token)
+                    .map_err(|_| DirectConfigError::SessionToken)?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
@@ -206,6 +221,7 @@ impl AwsHttp {
                 connector,
                 region: config.region.clone(),
                 credentials: Arc::new(config.credentials.clone()),
+                session_token,
                 timeout: config.timeout,
             }),
         })
@@ -396,14 +412,17 @@ impl JsonService {
         let signature = self
             .signer
             .sign(host, self.content_type, target, &body, SystemTime::now());
+        let mut authorization = http::HeaderValue::from_str(&signature.authorization)
+            .expect("a signature header is visible ASCII");
+        authorization.set_sensitive(true);
         let mut request = http::Request::post(self.uri.clone())
             .header(http::header::HOST, self.host.clone())
             .header(http::header::CONTENT_TYPE, self.content_type)
             .header("x-amz-target", target)
             .header("x-amz-date", signature.amz_date)
-            .header(http::header::AUTHORIZATION, signature.authorization);
-        if let Some(token) = &self.http.inner.credentials.session_token {
-            request = request.header("x-amz-security-token", token);
+            .header(http::header::AUTHORIZATION, authorization);
+        if let Some(token) = &self.http.inner.session_token {
+            request = request.header("x-amz-security-token", token.clone());
         }
         request
             .body(Full::new(body))
@@ -570,6 +589,11 @@ mod tests {
         assert_eq!(request.uri(), "https://dynamodb.eu-west-1.amazonaws.com/");
         assert_eq!(header("host"), "dynamodb.eu-west-1.amazonaws.com");
         assert_eq!(header("x-amz-security-token"), "the-token");
+        // Neither secret shows when the request is printed.
+        assert!(request.headers()["x-amz-security-token"].is_sensitive());
+        assert!(request.headers()["authorization"].is_sensitive());
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("the-token"), "{printed}");
         assert_eq!(header("content-type"), "application/x-amz-json-1.0");
         let authorization = header("authorization");
         assert!(

@@ -70,7 +70,9 @@ impl Signer {
 
     /// The signature of `POST /` to `host` with `content_type`, `target` and `body`, at `time`.
     /// The caller sends exactly these header values (and the session token, if any, as
-    /// `x-amz-security-token`).
+    /// `x-amz-security-token`). They are signed as they are: SigV4 trims a value's surrounding
+    /// spaces and collapses runs of spaces inside, and none of these has any (constants, a
+    /// parsed URI's authority, credentials the configuration checked to be visible ASCII).
     pub(crate) fn sign(
         &self,
         host: &str,
@@ -91,19 +93,25 @@ impl Signer {
             SIGNED_HEADERS
         };
 
+        debug_assert!(
+            [host, content_type, target, token.unwrap_or_default()]
+                .iter()
+                .all(|v| v.trim() == *v && !v.contains("  ")),
+            "a header value SigV4 would normalise"
+        );
         let mut canonical = String::with_capacity(320 + token.map_or(0, str::len));
         canonical.push_str("POST\n/\n\ncontent-type:");
-        canonical.push_str(content_type.trim());
+        canonical.push_str(content_type);
         canonical.push_str("\nhost:");
-        canonical.push_str(host.trim());
+        canonical.push_str(host);
         canonical.push_str("\nx-amz-date:");
         canonical.push_str(&amz_date);
         if let Some(token) = token {
             canonical.push_str("\nx-amz-security-token:");
-            canonical.push_str(token.trim());
+            canonical.push_str(token);
         }
         canonical.push_str("\nx-amz-target:");
-        canonical.push_str(target.trim());
+        canonical.push_str(target);
         canonical.push_str("\n\n");
         canonical.push_str(signed_headers);
         canonical.push('\n');
@@ -253,7 +261,8 @@ mod tests {
     fn signatures_match_aws_sigv4() {
         let times = [
             UNIX_EPOCH + Duration::from_secs(1_440_938_160), // 2015-08-30T12:36:00Z
-            UNIX_EPOCH + Duration::from_secs(1_796_342_399), // a second before midnight
+            UNIX_EPOCH + Duration::from_secs(1_796_256_000), // 2026-12-03T00:00:00Z
+            UNIX_EPOCH + Duration::from_secs(1_796_342_399), // the same day: its key, kept
             UNIX_EPOCH + Duration::from_secs(1_796_342_400), // midnight: a new day's key
             UNIX_EPOCH + Duration::from_secs(951_782_400),   // 2000-02-29
         ];

@@ -259,7 +259,9 @@ struct KeysIn {
     keys: Vec<Item>,
 }
 
-/// An item as DynamoDB's JSON carries it: attribute name → typed value.
+/// An item as DynamoDB's JSON carries it: attribute name → typed value. A `BTreeMap`, as are
+/// this module's other maps: they hold a handful of keys, where a `HashMap`'s SipHash of every
+/// key cost more than the comparisons (bench/NOTES.md).
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
 pub struct Item(BTreeMap<String, Value>);
