@@ -204,8 +204,7 @@ mod tests {
     /// What `aws-sigv4` (AWS's general signer) answers for the same request.
     fn reference(
         credentials: &AwsCredentials,
-        region: &str,
-        service: &str,
+        (region, service): (&str, &str),
         host: &str,
         content_type: &str,
         target: &str,
@@ -288,8 +287,7 @@ mod tests {
                 let ours = signer.sign(host, content_type, target, body, time);
                 let (date, authorization, sent_token) = reference(
                     &credentials,
-                    region,
-                    service,
+                    (region, service),
                     host,
                     content_type,
                     target,
