@@ -4,34 +4,14 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use auth_testing::logs::Capture;
 use auth_testing::{TEST_SECRET, unique_username};
 use lambda_http::http;
 use serde_json::{Value, json};
 use tracing::level_filters::LevelFilter;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 async fn send(
     gateway: &local_api::gateway::Gateway,
@@ -333,7 +313,7 @@ async fn secrets_never_reach_the_logs_and_metrics_are_written() {
         );
     }
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let parts: Vec<&str> = token.split('.').collect();
     for secret in [
         password,

@@ -53,8 +53,12 @@ impl<S: GetSession + Sync> EventFunction for Handler<S> {
     type Event = AuthorizerRequest;
     type Response = AuthorizerResponse;
 
-    async fn handle(&self, event: AuthorizerRequest) -> AuthorizerResponse {
-        Handler::handle(self, event).await
+    async fn handle(
+        &self,
+        event: AuthorizerRequest,
+        lambda: Option<&lambda_runtime::Context>,
+    ) -> AuthorizerResponse {
+        self.handle_in(event, lambda).await
     }
 }
 
@@ -71,11 +75,23 @@ impl<S: GetSession + Sync> Handler<S> {
 
     /// Decides one request. Never fails: every problem is a deny.
     pub async fn handle(&self, req: AuthorizerRequest) -> AuthorizerResponse {
+        self.handle_in(req, None).await
+    }
+
+    /// [`Handler::handle`] for the invocation `lambda` (its ids go into the span).
+    async fn handle_in(
+        &self,
+        req: AuthorizerRequest,
+        lambda: Option<&lambda_runtime::Context>,
+    ) -> AuthorizerResponse {
+        let (lambda_request_id, xray_trace_id) = auth_edge::api::lambda_ids(lambda);
         let span = tracing::info_span!(
             "authorize",
             route = req.route_key.as_deref().unwrap_or("-"),
             request_id = req.request_context.request_id.as_deref().unwrap_or("-"),
             user_id = tracing::field::Empty,
+            lambda_request_id,
+            xray_trace_id,
         );
         async move {
             let mut response = AuthorizerResponse::default();

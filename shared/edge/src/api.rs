@@ -186,19 +186,39 @@ pub fn client_of(req: &Request) -> (String, String) {
     (agent, ip.unwrap_or_default())
 }
 
-/// The span of one API request, with API Gateway's route key and request id; handlers record
+/// The span of one API request, with API Gateway's route key and request id, and Lambda's
+/// request id and X-Ray trace id where a Lambda runs it ([`lambda_ids`]); handlers record
 /// `user_id` in it once they know the caller.
 pub fn request_span(req: &Request) -> tracing::Span {
     let (route, request_id) = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => (ctx.route_key.clone(), ctx.request_id.clone()),
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            (ctx.route_key.as_deref(), ctx.request_id.as_deref())
+        }
         _ => (None, None),
     };
+    let (lambda_request_id, xray_trace_id) = lambda_ids(req.lambda_context_ref());
     tracing::info_span!(
         "request",
-        route = route.as_deref().unwrap_or("-"),
-        request_id = request_id.as_deref().unwrap_or("-"),
+        route = route.unwrap_or("-"),
+        request_id = request_id.unwrap_or("-"),
         user_id = tracing::field::Empty,
+        lambda_request_id,
+        xray_trace_id,
     )
+}
+
+/// Lambda's request id and X-Ray trace id of an invocation, for its span (`None` where no
+/// Lambda runs the handler: the local server, tests). The runner leaves out `lambda_runtime`'s
+/// own span, which carried them, so that each invocation has one span rather than two
+/// ([`crate::runner`]).
+pub fn lambda_ids(context: Option<&lambda_http::Context>) -> (Option<&str>, Option<&str>) {
+    match context {
+        Some(context) => (
+            Some(context.request_id.as_str()),
+            context.xray_trace_id.as_deref(),
+        ),
+        None => (None, None),
+    }
 }
 
 /// The outcome label of a handler's result for logs and metrics: `success` on success, else the

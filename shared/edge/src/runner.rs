@@ -4,6 +4,12 @@
 //! [`run_http`] / [`run_events`] do the rest: the runtime, logging, metrics, one batched write
 //! per invocation, the request span, the metric with its outcome, and the one error → response
 //! mapping. The local server drives the same handlers through [`handle`].
+//!
+//! Each invocation has one span, the function's (`request`, or the authorizer's `authorize`),
+//! which also carries Lambda's request id and X-Ray trace id ([`api::lambda_ids`]).
+//! `lambda_runtime::run` would open a second span around it for those two ids
+//! (`Lambda runtime invoke`); the runner starts `lambda_runtime::Runtime` without that layer,
+//! which took 3% of the authorizer's instructions per warm invocation (bench/NOTES.md).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -71,8 +77,13 @@ pub trait EventFunction {
     /// The answer. Never an error: every problem is decided inside.
     type Response: Serialize;
 
-    /// Answers one event.
-    fn handle(&self, event: Self::Event) -> impl Future<Output = Self::Response> + Send;
+    /// Answers one event, in a span with Lambda's ids from `lambda` ([`api::lambda_ids`];
+    /// `None` where no Lambda runs it).
+    fn handle(
+        &self,
+        event: Self::Event,
+        lambda: Option<&lambda_runtime::Context>,
+    ) -> impl Future<Output = Self::Response> + Send;
 }
 
 /// Runs an HTTP function on Lambda: starts it with `start` once per cold start, then serves
@@ -81,11 +92,14 @@ pub fn run_http<F: Function + Sync>(start: impl Future<Output = Result<F, BoxErr
     runtime(async {
         let function = start.await.map_err(Failure::Start)?;
         let function = &function;
-        lambda_http::run(lambda_http::service_fn(move |req| async move {
-            // The invocation's logs and metrics go out in one write, before the response.
-            let _batch = auth_telemetry::batch();
-            Ok::<_, Infallible>(handle(function, req).await)
-        }))
+        lambda_runtime::Runtime::new(lambda_http::Adapter::from(lambda_http::service_fn(
+            move |req| async move {
+                // The invocation's logs and metrics go out in one write, before the response.
+                let _batch = auth_telemetry::batch();
+                Ok::<_, Infallible>(handle(function, req).await)
+            },
+        )))
+        .run()
         .await
         .map_err(Failure::Runtime)
     })
@@ -98,12 +112,13 @@ pub fn run_events<F: EventFunction + Sync>(
     runtime(async {
         let function = start.await.map_err(Failure::Start)?;
         let function = &function;
-        lambda_runtime::run(lambda_runtime::service_fn(
+        lambda_runtime::Runtime::new(lambda_runtime::service_fn(
             move |event: lambda_runtime::LambdaEvent<F::Event>| async move {
                 let _batch = auth_telemetry::batch();
-                Ok::<_, Infallible>(function.handle(event.payload).await)
+                Ok::<_, Infallible>(function.handle(event.payload, Some(&event.context)).await)
             },
         ))
+        .run()
         .await
         .map_err(Failure::Runtime)
     })

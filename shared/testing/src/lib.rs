@@ -3,7 +3,10 @@
 //! ([`secrets_client`], [`new_secret`]), and a fixed configuration.
 //!
 //! Tests that need DynamoDB call [`dynamo_client`]; it fails the test with a clear message when
-//! `DYNAMODB_TEST_ENDPOINT` is not set, instead of silently skipping it.
+//! `DYNAMODB_TEST_ENDPOINT` is not set, instead of silently skipping it. [`logs`] captures what
+//! the functions log.
+
+pub mod logs;
 
 use std::collections::HashMap;
 
