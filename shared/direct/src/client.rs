@@ -1,8 +1,8 @@
 //! Calls to AWS services that speak the JSON protocol (DynamoDB, Secrets Manager), signed with
-//! SigV4 and sent over one kept-alive HTTP/1.1 client, without the AWS SDK: the whole AWS
-//! footprint of the two functions that run on every protected request — the authorizer (one
-//! `BatchGetItem` per request, and its signing keys at start-up through [`SecretsClient`]) and
-//! user-info (one `GetItem`); see [`crate::store`].
+//! SigV4 and sent over kept-alive HTTP/1.1 connections ([`crate::connect`]), without the AWS
+//! SDK: the whole AWS footprint of the two functions that run on every protected request — the
+//! authorizer (one `BatchGetItem` per request, and its signing keys at start-up through
+//! [`SecretsClient`]) and user-info (one `GetItem`); see [`crate::store`].
 //!
 //! For them the SDK's per-request machinery (interceptors, endpoint rules, identity resolution,
 //! retry partitions) and its start-up (the configuration chain, reading the system trust store)
@@ -32,15 +32,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use std::sync::{Mutex, PoisonError};
+
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde::{Deserialize, Serialize};
 
 use auth::error::BoxError;
 
-use crate::connect::{PRECONNECT_MAX_AGE, Preconnect};
+use crate::connect::{Connections, IDLE_TIMEOUT};
 use crate::sign::Signer;
 
 pub use auth::store::item::TRANSIENT_CODES;
@@ -49,8 +50,6 @@ pub use auth::store::item::TRANSIENT_CODES;
 pub const BACKOFF_BASE: Duration = Duration::from_millis(20);
 /// Attempts per call, the first included (as the SDK's standard retry mode).
 pub const MAX_ATTEMPTS: u32 = 3;
-/// How long a connection may sit idle in the pool before it is dropped rather than used.
-pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 /// The largest answer read (DynamoDB's `BatchGetItem` answers at most 16 MB, ours are two small
 /// items; a secret is at most 64 KB).
 pub const MAX_ANSWER_BYTES: usize = 1 << 20;
@@ -149,19 +148,18 @@ impl CallError {
 }
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
-type Connector = Preconnect<Https>;
 
-/// The HTTP client, credentials and region that every [`JsonService`] of a process shares
-/// (one connection pool, one TLS configuration).
+/// The connector, credentials and region that every [`JsonService`] of a process shares (one
+/// TLS configuration, and one set of kept-alive connections per origin).
 #[derive(Clone)]
 pub struct AwsHttp {
     inner: Arc<HttpInner>,
 }
 
 struct HttpInner {
-    http: HyperClient<Connector, Full<Bytes>>,
-    /// The pool's connector, to open a connection ahead of the first request.
-    connector: Connector,
+    connector: Https,
+    /// The connections to each origin a service of this client calls.
+    origins: Mutex<Vec<Arc<Connections<Https>>>>,
     region: String,
     credentials: Arc<AwsCredentials>,
     /// The session token as the `x-amz-security-token` value, marked sensitive (never shown
@@ -180,8 +178,8 @@ impl std::fmt::Debug for AwsHttp {
 }
 
 impl AwsHttp {
-    /// Builds the TLS configuration and the connection pool (no connection is opened until the
-    /// first call or [`JsonService::warm_up`]).
+    /// Builds the TLS configuration and the connector (no connection is opened until the first
+    /// call or [`JsonService::warm_up`]).
     pub fn new(config: &DirectConfig) -> Result<Self, DirectConfigError> {
         let session_token = match &config.credentials.session_token {
             Some(token) => {
@@ -211,14 +209,10 @@ impl AwsHttp {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
-        let connector = Preconnect::new(connector, PRECONNECT_MAX_AGE);
-        let http = HyperClient::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(connector.clone());
         Ok(Self {
             inner: Arc::new(HttpInner {
-                http,
                 connector,
+                origins: Mutex::default(),
                 region: config.region.clone(),
                 credentials: Arc::new(config.credentials.clone()),
                 session_token,
@@ -231,13 +225,32 @@ impl AwsHttp {
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
     }
+
+    /// The connections to `origin` (`scheme://authority/`), shared by the services there.
+    fn connections(&self, origin: &http::Uri) -> Arc<Connections<Https>> {
+        let mut origins = self
+            .inner
+            .origins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = origins.iter().find(|c| c.origin() == origin) {
+            return known.clone();
+        }
+        let connections = Arc::new(Connections::new(
+            self.inner.connector.clone(),
+            origin.clone(),
+            IDLE_TIMEOUT,
+        ));
+        origins.push(connections.clone());
+        connections
+    }
 }
 
 /// One JSON-protocol service at one endpoint.
 #[derive(Clone)]
 pub struct JsonService {
     http: AwsHttp,
-    uri: http::Uri,
+    connections: Arc<Connections<Https>>,
     host: http::HeaderValue,
     signing_name: &'static str,
     content_type: &'static str,
@@ -247,7 +260,7 @@ pub struct JsonService {
 impl std::fmt::Debug for JsonService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JsonService")
-            .field("endpoint", &self.uri)
+            .field("endpoint", self.connections.origin())
             .field("service", &self.signing_name)
             .finish_non_exhaustive()
     }
@@ -282,7 +295,7 @@ impl JsonService {
         );
         Ok(Self {
             http: http.clone(),
-            uri,
+            connections: http.connections(&uri),
             host,
             signing_name,
             content_type,
@@ -333,11 +346,7 @@ impl JsonService {
     /// ([`crate::connect`]). Bounded by one attempt's time (half the call timeout); a failure is
     /// only logged (at debug): the first call then connects as it would have.
     pub async fn warm_up(&self) {
-        let opened = tokio::time::timeout(
-            self.timeout() / 2,
-            self.http.inner.connector.open(&self.uri),
-        )
-        .await;
+        let opened = tokio::time::timeout(self.timeout() / 2, self.connections.open_ahead()).await;
         match opened {
             Ok(Ok(())) => tracing::debug!(service = self.signing_name, "connection opened"),
             Ok(Err(error)) => {
@@ -367,13 +376,11 @@ impl JsonService {
     /// One attempt: a transient failure is [`CallError::Unavailable`].
     async fn attempt(&self, target: &'static str, body: Bytes) -> Result<Bytes, CallError> {
         let request = self.signed_request(target, body);
-        let response = self
-            .http
-            .inner
-            .http
-            .request(request)
+        let (response, connection) = self
+            .connections
+            .send(request)
             .await
-            .map_err(|e| CallError::Unavailable(Box::new(e)))?;
+            .map_err(CallError::Unavailable)?;
         let status = response.status();
         let error_type = response
             .headers()
@@ -393,6 +400,8 @@ impl JsonService {
                 }
             })?
             .to_bytes();
+        // Read to the end: the connection can carry the next call.
+        self.connections.put_back(connection);
         if status.is_success() {
             return Ok(body);
         }
@@ -415,7 +424,8 @@ impl JsonService {
         let mut authorization = http::HeaderValue::from_str(&signature.authorization)
             .expect("a signature header is visible ASCII");
         authorization.set_sensitive(true);
-        let mut request = http::Request::post(self.uri.clone())
+        // The request line carries the path; the origin is the connection's.
+        let mut request = http::Request::post(http::Uri::from_static("/"))
             .header(http::header::HOST, self.host.clone())
             .header(http::header::CONTENT_TYPE, self.content_type)
             .header("x-amz-target", target)
@@ -586,7 +596,12 @@ mod tests {
         let request =
             service.signed_request("DynamoDB_20120810.BatchGetItem", Bytes::from_static(b"{}"));
         let header = |name: &str| request.headers()[name].to_str().unwrap().to_owned();
-        assert_eq!(request.uri(), "https://dynamodb.eu-west-1.amazonaws.com/");
+        // The request line's path; the connection is to the endpoint's origin.
+        assert_eq!(request.uri(), "/");
+        assert_eq!(
+            service.connections.origin(),
+            "https://dynamodb.eu-west-1.amazonaws.com/"
+        );
         assert_eq!(header("host"), "dynamodb.eu-west-1.amazonaws.com");
         assert_eq!(header("x-amz-security-token"), "the-token");
         // Neither secret shows when the request is printed.

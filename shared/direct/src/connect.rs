@@ -1,185 +1,323 @@
-//! Opening a connection before the first request needs it: a connector that hands the HTTP
-//! client's pool a connection made ahead (TCP, and TLS for `https`) instead of connecting then.
+//! The direct client's connections to one origin: kept-alive HTTP/1.1 connections made with
+//! hyper's connection API, idle between calls, and one opened before the first call needs it.
 //!
-//! hyper's pool only fills by sending a request, so the warm-up used to be an unsigned
-//! `GET /` whose answer the cold start then waited for (on the bench's moto, which answers
-//! `GET /` as S3's `ListBuckets`, about 4.6 ms of its CPU, queued with the Secrets Manager call
-//! init was waiting for). Here init waits for the handshake only; the first request then finds
-//! the connection ready, and nothing is sent to the service before it.
+//! hyper-util's pooled client did this before. On every call it hashed the pool key, cloned the
+//! connector into a connect future kept ready in case no connection was idle, and wrapped the
+//! request in several more futures: 2.5% of the warm authorizer's instructions per invocation
+//! (bench/NOTES.md). The functions that use this client call one or two origins, mostly one
+//! call at a time, which a list of idle connections serves as well:
 //!
-//! A connection made ahead is used only within [`PRECONNECT_MAX_AGE`] of being opened: unlike an
-//! idle connection in the pool, it has no task watching it, so one the service has closed would
-//! not be noticed, and servers may close a connection that never carried a request sooner than
-//! an idle kept-alive one. On Lambda the first invocation follows init at once (unless the
-//! function is initialised ahead, e.g. provisioned concurrency); an older connection is dropped
-//! and the request connects as usual. Should a closed one be handed out anyway, the request's
-//! attempt fails as a connection error and the client's retry connects afresh.
+//! - a call takes the connection put back last, if its connection task still runs (the task
+//!   ends when the server closes the connection) and it has been idle less than the idle
+//!   timeout ([`IDLE_TIMEOUT`] in the client); otherwise it opens one (TCP, and TLS for
+//!   `https`);
+//! - a connection goes back once its answer has been read to the end; one whose answer was not
+//!   (an error, a timeout) is dropped, which closes it; at most [`MAX_IDLE`] wait;
+//! - [`Connections::open_ahead`] opens one before the first call (init's warm-up) without
+//!   sending anything, so the first request of a cold start finds TCP and TLS done. It waits like
+//!   any idle connection, its task watching for the server closing it.
+//!
+//! A server may still close a connection just as a request goes out on it; the attempt then
+//! fails as a connection error and the client's retry opens a new one.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::future::poll_fn;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use http::Uri;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
 use tower_service::Service;
 
-/// How long a connection opened ahead may wait for its first request.
-pub const PRECONNECT_MAX_AGE: Duration = Duration::from_secs(10);
+use auth::error::BoxError;
 
-/// A connection opened ahead, waiting for the first request to its origin.
-struct Opened<T> {
-    origin: String,
-    at: Instant,
-    io: T,
+/// How long a connection may wait idle before it is closed rather than used.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// The most idle connections kept per origin.
+pub const MAX_IDLE: usize = 8;
+
+/// The sending half of one connection; its connection task runs on the runtime.
+pub type Sender = SendRequest<Full<Bytes>>;
+
+/// An idle connection and since when it has been.
+struct Idle {
+    sender: Sender,
+    since: Instant,
 }
 
-/// `C`, except that a connection [`Preconnect::open`]ed ahead for an origin is handed out for
-/// the next request there (once), if it is younger than `max_age`.
-pub struct Preconnect<C: Service<Uri>> {
-    inner: C,
-    opened: Arc<Mutex<Vec<Opened<C::Response>>>>,
-    max_age: Duration,
+/// Kept-alive connections to one origin, opened through `C` (the HTTPS connector in the client).
+pub struct Connections<C> {
+    connector: C,
+    /// `scheme://authority/`, what `C` connects to.
+    origin: Uri,
+    idle_timeout: Duration,
+    idle: Mutex<Vec<Idle>>,
 }
 
-impl<C: Service<Uri> + Clone> Clone for Preconnect<C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            opened: self.opened.clone(),
-            max_age: self.max_age,
-        }
+impl<C> std::fmt::Debug for Connections<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
     }
 }
 
-/// `scheme://authority` of `uri`: what the pool keys its connections by.
-fn origin(uri: &Uri) -> String {
-    format!(
-        "{}://{}",
-        uri.scheme_str().unwrap_or_default(),
-        uri.authority().map(|a| a.as_str()).unwrap_or_default()
-    )
-}
-
-impl<C> Preconnect<C>
+impl<C> Connections<C>
 where
     C: Service<Uri> + Clone,
+    C::Response: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    C::Error: Into<BoxError>,
 {
-    /// `inner`, with connections opened ahead kept at most `max_age` ([`PRECONNECT_MAX_AGE`] in
-    /// the client).
-    pub fn new(inner: C, max_age: Duration) -> Self {
+    /// Connections to `origin` through `connector`, idle at most `idle_timeout`.
+    pub fn new(connector: C, origin: Uri, idle_timeout: Duration) -> Self {
         Self {
-            inner,
-            opened: Arc::default(),
-            max_age,
+            connector,
+            origin,
+            idle_timeout,
+            idle: Mutex::default(),
         }
     }
 
-    /// Opens a connection to `uri`'s origin and keeps it for the next request there.
-    pub async fn open(&self, uri: &Uri) -> Result<(), C::Error> {
-        let mut inner = self.inner.clone();
-        std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
-        let io = inner.call(uri.clone()).await?;
-        self.opened
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Opened {
-                origin: origin(uri),
-                at: Instant::now(),
-                io,
-            });
+    /// The origin these connections go to.
+    pub fn origin(&self) -> &Uri {
+        &self.origin
+    }
+
+    /// Opens a connection now and keeps it for the next call; nothing is sent.
+    pub async fn open_ahead(&self) -> Result<(), BoxError> {
+        let sender = self.open().await?;
+        self.put_back(sender);
         Ok(())
     }
 
-    /// The connection opened ahead for `uri`'s origin, if one is young enough; drops those that
-    /// are not.
-    fn take(&self, uri: &Uri) -> Option<C::Response> {
-        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
-        if opened.is_empty() {
-            return None;
-        }
-        opened.retain(|o| o.at.elapsed() < self.max_age);
-        let origin = origin(uri);
-        let index = opened.iter().position(|o| o.origin == origin)?;
-        Some(opened.swap_remove(index).io)
-    }
-}
-
-impl<C> Service<Uri> for Preconnect<C>
-where
-    C: Service<Uri> + Clone,
-    C::Future: Send + 'static,
-    C::Response: Send + 'static,
-    C::Error: Send + 'static,
-{
-    type Response = C::Response;
-    type Error = C::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<C::Response, C::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// Sends `request` (its URI the path, with its own `host` header) on an idle connection
+    /// or a new one. Returns the answer and the connection, to [`put_back`](Self::put_back)
+    /// once the answer's body is read to the end.
+    pub async fn send(
+        &self,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<(http::Response<Incoming>, Sender), BoxError> {
+        let mut sender = loop {
+            match self.take() {
+                // Ready at once unless the connection has closed since it was put back.
+                Some(mut sender) => {
+                    if sender.ready().await.is_ok() {
+                        break sender;
+                    }
+                }
+                None => {
+                    let mut sender = self.open().await?;
+                    sender.ready().await?;
+                    break sender;
+                }
+            }
+        };
+        let response = sender.send_request(request).await?;
+        Ok((response, sender))
     }
 
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        match self.take(&uri) {
-            Some(io) => Box::pin(std::future::ready(Ok(io))),
-            None => Box::pin(self.inner.call(uri)),
+    /// Keeps `sender` for the next call, if its connection is still open; drops the connections
+    /// that closed or waited too long, and the oldest beyond [`MAX_IDLE`].
+    pub fn put_back(&self, sender: Sender) {
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.retain(|c| !c.sender.is_closed() && now - c.since < self.idle_timeout);
+        if !sender.is_closed() {
+            if idle.len() >= MAX_IDLE {
+                idle.remove(0);
+            }
+            idle.push(Idle { sender, since: now });
         }
+    }
+
+    /// The connection put back last that is still open and young enough.
+    fn take(&self) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        while let Some(c) = idle.pop() {
+            if !c.sender.is_closed() && now - c.since < self.idle_timeout {
+                return Some(c.sender);
+            }
+        }
+        None
+    }
+
+    /// Opens a connection (TCP, and TLS for `https`) and starts its task.
+    async fn open(&self) -> Result<Sender, BoxError> {
+        let mut connector = self.connector.clone();
+        poll_fn(|cx| connector.poll_ready(cx))
+            .await
+            .map_err(Into::into)?;
+        let io = connector
+            .call(self.origin.clone())
+            .await
+            .map_err(Into::into)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(io).await?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "a connection to AWS ended with an error");
+            }
+        });
+        Ok(sender)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::BodyExt as _;
     use hyper_util::client::legacy::connect::HttpConnector;
     use std::net::SocketAddr;
+    use std::sync::Arc;
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 
-    /// A listener on 127.0.0.1 (its backlog completes connections; nothing needs to accept).
-    async fn listener() -> (Uri, tokio::net::TcpListener) {
+    /// A server on 127.0.0.1 that answers every request `200 ok`, closing the connection after
+    /// each answer if `close` is set. Returns its origin and the client address of each
+    /// request, in order.
+    async fn server(close: bool) -> (Uri, Arc<Mutex<Vec<SocketAddr>>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let uri = format!("http://{}/", listener.local_addr().unwrap());
-        (uri.parse().unwrap(), listener)
+        let origin = format!("http://{}/", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, peer)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut stream = BufReader::new(stream);
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        stream.read_exact(&mut body).await.unwrap();
+                        log.lock().unwrap().push(peer);
+                        let answer = if close {
+                            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                        } else {
+                            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+                        };
+                        stream.get_mut().write_all(answer.as_bytes()).await.unwrap();
+                        if close {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (origin.parse().unwrap(), seen)
     }
 
-    /// Connects to `uri` through `c`; the local address of the connection it got.
-    async fn connect(c: &mut Preconnect<HttpConnector>, uri: &Uri) -> SocketAddr {
-        std::future::poll_fn(|cx| c.poll_ready(cx)).await.unwrap();
-        let io = c.call(uri.clone()).await.unwrap();
-        io.inner().local_addr().unwrap()
+    fn connections(origin: &Uri, idle_timeout: Duration) -> Connections<HttpConnector> {
+        Connections::new(HttpConnector::new(), origin.clone(), idle_timeout)
     }
 
-    /// The local address of the connection opened ahead for `uri`.
-    fn opened_ahead(c: &Preconnect<HttpConnector>, uri: &Uri) -> SocketAddr {
-        let opened = c.opened.lock().unwrap();
-        let o = opened.iter().find(|o| o.origin == origin(uri)).unwrap();
-        o.io.inner().local_addr().unwrap()
+    /// One call as the client makes it: the answer read to the end, the connection put back.
+    async fn call(c: &Connections<HttpConnector>) {
+        let request = http::Request::post("/")
+            .header(http::header::HOST, c.origin().authority().unwrap().as_str())
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .unwrap();
+        let (response, sender) = c.send(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "ok");
+        c.put_back(sender);
+    }
+
+    fn distinct(seen: &Mutex<Vec<SocketAddr>>) -> usize {
+        let seen = seen.lock().unwrap();
+        seen.iter().collect::<std::collections::HashSet<_>>().len()
     }
 
     #[tokio::test]
-    async fn the_connection_opened_ahead_serves_the_first_connect_to_its_origin_only() {
-        let (uri, _held) = listener().await;
-        let (other, _other_held) = listener().await;
-        let mut c = Preconnect::new(HttpConnector::new(), PRECONNECT_MAX_AGE);
-        c.open(&uri).await.unwrap();
-        let ahead = opened_ahead(&c, &uri);
-        // Another origin connects as usual and leaves it waiting.
-        assert_ne!(connect(&mut c, &other).await, ahead);
-        assert_eq!(opened_ahead(&c, &uri), ahead);
-        // The first connect to its origin (through any clone) takes it; the next one connects.
-        assert_eq!(connect(&mut c.clone(), &uri).await, ahead);
-        assert!(c.opened.lock().unwrap().is_empty());
-        assert_ne!(connect(&mut c, &uri).await, ahead);
+    async fn the_connection_opened_ahead_serves_the_first_call_and_stays_open_for_the_next() {
+        let (origin, seen) = server(false).await;
+        let c = connections(&origin, IDLE_TIMEOUT);
+        c.open_ahead().await.unwrap();
+        assert!(seen.lock().unwrap().is_empty(), "nothing sent ahead");
+        for _ in 0..3 {
+            call(&c).await;
+        }
+        assert_eq!(seen.lock().unwrap().len(), 3);
+        assert_eq!(distinct(&seen), 1, "one connection for all: {seen:?}");
     }
 
     #[tokio::test]
-    async fn a_connection_older_than_the_maximum_age_is_not_handed_out() {
-        let (uri, _held) = listener().await;
-        let max_age = Duration::from_millis(20);
-        let mut c = Preconnect::new(HttpConnector::new(), max_age);
-        c.open(&uri).await.unwrap();
-        let ahead = opened_ahead(&c, &uri);
-        tokio::time::sleep(max_age * 2).await;
-        assert_ne!(connect(&mut c, &uri).await, ahead, "connected afresh");
-        assert!(c.opened.lock().unwrap().is_empty(), "the old one dropped");
+    async fn a_connection_the_server_closed_is_not_used_again() {
+        let (origin, seen) = server(true).await;
+        let c = connections(&origin, IDLE_TIMEOUT);
+        for _ in 0..3 {
+            call(&c).await;
+        }
+        assert_eq!(distinct(&seen), 3, "a new connection each time: {seen:?}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_idle_longer_than_the_timeout_is_not_used() {
+        let (origin, seen) = server(false).await;
+        let idle_timeout = Duration::from_millis(20);
+        let c = connections(&origin, idle_timeout);
+        call(&c).await;
+        tokio::time::sleep(idle_timeout * 2).await;
+        call(&c).await;
+        assert_eq!(distinct(&seen), 2, "{seen:?}");
+        assert_eq!(c.idle.lock().unwrap().len(), 1, "the old one dropped");
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_answer_was_not_read_is_not_kept_and_calls_go_on() {
+        let (origin, seen) = server(false).await;
+        let c = connections(&origin, IDLE_TIMEOUT);
+        let request = http::Request::post("/")
+            .header(http::header::HOST, origin.authority().unwrap().as_str())
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let (response, _sender) = c.send(request).await.unwrap();
+        drop(response);
+        call(&c).await;
+        assert_eq!(distinct(&seen), 2, "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn concurrent_calls_open_their_own_connections_and_at_most_max_idle_wait() {
+        let (origin, seen) = server(false).await;
+        let c = Arc::new(connections(&origin, IDLE_TIMEOUT));
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..MAX_IDLE + 2 {
+            let c = c.clone();
+            let host = origin.authority().unwrap().to_string();
+            calls.spawn(async move {
+                let request = http::Request::post("/")
+                    .header(http::header::HOST, host)
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
+                c.send(request).await.unwrap()
+            });
+        }
+        let mut answers = Vec::new();
+        while let Some(answer) = calls.join_next().await {
+            answers.push(answer.unwrap());
+        }
+        for (response, sender) in answers {
+            response.into_body().collect().await.unwrap();
+            c.put_back(sender);
+        }
+        assert_eq!(distinct(&seen), MAX_IDLE + 2);
+        assert_eq!(c.idle.lock().unwrap().len(), MAX_IDLE);
     }
 }

@@ -2,12 +2,12 @@
 //! the authorizer and user-info, without the AWS SDK (the build enforces it: this crate does not
 //! depend on any `aws-sdk-*` crate, and neither do those two functions).
 //!
-//! - [`client`]: SigV4-signed calls to AWS JSON services over one kept-alive HTTP/1.1 client,
+//! - [`client`]: SigV4-signed calls to AWS JSON services over kept-alive HTTP/1.1 connections,
 //!   with timeouts, retries and error classification (why it exists, with the numbers: its
 //!   module doc).
 //! - `sign`: SigV4 for the client's one request shape, with the day's signing key kept.
-//! - [`connect`]: the connector that opens a connection before the first request (init's
-//!   warm-up).
+//! - [`connect`]: the kept-alive connections to each origin, one of them opened before the
+//!   first request (init's warm-up).
 //! - [`config`]: where and as whom it calls, read from the variables Lambda and the SDK use.
 //! - [`store`]: the direct DynamoDB reads — the authorizer's session read and user-info's
 //!   account read — with this crate's own item type.
