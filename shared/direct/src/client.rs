@@ -417,26 +417,36 @@ impl JsonService {
     }
 
     fn signed_request(&self, target: &'static str, body: Bytes) -> http::Request<Full<Bytes>> {
+        use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+        const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+        const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+        const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
         let host = self.host.to_str().unwrap_or_default();
         let signature = self
             .signer
             .sign(host, self.content_type, target, &body, SystemTime::now());
-        let mut authorization = http::HeaderValue::from_str(&signature.authorization)
-            .expect("a signature header is visible ASCII");
+        // The signer's strings become the header values without a copy.
+        let date = HeaderValue::from_maybe_shared(Bytes::from(signature.amz_date))
+            .expect("a date is visible ASCII");
+        let mut authorization =
+            HeaderValue::from_maybe_shared(Bytes::from(signature.authorization))
+                .expect("a signature header is visible ASCII");
         authorization.set_sensitive(true);
+        let mut request = http::Request::new(Full::new(body));
+        *request.method_mut() = http::Method::POST;
         // The request line carries the path; the origin is the connection's.
-        let mut request = http::Request::post(http::Uri::from_static("/"))
-            .header(http::header::HOST, self.host.clone())
-            .header(http::header::CONTENT_TYPE, self.content_type)
-            .header("x-amz-target", target)
-            .header("x-amz-date", signature.amz_date)
-            .header(http::header::AUTHORIZATION, authorization);
+        *request.uri_mut() = http::Uri::from_static("/");
+        let headers = request.headers_mut();
+        headers.reserve(6);
+        headers.insert(HOST, self.host.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        headers.insert(X_AMZ_TARGET, HeaderValue::from_static(target));
+        headers.insert(X_AMZ_DATE, date);
+        headers.insert(AUTHORIZATION, authorization);
         if let Some(token) = &self.http.inner.session_token {
-            request = request.header("x-amz-security-token", token.clone());
+            headers.insert(X_AMZ_SECURITY_TOKEN, token.clone());
         }
         request
-            .body(Full::new(body))
-            .expect("a request built from valid parts")
     }
 }
 
