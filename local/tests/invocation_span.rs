@@ -2,7 +2,9 @@
 //! request id and X-Ray trace id beside API Gateway's route and request id (the runner leaves
 //! out `lambda_runtime`'s span that used to carry them): the authorizer's `authorize` and an
 //! HTTP function's `request`. Where no Lambda runs the handler (the local server) the two
-//! fields are absent.
+//! fields are absent. These tests call the handlers as the runner does; that the runner starts
+//! `lambda_runtime` without its own span is checked on the real runtime by
+//! `scripts/cargo-lambda-smoke`.
 
 use auth::UserId;
 use auth::clock;
@@ -21,6 +23,7 @@ fn lambda_context() -> lambda_http::Context {
     let mut context = lambda_http::Context::default();
     context.request_id = LAMBDA_REQUEST_ID.to_owned();
     context.xray_trace_id = Some(TRACE_ID.to_owned());
+    context.tenant_id = Some("tenant-a".to_owned());
     context
 }
 
@@ -64,6 +67,7 @@ async fn each_invocation_logs_in_one_span_with_lambdas_ids() {
     assert_eq!(span["name"], "authorize");
     assert_eq!(span["lambda_request_id"], LAMBDA_REQUEST_ID);
     assert_eq!(span["xray_trace_id"], TRACE_ID);
+    assert_eq!(span["tenant_id"], "tenant-a");
     assert_eq!(span["route"], "GET /me");
     assert_eq!(span["user_id"], record.user_id.as_str());
     assert!(span["request_id"].is_string(), "{span}");

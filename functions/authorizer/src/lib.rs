@@ -84,14 +84,15 @@ impl<S: GetSession + Sync> Handler<S> {
         req: AuthorizerRequest,
         lambda: Option<&lambda_runtime::Context>,
     ) -> AuthorizerResponse {
-        let (lambda_request_id, xray_trace_id) = auth_edge::api::lambda_ids(lambda);
+        let lambda = auth_edge::api::LambdaIds::of(lambda);
         let span = tracing::info_span!(
             "authorize",
             route = req.route_key.as_deref().unwrap_or("-"),
             request_id = req.request_context.request_id.as_deref().unwrap_or("-"),
             user_id = tracing::field::Empty,
-            lambda_request_id,
-            xray_trace_id,
+            lambda_request_id = lambda.request_id,
+            xray_trace_id = lambda.xray_trace_id,
+            tenant_id = lambda.tenant_id,
         );
         async move {
             let mut response = AuthorizerResponse::default();

@@ -186,8 +186,8 @@ pub fn client_of(req: &Request) -> (String, String) {
     (agent, ip.unwrap_or_default())
 }
 
-/// The span of one API request, with API Gateway's route key and request id, and Lambda's
-/// request id and X-Ray trace id where a Lambda runs it ([`lambda_ids`]); handlers record
+/// The span of one API request, with API Gateway's route key and request id, and Lambda's ids
+/// where a Lambda runs it ([`LambdaIds`]); handlers record
 /// `user_id` in it once they know the caller.
 pub fn request_span(req: &Request) -> tracing::Span {
     let (route, request_id) = match req.request_context_ref() {
@@ -196,28 +196,42 @@ pub fn request_span(req: &Request) -> tracing::Span {
         }
         _ => (None, None),
     };
-    let (lambda_request_id, xray_trace_id) = lambda_ids(req.lambda_context_ref());
+    let lambda = LambdaIds::of(req.lambda_context_ref());
     tracing::info_span!(
         "request",
         route = route.unwrap_or("-"),
         request_id = request_id.unwrap_or("-"),
         user_id = tracing::field::Empty,
-        lambda_request_id,
-        xray_trace_id,
+        lambda_request_id = lambda.request_id,
+        xray_trace_id = lambda.xray_trace_id,
+        tenant_id = lambda.tenant_id,
     )
 }
 
-/// Lambda's request id and X-Ray trace id of an invocation, for its span (`None` where no
-/// Lambda runs the handler: the local server, tests). The runner leaves out `lambda_runtime`'s
-/// own span, which carried them, so that each invocation has one span rather than two
-/// ([`crate::runner`]).
-pub fn lambda_ids(context: Option<&lambda_http::Context>) -> (Option<&str>, Option<&str>) {
-    match context {
-        Some(context) => (
-            Some(context.request_id.as_str()),
-            context.xray_trace_id.as_deref(),
-        ),
-        None => (None, None),
+/// Lambda's ids of an invocation, for its span: what `lambda_runtime`'s own span carried, which
+/// the runner leaves out so that each invocation has one span rather than two
+/// ([`crate::runner`]). All `None` where no Lambda runs the handler (the local server, tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LambdaIds<'a> {
+    /// The invocation's request id (the `RequestId` of its `START` and `REPORT` lines).
+    pub request_id: Option<&'a str>,
+    /// The X-Ray trace id, when Lambda passes one.
+    pub xray_trace_id: Option<&'a str>,
+    /// The tenant id, for a function with tenant isolation.
+    pub tenant_id: Option<&'a str>,
+}
+
+impl<'a> LambdaIds<'a> {
+    /// The ids of the invocation `context`, if a Lambda runs it.
+    pub fn of(context: Option<&'a lambda_http::Context>) -> Self {
+        match context {
+            Some(context) => Self {
+                request_id: Some(context.request_id.as_str()),
+                xray_trace_id: context.xray_trace_id.as_deref(),
+                tenant_id: context.tenant_id.as_deref(),
+            },
+            None => Self::default(),
+        }
     }
 }
 

@@ -6,10 +6,13 @@
 //! mapping. The local server drives the same handlers through [`handle`].
 //!
 //! Each invocation has one span, the function's (`request`, or the authorizer's `authorize`),
-//! which also carries Lambda's request id and X-Ray trace id ([`api::lambda_ids`]).
+//! which also carries Lambda's request id and X-Ray trace id ([`api::LambdaIds`]).
 //! `lambda_runtime::run` would open a second span around it for those two ids
 //! (`Lambda runtime invoke`); the runner starts `lambda_runtime::Runtime` without that layer,
-//! which took 3% of the authorizer's instructions per warm invocation (bench/NOTES.md).
+//! which took 3% of the authorizer's instructions per warm invocation (2% net of the two fields
+//! the function's span now records; bench/NOTES.md). What that span also covered is left
+//! without ids: `lambda_runtime`'s own few lines during an invocation (a handler's panic, a
+//! missing request id).
 //!
 //! An event function's event is taken from `lambda_runtime` as raw JSON and decoded here
 //! ([`decode_event`]): `lambda_runtime` decodes through `serde_path_to_error`, which copies every
@@ -83,7 +86,7 @@ pub trait EventFunction {
     /// The answer. Never an error: every problem is decided inside.
     type Response: Serialize;
 
-    /// Answers one event, in a span with Lambda's ids from `lambda` ([`api::lambda_ids`];
+    /// Answers one event, in a span with Lambda's ids from `lambda` ([`api::LambdaIds`];
     /// `None` where no Lambda runs it).
     fn handle(
         &self,
@@ -121,7 +124,13 @@ pub fn run_events<F: EventFunction + Sync>(
         lambda_runtime::Runtime::new(lambda_runtime::service_fn(
             move |event: lambda_runtime::LambdaEvent<Box<RawValue>>| async move {
                 let _batch = auth_telemetry::batch();
-                let payload = decode_event(&event.payload)?;
+                let payload = decode_event(&event.payload).inspect_err(|error| {
+                    tracing::error!(
+                        lambda_request_id = event.context.request_id,
+                        %error,
+                        "the event is not the function's event type"
+                    );
+                })?;
                 Ok::<_, EventDecodeError>(function.handle(payload, Some(&event.context)).await)
             },
         ))
@@ -131,12 +140,27 @@ pub fn run_events<F: EventFunction + Sync>(
     })
 }
 
-/// An event that is not the function's event type: what Lambda records as the invocation's
-/// error, worded as `lambda_runtime` words its own decoding error (with the path of the field at
-/// fault, e.g. `[headers.authorization]`).
+/// Why an event could not be decoded: what Lambda records as the invocation's error and the
+/// function logs. It names where and what kind of fault, never the value at fault: serde's own
+/// messages quote it, and an event's values include the caller's token.
 #[derive(Debug, thiserror::Error)]
-#[error("failed to deserialize the incoming data into the function's payload type: {0}")]
-pub struct EventDecodeError(String);
+pub enum EventDecodeError {
+    /// The event is not the function's event type.
+    #[error(
+        "failed to deserialize the incoming data into the function's payload type: {fault} at \
+         {path} (line {line}, column {column})"
+    )]
+    NotTheEventType {
+        /// The path of the field at fault (`.` for the event itself), e.g. `identitySource`.
+        path: String,
+        /// `not JSON`, `a wrong type or value`, or `cut short`.
+        fault: &'static str,
+        /// Where in the event's JSON.
+        line: usize,
+        /// Where in that line.
+        column: usize,
+    },
+}
 
 impl From<EventDecodeError> for lambda_runtime::Diagnostic {
     fn from(e: EventDecodeError) -> Self {
@@ -147,16 +171,25 @@ impl From<EventDecodeError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Decodes an event function's event from its JSON; only if that fails, decodes it again to
-/// find the path of the field at fault.
+/// Decodes an event function's event from its JSON (which `lambda_runtime` has already found to
+/// be JSON); only if that fails, decodes it again to find the path of the field at fault.
 pub fn decode_event<T: DeserializeOwned>(json: &RawValue) -> Result<T, EventDecodeError> {
     serde_json::from_str(json.get()).map_err(|error| {
         let mut de = serde_json::Deserializer::from_str(json.get());
-        match serde_path_to_error::deserialize::<_, T>(&mut de) {
-            Err(e) if e.path().to_string() != "." => {
-                EventDecodeError(format!("[{}] {}", e.path(), e.inner()))
-            }
-            _ => EventDecodeError(error.to_string()),
+        let path = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(e) => e.path().to_string(),
+            Ok(_) => ".".to_owned(),
+        };
+        let fault = match error.classify() {
+            serde_json::error::Category::Data => "a wrong type or value",
+            serde_json::error::Category::Eof => "cut short",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => "not JSON",
+        };
+        EventDecodeError::NotTheEventType {
+            path,
+            fault,
+            line: error.line(),
+            column: error.column(),
         }
     })
 }
@@ -225,24 +258,22 @@ mod tests {
         assert_eq!(event.id, "a");
         assert_eq!(event.inner, Inner { count: 2 });
 
-        let error = decode_event::<Event>(&raw(r#"{"id":"a","inner":{"count":"two"}}"#))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.starts_with(
-                "failed to deserialize the incoming data into the function's payload type: \
-                 [inner.count] invalid type: string"
-            ),
-            "{error}"
+        // The field at fault is named; its value (here standing for a token) is not.
+        let error = decode_event::<Event>(&raw(r#"{"id":"a","inner":{"count":"Bearer secret"}}"#))
+            .unwrap_err();
+        let diagnostic = lambda_runtime::Diagnostic::from(error);
+        assert_eq!(diagnostic.error_type, "EventDecodeError");
+        assert_eq!(
+            diagnostic.error_message,
+            "failed to deserialize the incoming data into the function's payload type: a wrong \
+             type or value at inner.count (line 1, column 42)"
         );
         let error = decode_event::<Event>(&raw(r#"{"inner":{"count":1}}"#))
             .unwrap_err()
             .to_string();
         assert!(
-            error.ends_with("missing field `id` at line 1 column 21"),
+            error.ends_with("a wrong type or value at . (line 1, column 21)"),
             "{error}"
         );
-        let diagnostic = lambda_runtime::Diagnostic::from(EventDecodeError("x".into()));
-        assert_eq!(diagnostic.error_type, "EventDecodeError");
     }
 }
