@@ -29,10 +29,8 @@
 //! Every other function keeps the SDK; this client is tested against the same server (moto,
 //! with signature checking switched on for the signing tests) and the same conformance cases.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
-
-use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -123,6 +121,9 @@ pub enum DirectConfigError {
     /// The session token cannot be an HTTP header value (the configuration checks it first).
     #[error("the session token is not a valid HTTP header value")]
     SessionToken,
+    /// A service's content type cannot be an HTTP header value.
+    #[error("the content type {0:?} is not a valid HTTP header value")]
+    ContentType(&'static str),
     /// rustls refused the protocol versions (never with its own provider).
     #[error("TLS configuration failed")]
     Tls(#[source] rustls::Error),
@@ -254,6 +255,8 @@ pub struct JsonService {
     host: http::HeaderValue,
     signing_name: &'static str,
     content_type: &'static str,
+    /// `content_type` as the header's value, checked once.
+    content_type_value: http::HeaderValue,
     signer: Arc<Signer>,
 }
 
@@ -299,6 +302,8 @@ impl JsonService {
             host,
             signing_name,
             content_type,
+            content_type_value: http::HeaderValue::from_str(content_type)
+                .map_err(|_| DirectConfigError::ContentType(content_type))?,
             signer: Arc::new(signer),
         })
     }
@@ -375,7 +380,7 @@ impl JsonService {
 
     /// One attempt: a transient failure is [`CallError::Unavailable`].
     async fn attempt(&self, target: &'static str, body: Bytes) -> Result<Bytes, CallError> {
-        let request = self.signed_request(target, body);
+        let request = self.signed_request(target, body)?;
         let (response, connection) = self
             .connections
             .send(request)
@@ -416,11 +421,19 @@ impl JsonService {
         }
     }
 
-    fn signed_request(&self, target: &'static str, body: Bytes) -> http::Request<Full<Bytes>> {
+    fn signed_request(
+        &self,
+        target: &'static str,
+        body: Bytes,
+    ) -> Result<http::Request<Full<Bytes>>, CallError> {
         use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
         const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
         const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
         const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+        let target_value = HeaderValue::from_maybe_shared(Bytes::from_static(target.as_bytes()))
+            .map_err(|_| {
+                CallError::Refused(format!("{target:?} is not a valid x-amz-target").into())
+            })?;
         let host = self.host.to_str().unwrap_or_default();
         let signature = self
             .signer
@@ -439,14 +452,14 @@ impl JsonService {
         let headers = request.headers_mut();
         headers.reserve(6);
         headers.insert(HOST, self.host.clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        headers.insert(X_AMZ_TARGET, HeaderValue::from_static(target));
+        headers.insert(CONTENT_TYPE, self.content_type_value.clone());
+        headers.insert(X_AMZ_TARGET, target_value);
         headers.insert(X_AMZ_DATE, date);
         headers.insert(AUTHORIZATION, authorization);
         if let Some(token) = &self.http.inner.session_token {
             headers.insert(X_AMZ_SECURITY_TOKEN, token.clone());
         }
-        request
+        Ok(request)
     }
 }
 
@@ -603,8 +616,9 @@ mod tests {
             "application/x-amz-json-1.0",
         )
         .unwrap();
-        let request =
-            service.signed_request("DynamoDB_20120810.BatchGetItem", Bytes::from_static(b"{}"));
+        let request = service
+            .signed_request("DynamoDB_20120810.BatchGetItem", Bytes::from_static(b"{}"))
+            .unwrap();
         let header = |name: &str| request.headers()[name].to_str().unwrap().to_owned();
         // The request line's path; the connection is to the endpoint's origin.
         assert_eq!(request.uri(), "/");
