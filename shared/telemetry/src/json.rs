@@ -371,7 +371,7 @@ mod tests {
     fn lines_are_what_tracing_subscribers_json_formatter_writes() {
         let (ours, theirs) = both(|| {
             tracing::info!("outside any span");
-            let outer = tracing::info_span!("Lambda runtime invoke", requestId = "req-1");
+            let outer = tracing::info_span!("invocation", invocationId = "req-1");
             let _outer = outer.enter();
             let span = tracing::info_span!(
                 "authorize",
@@ -399,7 +399,7 @@ mod tests {
         assert_eq!(ours, theirs);
         assert_eq!(ours.len(), 3);
         assert_eq!(ours[2]["span"]["user_id"], "u-1");
-        assert_eq!(ours[2]["spans"][0]["requestId"], "req-1");
+        assert_eq!(ours[2]["spans"][0]["invocationId"], "req-1");
         assert_eq!(
             ours[2]["error"],
             "a \"quoted\"\nline\twith\\ and \u{1} and é"
