@@ -44,7 +44,7 @@ def summarize(run):
         for key in ("init_ns", "first_invocation_ns", "cold_total_ns", "init_cpu_ns",
                     "first_invocation_cpu_ns"):
             vals = [c[key] / 1e6 for c in cold]
-            s[key.replace("_ns", "_ms")] = (q(vals, 0.5), q(vals, 0.99))
+            s[key.replace("_ns", "_ms")] = (q(vals, 0.5), q(vals, 0.99), sum(vals) / len(vals))
         s["cold_runs"] = len(cold)
         s["cold_rss_kb"] = max(c["rss_kb"] for c in cold)
     w = run.get("warm")
@@ -180,10 +180,30 @@ def paired_rounds():
     return floor, ours, left_out
 
 
+def paired_warm():
+    """The interleaved warm rounds (run.sh, bench/out/paired/warm-*) where both the authorizer's
+    and Python's runs passed their checks: per round, the two median CPU times per warm
+    invocation (µs); and the rounds left out."""
+    pairs, left_out = [], []
+    for path in sorted(glob.glob(os.path.join(OUT, "paired", "warm-rust-*.json")),
+                       key=lambda x: int(x.rsplit("-", 1)[1].removesuffix(".json"))):
+        r = path.rsplit("-", 1)[1].removesuffix(".json")
+        other = os.path.join(OUT, "paired", f"warm-python-{r}.json")
+        pair = [load(path)] + ([load(other)] if os.path.exists(other) else [])
+        if len(pair) < 2 or not all(p["ok"] and p.get("warm") for p in pair):
+            why = [(p["failures"] or ["no warm invocations"])[0][:80] for p in pair
+                   if not (p["ok"] and p.get("warm"))]
+            left_out.append(f"round {r} ({'; '.join(why) if why else 'no Python run'})")
+            continue
+        pairs.append(tuple(q(p["warm"]["cpu_ns"], 0.5) / 1e3 for p in pair))
+    return pairs, left_out
+
+
 p_floor_inits, p_ours_inits, p_left_out = paired_rounds()
+p_warm, p_warm_left_out = paired_warm()
 p_rtt = rtt(os.path.join("paired", "roundtrip.txt"))
-d_floor = d_ours = allowance = d_cpu = d_py_cpu = float("nan")
-init_how = ""
+d_floor = d_ours = allowance = d_cpu = d_py_cpu = warm_ratio = float("nan")
+init_how = warm_how = ""
 # Only where the run has the rows (an old out/ or a run without them: no target, not a "no").
 if "deployed-rust-authorizer" in runs:
     if p_floor_inits and p_ours_inits and p_rtt == p_rtt:
@@ -207,17 +227,39 @@ if "deployed-rust-authorizer" in runs:
         targets.append((f"deployed {fn}: first invocation ≤ 1.5× the median warm invocation (wall)",
                         f"{first:.2f} ms vs {warm_wall:.2f} ms = {fmt_ratio(first / warm_wall)}",
                         first <= 1.5 * warm_wall))
-    for key, what in (("init_ms", "init"), ("first_invocation_ms", "first invocation")):
-        if "mb128-rust-authorizer" not in runs:
+    # Init spans many quota periods: its median. A first invocation fits in one period or waits
+    # for the next (~100 ms) depending on how much of the period init left, so its times are
+    # two clusters and their median flips between them from run to run: judged on the mean,
+    # the latency a caller can expect (bench/NOTES.md).
+    for key, what, stat, i in (("init_ms", "init", "median", 0),
+                               ("first_invocation_ms", "first invocation", "mean", 2)):
+        ours_s, theirs_s = runs.get("mb128-rust-authorizer"), runs.get("mb128-python-authorizer")
+        if not (ours_s and theirs_s and ours_s.get("ok") and theirs_s.get("ok") and key in ours_s
+                and key in theirs_s):
             break
-        ours, theirs = med("mb128-rust-authorizer", key), med("mb128-python-authorizer", key)
+        ours, theirs = ours_s[key][i], theirs_s[key][i]
         targets.append((f"128 MB of CPU, deployed: authorizer {what} ≥ 10× faster than Python",
-                        f"{theirs:.1f} ms vs {ours:.2f} ms = {fmt_ratio(theirs / ours)}",
+                        f"{stat}s: {theirs:.1f} ms vs {ours:.2f} ms = {fmt_ratio(theirs / ours)}"
+                        + (f" (medians {theirs_s[key][0]:.1f} vs {ours_s[key][0]:.2f} ms)" if i else ""),
                         theirs / ours >= 10))
     d_cpu, d_py_cpu = med("deployed-rust-authorizer", "cpu_us"), med("deployed-python-authorizer", "cpu_us")
+    rows_how = f"the rows above: {d_py_cpu:.0f} µs vs {d_cpu:.0f} µs = {fmt_ratio(d_py_cpu / d_cpu)}"
+    if p_warm:
+        # Judged on the interleaved rounds: the median of the rounds' ratios.
+        ratios = [py / rust for rust, py in p_warm]
+        warm_ratio = q(ratios, 0.5)
+        warm_how = (f"interleaved: median of {len(p_warm)} rounds' ratios {fmt_ratio(warm_ratio)} "
+                    f"(rounds {fmt_ratio(min(ratios))}–{fmt_ratio(max(ratios))}; medians of the rounds: "
+                    f"ours {q([a for a, _ in p_warm], 0.5):.0f} µs, Python's "
+                    f"{q([b for _, b in p_warm], 0.5):.0f} µs"
+                    + (f"; left out {', '.join(p_warm_left_out)}" if p_warm_left_out else "")
+                    + f"); {rows_how}")
+    else:
+        warm_ratio = d_py_cpu / d_cpu
+        warm_how = ("sequential rows (no interleaved rounds"
+                    + (f": {', '.join(p_warm_left_out)}" if p_warm_left_out else "") + "); " + rows_how)
     targets.append(("deployed, kept-alive: authorizer warm CPU ≥ 10× lower than Python",
-                    f"{d_py_cpu:.0f} µs vs {d_cpu:.0f} µs = {fmt_ratio(d_py_cpu / d_cpu)}",
-                    d_py_cpu / d_cpu >= 10))
+                    warm_how, warm_ratio >= 10))
 
 floor_init = med("hello-floor", "init_ms")
 for fn in ("authorizer", "user-info"):
@@ -489,12 +531,11 @@ if d_ours > allowance:  # False where not measured (NaN)
         f"Init sends one `GetSecretValue` (here the first request reuses its connection); what it "
         f"spends beyond the floor and the round trip is its own start-up (a larger binary to load "
         f"and relocate, the TLS configuration, the request's signing): bench/NOTES.md.")
-if d_py_cpu / d_cpu < 10:  # False where not measured (NaN)
+if warm_ratio < 10:  # False where not measured (NaN)
     missed.append(
-        f"- **deployed authorizer warm CPU {d_cpu:.0f} µs vs Python {d_py_cpu:.0f} µs = "
-        f"{d_py_cpu / d_cpu:.2f}× (target ≥ 10×, i.e. ≤ {d_py_cpu / 10:.0f} µs): "
-        f"{d_cpu - d_py_cpu / 10:.0f} µs over.** The floor costs "
-        f"{med('deployed-hello-floor', 'cpu_us'):.0f} µs of it.")
+        f"- **deployed authorizer warm CPU: {warm_how} (target ≥ 10×): ours needs "
+        f"{(1 - warm_ratio / 10) * 100:.0f}% less CPU per invocation.** The floor costs "
+        f"{med('deployed-hello-floor', 'cpu_us'):.0f} µs of the row's {d_cpu:.0f} µs.")
 floor_cpu = med("hello-floor", "cpu_us")
 for fn in ("authorizer", "user-info"):
     ours = med(f"rust-{fn}", "init_ms")

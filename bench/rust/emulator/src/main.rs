@@ -21,7 +21,8 @@
 //!
 //! With `--cgroup DIR`, every process under test runs in that cgroup (created by bench/run.sh
 //! with a CPU quota, as Lambda limits a function's CPU by its memory size); the emulator itself
-//! stays outside it.
+//! stays outside it, and waits two quota periods before each process so that it starts with the
+//! full quota, as a new sandbox does.
 //!
 //! Usage: `emulator --name N --event FILE --expect authorizer|http200|hello --cold N --warmup N
 //!         --warm N --out FILE --log FILE [--cgroup DIR] -- COMMAND [ARGS...]`
@@ -152,6 +153,20 @@ fn cpu_ns(pid: u32) -> u64 {
         }
     }
     total
+}
+
+/// The CFS period of a cgroup's CPU quota: cgroup v2 `cpu.max` ("QUOTA PERIOD", µs) or v1
+/// `cpu.cfs_period_us`; the kernel's default, 100 ms, if neither can be read.
+fn quota_period(dir: &str) -> Duration {
+    let v2 = std::fs::read_to_string(format!("{dir}/cpu.max"))
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse().ok()));
+    let v1 = || {
+        std::fs::read_to_string(format!("{dir}/cpu.cfs_period_us"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    };
+    Duration::from_micros(v2.or_else(v1).unwrap_or(100_000))
 }
 
 /// utime + stime of the whole process (dead threads included), in clock ticks.
@@ -484,6 +499,11 @@ fn run_process(
         .stdout(log.try_clone().unwrap())
         .stderr(log);
     if let Some(dir) = &args.cgroup {
+        // Each process starts with the cgroup's full quota, as a new Lambda sandbox does: the
+        // previous process (killed just now) may have used up, or overrun, the current period's
+        // share, which would throttle this one's init or first invocation for the harness's
+        // sake. Two periods refill it.
+        std::thread::sleep(2 * quota_period(dir));
         // Opened here, written in the child between fork and exec ("0" moves the writer): a
         // plain write(2) on an open file, which is safe there; the process then starts limited.
         let procs = std::fs::OpenOptions::new()
