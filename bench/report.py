@@ -387,8 +387,11 @@ if any(n.startswith("deployed-") for n in runs):
         limit = open(os.path.join(OUT, "cpu-limit.txt")).read().strip()
         w("### At 128 MB's share of a CPU\n")
         w("The same, each process under test in a cgroup with a CPU quota of 128/1769 of one CPU, "
-          f"as Lambda sizes CPU by memory (1,769 MB = one vCPU) — `{limit}`. Fewer invocations "
-          "per row (a peer's warm invocation takes ~90 ms of wall time at this limit). The quota is "
+          f"as Lambda sizes CPU by memory (1,769 MB = one vCPU) — `{limit}`. Fewer warm "
+          "invocations per row (a peer's warm invocation takes ~90 ms of wall time at this limit); "
+          "each process starts with the full quota, as a new sandbox does. A first invocation "
+          "either fits in what init left of the period or waits for the next one, so its times "
+          "fall in two clusters: the target compares the means. The quota is "
           "enforced per 100 ms period (the cgroup default); Lambda's own period, and whether it "
           "gives a function more CPU during init, are not published, so read these rows as an "
           "estimate of the limit's effect, not as Lambda's numbers.\n")
