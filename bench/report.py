@@ -163,40 +163,39 @@ def rtt(name):
 sm_rtt, sm_rtt3 = rtt("secrets-roundtrip.txt"), rtt("secrets-roundtrip-3.txt")
 
 
-def paired_rounds():
-    """The interleaved rounds (run.sh, bench/out/paired) where both the floor's and the
-    authorizer's runs passed their checks: their init times (ms), and the rounds left out."""
-    floor, ours, left_out = [], [], []
-    for path in sorted(glob.glob(os.path.join(OUT, "paired", "hello-*.json"))):
+def paired(first, second, second_label, usable, fallback):
+    """The interleaved rounds of run.sh (bench/out/paired/FIRST-R.json beside SECOND-R.json)
+    where both runs are `usable`: the pairs of loaded runs, and the rounds left out, each
+    named with its first failure (`fallback` where a run has none)."""
+    pairs, left_out = [], []
+    for path in sorted(glob.glob(os.path.join(OUT, "paired", f"{first}-*.json")),
+                       key=lambda x: int(x.rsplit("-", 1)[1].removesuffix(".json"))):
         r = path.rsplit("-", 1)[1].removesuffix(".json")
-        other = os.path.join(OUT, "paired", f"authorizer-{r}.json")
+        other = os.path.join(OUT, "paired", f"{second}-{r}.json")
         pair = [load(path)] + ([load(other)] if os.path.exists(other) else [])
-        if len(pair) < 2 or not all(p["ok"] for p in pair):
-            why = [(p["failures"] or ["?"])[0][:80] for p in pair if not p["ok"]]
-            left_out.append(f"round {r} ({'; '.join(why) if why else 'no authorizer run'})")
+        if len(pair) < 2 or not all(usable(p) for p in pair):
+            why = [(p["failures"] or [fallback])[0][:80] for p in pair if not usable(p)]
+            left_out.append(f"round {r} ({'; '.join(why) if why else f'no {second_label} run'})")
             continue
-        floor += [c["init_ns"] / 1e6 for c in pair[0]["cold"]]
-        ours += [c["init_ns"] / 1e6 for c in pair[1]["cold"]]
+        pairs.append(pair)
+    return pairs, left_out
+
+
+def paired_rounds():
+    """The init rounds where both the floor's and the authorizer's runs passed their checks:
+    their init times (ms), and the rounds left out."""
+    pairs, left_out = paired("hello", "authorizer", "authorizer", lambda p: p["ok"], "?")
+    floor = [c["init_ns"] / 1e6 for f, _ in pairs for c in f["cold"]]
+    ours = [c["init_ns"] / 1e6 for _, a in pairs for c in a["cold"]]
     return floor, ours, left_out
 
 
 def paired_warm():
-    """The interleaved warm rounds (run.sh, bench/out/paired/warm-*) where both the authorizer's
-    and Python's runs passed their checks: per round, the two median CPU times per warm
-    invocation (µs); and the rounds left out."""
-    pairs, left_out = [], []
-    for path in sorted(glob.glob(os.path.join(OUT, "paired", "warm-rust-*.json")),
-                       key=lambda x: int(x.rsplit("-", 1)[1].removesuffix(".json"))):
-        r = path.rsplit("-", 1)[1].removesuffix(".json")
-        other = os.path.join(OUT, "paired", f"warm-python-{r}.json")
-        pair = [load(path)] + ([load(other)] if os.path.exists(other) else [])
-        if len(pair) < 2 or not all(p["ok"] and p.get("warm") for p in pair):
-            why = [(p["failures"] or ["no warm invocations"])[0][:80] for p in pair
-                   if not (p["ok"] and p.get("warm"))]
-            left_out.append(f"round {r} ({'; '.join(why) if why else 'no Python run'})")
-            continue
-        pairs.append(tuple(q(p["warm"]["cpu_ns"], 0.5) / 1e3 for p in pair))
-    return pairs, left_out
+    """The warm rounds where both the authorizer's and Python's runs passed their checks: per
+    round, the two median CPU times per warm invocation (µs); and the rounds left out."""
+    pairs, left_out = paired("warm-rust", "warm-python", "Python",
+                             lambda p: p["ok"] and p.get("warm"), "no warm invocations")
+    return [tuple(q(p["warm"]["cpu_ns"], 0.5) / 1e3 for p in pair) for pair in pairs], left_out
 
 
 p_floor_inits, p_ours_inits, p_left_out = paired_rounds()
