@@ -169,7 +169,7 @@ where
         let function = function.clone();
         Box::pin(async move {
             let event: F::Event = serde_json::from_value(event)?;
-            Ok(EventFunction::handle(&*function, event, None).await)
+            Ok(EventFunction::handle(&*function, event, Default::default()).await)
         })
     })
 }

@@ -1,10 +1,10 @@
 //! On Lambda each invocation logs in one span, the function's own, which carries Lambda's
 //! request id and X-Ray trace id beside API Gateway's route and request id (the runner leaves
-//! out `lambda_runtime`'s span that used to carry them): the authorizer's `authorize` and an
-//! HTTP function's `request`. Where no Lambda runs the handler (the local server) the two
-//! fields are absent. These tests call the handlers as the runner does; that the runner starts
-//! `lambda_runtime` without its own span is checked on the real runtime by
-//! `scripts/cargo-lambda-smoke`.
+//! out `lambda_runtime`'s span that used to carry them, and the authorizer does not run on
+//! `lambda_runtime` at all): the authorizer's `authorize` and an HTTP function's `request`.
+//! Where no Lambda runs the handler (the local server) the two fields are absent. These tests
+//! call the handlers as the runner does; the runner's own loops are checked on the real
+//! runtime by `scripts/cargo-lambda-smoke`.
 
 use auth::UserId;
 use auth::clock;
@@ -61,7 +61,8 @@ async fn each_invocation_logs_in_one_span_with_lambdas_ids() {
         serde_json::from_value(authorizer_event).unwrap();
     let authorizer = authorizer::Handler::new(sessions, verifier());
     let context = lambda_context();
-    let answer = EventFunction::handle(&authorizer, authorizer_event.clone(), Some(&context)).await;
+    let ids = auth_edge::api::LambdaIds::of(Some(&context));
+    let answer = EventFunction::handle(&authorizer, authorizer_event.clone(), ids).await;
     assert!(answer.is_authorized);
     let span = span_of(&logs, "authorized");
     assert_eq!(span["name"], "authorize");
@@ -84,7 +85,7 @@ async fn each_invocation_logs_in_one_span_with_lambdas_ids() {
 
     // Without a Lambda (the local server) neither id is there, and nothing else changes.
     let logs_before = logs.json_lines().len();
-    let answer = EventFunction::handle(&authorizer, authorizer_event, None).await;
+    let answer = EventFunction::handle(&authorizer, authorizer_event, Default::default()).await;
     assert!(answer.is_authorized);
     let line = logs.json_lines().split_off(logs_before);
     let line = line.iter().find(|l| l["message"] == "authorized").unwrap();

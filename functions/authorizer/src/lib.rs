@@ -31,6 +31,7 @@ use auth::store::{GetSession, SessionLookup};
 use auth::token::{TokenError, TokenVerifier};
 use auth_direct::{AwsHttp, DirectConfig, DirectConfigError, DirectSessions, SecretsClient};
 use auth_edge::AuthorizerContext;
+use auth_edge::api::LambdaIds;
 use auth_edge::runner::EventFunction;
 use auth_telemetry::metrics;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerSimpleResponse;
@@ -53,11 +54,7 @@ impl<S: GetSession + Sync> EventFunction for Handler<S> {
     type Event = AuthorizerRequest;
     type Response = AuthorizerResponse;
 
-    async fn handle(
-        &self,
-        event: AuthorizerRequest,
-        lambda: Option<&lambda_runtime::Context>,
-    ) -> AuthorizerResponse {
+    async fn handle(&self, event: AuthorizerRequest, lambda: LambdaIds<'_>) -> AuthorizerResponse {
         self.handle_in(event, lambda).await
     }
 }
@@ -75,16 +72,11 @@ impl<S: GetSession + Sync> Handler<S> {
 
     /// Decides one request. Never fails: every problem is a deny.
     pub async fn handle(&self, req: AuthorizerRequest) -> AuthorizerResponse {
-        self.handle_in(req, None).await
+        self.handle_in(req, LambdaIds::default()).await
     }
 
     /// [`Handler::handle`] for the invocation `lambda` (its ids go into the span).
-    async fn handle_in(
-        &self,
-        req: AuthorizerRequest,
-        lambda: Option<&lambda_runtime::Context>,
-    ) -> AuthorizerResponse {
-        let lambda = auth_edge::api::LambdaIds::of(lambda);
+    async fn handle_in(&self, req: AuthorizerRequest, lambda: LambdaIds<'_>) -> AuthorizerResponse {
         let span = tracing::info_span!(
             "authorize",
             route = req.route_key.as_deref().unwrap_or("-"),

@@ -8,11 +8,13 @@
 //! - [`context`]: the authorizer → function contract, one typed value both sides use.
 //! - [`runner`]: the one runner every function's `main.rs` calls, and the per-request wrapper
 //!   (span, metric, error mapping) the local server uses too.
+//! - [`runtime_api`]: the Lambda Runtime API client the event functions' runner talks through.
 
 pub mod api;
 pub mod context;
 pub mod delivery;
 pub mod runner;
+pub mod runtime_api;
 
 pub use context::{AuthorizerContext, Caller, caller};
 pub use runner::{EventFunction, Function};
