@@ -9,7 +9,7 @@
 //! - HTTP functions run on `lambda_runtime` with `lambda_http`'s API Gateway conversion.
 //! - Event functions (the authorizer, on every protected request's path) talk to the Runtime API
 //!   through [`crate::runtime_api`], a small blocking client: `lambda_runtime` and its
-//!   hyper-util client took about a fifth of the authorizer's user-space instructions per warm
+//!   hyper-util client took about a quarter of the authorizer's user-space instructions per warm
 //!   invocation outside the handler, and its answer went through a spawned connection task.
 //!   With this client: 335,000 → 240,000 instructions and 15 → 9 system calls per warm
 //!   invocation, 16% less CPU in interleaved native rounds (bench/NOTES.md). The event is decoded

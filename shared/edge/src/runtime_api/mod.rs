@@ -12,32 +12,26 @@
 //! timer. bench/NOTES.md has the numbers before and after. The HTTP functions keep
 //! `lambda_runtime` with `lambda_http`'s API Gateway conversion.
 //!
-//! What it reads of HTTP/1.1: a status line and headers (parsed by `httparse`, as hyper does),
-//! then a body by `content-length`, `chunked` or the connection's end. A connection the peer
-//! says it closes (`connection: close`) is opened again for the next request. A connection that
+//! Layout: this file sends the requests and keeps the connection; [`http1`] reads an answer (a
+//! status line and headers parsed by `httparse`, as hyper does, then a body by
+//! `content-length`, `chunked` or the connection's end); `fake` is a scripted Runtime API for
+//! tests. A connection the peer says it closes (`connection: close`) is opened again for the
+//! next request. A connection that
 //! ends without answering is an error, as it is for `lambda_runtime`: the Runtime API does not
 //! drop its runtime's connection, and a process that has been replaced (a harness's wrapper
 //! killed without it) must end rather than take the next invocation on a new connection.
 //! There are no timeouts: asking for the next invocation waits until there is one, as
 //! Lambda intends, and the Runtime API answers the rest at once.
 
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::net::TcpStream;
+
+use http1::{Failure, Input};
+
+mod http1;
 
 /// The Runtime API's paths, after the address's own path if it has one.
 const API_PATH: &str = "/2018-06-01/runtime";
-
-/// The most headers an answer may have.
-const MAX_HEADERS: usize = 32;
-
-/// The most bytes an answer's status line and headers may take.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
-
-/// The most memory kept for reading between answers (a large event's is given back).
-const MAX_KEPT_BYTES: usize = 256 * 1024;
-
-/// What a read asks of the socket at least.
-const READ_CHUNK: usize = 8 * 1024;
 
 /// One invocation, as the Runtime API hands it over.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -109,63 +103,6 @@ pub struct RuntimeApi {
     input: Input,
 }
 
-/// The bytes read of an answer: `data[..filled]`, in memory kept (and zeroed once) between
-/// answers.
-#[derive(Debug)]
-struct Input {
-    data: Vec<u8>,
-    filled: usize,
-}
-
-impl Input {
-    fn read(&self) -> &[u8] {
-        &self.data[..self.filled]
-    }
-
-    /// Reads what the socket has (at least one byte, or 0 at its end) after what was read.
-    fn read_more(&mut self, stream: &mut TcpStream) -> io::Result<usize> {
-        if self.filled == self.data.len() {
-            self.data.resize(self.data.len() * 2, 0);
-        }
-        loop {
-            match stream.read(&mut self.data[self.filled..]) {
-                Ok(read) => {
-                    self.filled += read;
-                    return Ok(read);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Reads more, an early end being an error.
-    fn read_more_or_fail(&mut self, stream: &mut TcpStream) -> Result<(), Failure> {
-        match self.read_more(stream) {
-            Ok(0) => Err(Failure::Io(io::ErrorKind::UnexpectedEof.into())),
-            Ok(_) => Ok(()),
-            Err(e) => Err(Failure::Io(e)),
-        }
-    }
-}
-
-/// What this client needs of an answer's head.
-#[derive(Debug, Default)]
-struct Head {
-    status: u16,
-    /// `content-length`, `chunked`, or neither (the body ends with the connection).
-    framing: Framing,
-    close: bool,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-enum Framing {
-    Length(usize),
-    Chunked,
-    #[default]
-    UntilClose,
-}
-
 impl RuntimeApi {
     /// The Runtime API named by `AWS_LAMBDA_RUNTIME_API`, which Lambda sets to `host:port`
     /// (`cargo lambda watch` sets an `http://` URL with a path); connects on first use.
@@ -200,10 +137,7 @@ impl RuntimeApi {
             base,
             stream: None,
             out: Vec::with_capacity(1024),
-            input: Input {
-                data: vec![0; READ_CHUNK],
-                filled: 0,
-            },
+            input: Input::new(),
         })
     }
 
@@ -306,7 +240,7 @@ impl RuntimeApi {
     fn exchange(
         &mut self,
         invocation: Option<&mut Invocation>,
-    ) -> Result<(Head, Vec<u8>), RuntimeApiError> {
+    ) -> Result<(http1::Head, Vec<u8>), RuntimeApiError> {
         self.try_exchange(invocation).map_err(|failure| {
             self.stream = None;
             match failure {
@@ -321,8 +255,8 @@ impl RuntimeApi {
 
     fn try_exchange(
         &mut self,
-        invocation: Option<&mut Invocation>,
-    ) -> Result<(Head, Vec<u8>), Failure> {
+        mut invocation: Option<&mut Invocation>,
+    ) -> Result<(http1::Head, Vec<u8>), Failure> {
         if self.stream.is_none() {
             let stream = TcpStream::connect(&self.host).map_err(Failure::Io)?;
             stream.set_nodelay(true).map_err(Failure::Io)?;
@@ -338,175 +272,46 @@ impl RuntimeApi {
             unreachable!("connected above");
         };
         stream.write_all(out).map_err(Failure::Io)?;
-        input.filled = 0;
-        let (head, head_len) = read_head(stream, input, invocation)?;
-        let body = read_body(stream, input, head_len, head.framing)?;
-        if head.close || head.framing == Framing::UntilClose {
+        let (head, body) = http1::read_answer(stream, input, |name, value| {
+            match invocation.as_deref_mut() {
+                Some(invocation) => invocation.take_header(name, value),
+                None => Ok(()),
+            }
+        })?;
+        if head.close {
             self.stream = None;
-        }
-        if input.data.len() > MAX_KEPT_BYTES {
-            input.data = vec![0; READ_CHUNK];
         }
         Ok((head, body))
     }
 }
 
-/// How an exchange failed.
-enum Failure {
-    /// The socket failed, or ended before the answer did.
-    Io(io::Error),
-    /// The answer is not what this client reads.
-    Malformed(&'static str),
-}
-
-/// Reads into `input` until the head is complete; parses it (and, for `next`, the
-/// invocation's headers into `invocation`). Returns the head and its length in bytes.
-fn read_head(
-    stream: &mut TcpStream,
-    input: &mut Input,
-    invocation: Option<&mut Invocation>,
-) -> Result<(Head, usize), Failure> {
-    loop {
-        input.read_more_or_fail(stream)?;
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut response = httparse::Response::new(&mut headers);
-        match response.parse(input.read()) {
-            Ok(httparse::Status::Complete(head_len)) => {
-                let head = parse_head(&response, invocation)?;
-                return Ok((head, head_len));
-            }
-            Ok(httparse::Status::Partial) if input.filled < MAX_HEAD_BYTES => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(Failure::Malformed("the answer's headers are too long"));
-            }
-            Err(_) => return Err(Failure::Malformed("the answer is not HTTP/1.1")),
-        }
-    }
-}
-
-/// The head's status, framing and (for `next`) the invocation's headers.
-fn parse_head(
-    response: &httparse::Response<'_, '_>,
-    mut invocation: Option<&mut Invocation>,
-) -> Result<Head, Failure> {
-    let mut head = Head {
-        status: response.code.unwrap_or_default(),
-        close: response.version == Some(0),
-        ..Head::default()
-    };
-    for header in response.headers.iter() {
-        let name = header.name;
+impl Invocation {
+    /// Keeps what the answer to `next` says of the invocation in its headers.
+    fn take_header(&mut self, name: &str, value: &[u8]) -> Result<(), Failure> {
         let text = || {
-            std::str::from_utf8(header.value)
+            std::str::from_utf8(value)
                 .map(str::trim)
                 .map_err(|_| Failure::Malformed("a header is not UTF-8"))
         };
-        if name.eq_ignore_ascii_case("content-length") {
-            let length = text()?
-                .parse()
-                .map_err(|_| Failure::Malformed("content-length is not a number"))?;
-            if head.framing != Framing::Chunked {
-                head.framing = Framing::Length(length);
+        if name.eq_ignore_ascii_case("lambda-runtime-aws-request-id") {
+            let id = text()?;
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+                return Err(Failure::Malformed(
+                    "lambda-runtime-aws-request-id is not a path segment",
+                ));
             }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            if text()?.to_ascii_lowercase().ends_with("chunked") {
-                head.framing = Framing::Chunked;
-            }
-        } else if name.eq_ignore_ascii_case("connection") {
-            let value = text()?.to_ascii_lowercase();
-            head.close = value.split(',').any(|v| v.trim() == "close");
-            if value.split(',').any(|v| v.trim() == "keep-alive") {
-                head.close = false;
-            }
-        } else if let Some(invocation) = invocation.as_deref_mut() {
-            if name.eq_ignore_ascii_case("lambda-runtime-aws-request-id") {
-                let id = text()?;
-                if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
-                    return Err(Failure::Malformed(
-                        "lambda-runtime-aws-request-id is not a path segment",
-                    ));
-                }
-                invocation.request_id = id.to_owned();
-            } else if name.eq_ignore_ascii_case("lambda-runtime-deadline-ms") {
-                invocation.deadline_ms = text()?.parse().ok();
-            } else if name.eq_ignore_ascii_case("lambda-runtime-trace-id") {
-                invocation.xray_trace_id = Some(text()?.to_owned());
-            } else if name.eq_ignore_ascii_case("lambda-runtime-aws-tenant-id") {
-                invocation.tenant_id = Some(text()?.to_owned());
-            } else if name.eq_ignore_ascii_case("lambda-runtime-invocation-id") {
-                invocation.invocation_id = Some(header_safe(text()?));
-            }
+            self.request_id = id.to_owned();
+        } else if name.eq_ignore_ascii_case("lambda-runtime-deadline-ms") {
+            self.deadline_ms = text()?.parse().ok();
+        } else if name.eq_ignore_ascii_case("lambda-runtime-trace-id") {
+            self.xray_trace_id = Some(text()?.to_owned());
+        } else if name.eq_ignore_ascii_case("lambda-runtime-aws-tenant-id") {
+            self.tenant_id = Some(text()?.to_owned());
+        } else if name.eq_ignore_ascii_case("lambda-runtime-invocation-id") {
+            self.invocation_id = Some(header_safe(text()?));
         }
+        Ok(())
     }
-    // A status without a body.
-    if head.status == 204 || head.status == 304 || (100..200).contains(&head.status) {
-        head.framing = Framing::Length(0);
-    }
-    Ok(head)
-}
-
-/// The body after the head's `head_len` bytes in `input`, read to its end.
-fn read_body(
-    stream: &mut TcpStream,
-    input: &mut Input,
-    head_len: usize,
-    framing: Framing,
-) -> Result<Vec<u8>, Failure> {
-    match framing {
-        Framing::Length(length) => {
-            while input.filled < head_len + length {
-                input.read_more_or_fail(stream)?;
-            }
-            Ok(input.read()[head_len..head_len + length].to_vec())
-        }
-        Framing::UntilClose => {
-            while input.read_more(stream).map_err(Failure::Io)? > 0 {}
-            Ok(input.read()[head_len..].to_vec())
-        }
-        Framing::Chunked => {
-            let mut body = Vec::new();
-            let mut at = head_len;
-            loop {
-                // The chunk's size line.
-                let (size, line_len) = loop {
-                    match httparse::parse_chunk_size(&input.read()[at..]) {
-                        Ok(httparse::Status::Complete((line_len, size))) => break (size, line_len),
-                        Ok(httparse::Status::Partial) => input.read_more_or_fail(stream)?,
-                        Err(_) => return Err(Failure::Malformed("a chunk's size is not hex")),
-                    }
-                };
-                at += line_len;
-                let size = usize::try_from(size)
-                    .map_err(|_| Failure::Malformed("a chunk is too large"))?;
-                if size == 0 {
-                    // Trailers, if any, end with an empty line.
-                    loop {
-                        match find(&input.read()[at..], b"\r\n") {
-                            Some(0) => return Ok(body),
-                            Some(end) => at += end + 2,
-                            None => input.read_more_or_fail(stream)?,
-                        }
-                    }
-                }
-                let end = at
-                    .checked_add(size)
-                    .and_then(|end| end.checked_add(2))
-                    .ok_or(Failure::Malformed("a chunk is too large"))?;
-                while input.filled < end {
-                    input.read_more_or_fail(stream)?;
-                }
-                body.extend_from_slice(&input.read()[at..end - 2]);
-                if &input.read()[end - 2..end] != b"\r\n" {
-                    return Err(Failure::Malformed("a chunk does not end with CRLF"));
-                }
-                at = end;
-            }
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// `value` with anything that cannot stand in a header value (control characters, non-ASCII)
@@ -524,165 +329,13 @@ fn header_safe(value: &str) -> String {
         .collect()
 }
 
-/// A scripted Runtime API on 127.0.0.1 for tests: it answers the requests it gets, in order,
-/// with the answers it was given, and records each request.
 #[cfg(test)]
-pub(crate) mod fake {
-    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-    use std::net::{TcpListener, TcpStream};
-    use std::thread::JoinHandle;
-    use std::time::Duration;
-
-    /// One request as the fake received it.
-    #[derive(Debug, Clone)]
-    pub struct Seen {
-        /// `METHOD PATH`.
-        pub line: String,
-        /// Its headers, names in lower case.
-        pub headers: Vec<(String, String)>,
-        pub body: Vec<u8>,
-        /// Which connection it came on, counting from 0.
-        pub connection: usize,
-    }
-
-    impl Seen {
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        }
-    }
-
-    /// One answer: the raw bytes to write, in pieces written apart (to make the client read
-    /// more than once), and whether to close the connection afterwards.
-    pub struct Answer {
-        pub pieces: Vec<Vec<u8>>,
-        pub close: bool,
-    }
-
-    impl Answer {
-        /// A whole answer in one write.
-        pub fn raw(text: impl Into<Vec<u8>>) -> Self {
-            Self {
-                pieces: vec![text.into()],
-                close: false,
-            }
-        }
-
-        /// An invocation with `request_id` and `event`, with `content-length`.
-        pub fn invocation(request_id: &str, event: &str) -> Self {
-            Self::raw(format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                 lambda-runtime-aws-request-id: {request_id}\r\n\
-                 lambda-runtime-deadline-ms: 1796338813520\r\n\
-                 content-length: {}\r\n\r\n{event}",
-                event.len()
-            ))
-        }
-
-        /// `202 Accepted`, as the Runtime API takes an answer.
-        pub fn accepted() -> Self {
-            Self::raw("HTTP/1.1 202 Accepted\r\ncontent-length: 15\r\n\r\n{\"status\":\"OK\"}")
-        }
-    }
-
-    /// The fake's address (`host:port`), and its thread, which returns the requests it saw
-    /// once it has given every answer, or no connection has come for two seconds.
-    pub fn runtime_api(answers: Vec<Answer>) -> (String, JoinHandle<Vec<Seen>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let host = listener.local_addr().unwrap().to_string();
-        let thread = std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            let mut answers = answers.into_iter().peekable();
-            let mut connection = 0;
-            'connections: while answers.peek().is_some() {
-                let Some(stream) = accept(&listener) else {
-                    break;
-                };
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(10)))
-                    .unwrap();
-                let mut writer = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
-                while let Some(request) = read(&mut reader, connection) {
-                    seen.push(request);
-                    let Some(answer) = answers.next() else {
-                        break 'connections;
-                    };
-                    for piece in &answer.pieces {
-                        writer.write_all(piece).unwrap();
-                        writer.flush().unwrap();
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    if answer.close {
-                        break;
-                    }
-                    if answers.peek().is_none() {
-                        break 'connections;
-                    }
-                }
-                connection += 1;
-            }
-            seen
-        });
-        (host, thread)
-    }
-
-    /// The next connection, if one comes within two seconds.
-    fn accept(listener: &TcpListener) -> Option<TcpStream> {
-        listener.set_nonblocking(true).unwrap();
-        for _ in 0..200 {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    stream.set_nonblocking(false).unwrap();
-                    return Some(stream);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        }
-        None
-    }
-
-    fn read(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Seen> {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let mut parts = line.split_whitespace();
-        let line = format!("{} {}", parts.next()?, parts.next()?);
-        let mut headers = Vec::new();
-        loop {
-            let mut header = String::new();
-            reader.read_line(&mut header).ok()?;
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let (name, value) = header.split_once(':')?;
-            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
-        }
-        let length = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .map_or(0, |(_, v)| v.parse().unwrap());
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).ok()?;
-        Some(Seen {
-            line,
-            headers,
-            body,
-            connection,
-        })
-    }
-}
+pub(crate) mod fake;
 
 #[cfg(test)]
 mod tests {
     use super::fake::{Answer, runtime_api};
+    use super::http1::{MAX_KEPT_BYTES, READ_CHUNK};
     use super::*;
 
     #[test]
@@ -804,10 +457,7 @@ mod tests {
         pieces.push(format!("{}\r\n", &rest[5..]).into_bytes());
         pieces.push(b"0\r\nsome-trailer: x\r\n\r\n".to_vec());
         let (host, server) = runtime_api(vec![
-            Answer {
-                pieces,
-                close: false,
-            },
+            Answer::in_pieces(pieces),
             Answer::invocation("id-2", "{}"),
         ]);
         let mut api = RuntimeApi::new(&host).unwrap();
@@ -828,16 +478,13 @@ mod tests {
         let whole = pieces.concat();
         let pieces = whole.chunks(100_000).map(<[u8]>::to_vec).collect();
         let (host, server) = runtime_api(vec![
-            Answer {
-                pieces,
-                close: false,
-            },
+            Answer::in_pieces(pieces),
             Answer::invocation("id-2", "{}"),
         ]);
         let mut api = RuntimeApi::new(&host).unwrap();
         assert_eq!(api.next_invocation().unwrap().event, event.as_bytes());
         // What was read is given back once the event is out.
-        assert_eq!(api.input.data.len(), READ_CHUNK);
+        assert_eq!(api.input.kept(), READ_CHUNK);
         assert_eq!(api.next_invocation().unwrap().request_id, "id-2");
         server.join().unwrap();
     }
