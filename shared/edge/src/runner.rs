@@ -132,8 +132,9 @@ pub fn run_http<F: Function + Sync>(start: impl Future<Output = Result<F, BoxErr
 /// every invocation the Runtime API hands over ([`runtime_api`]), each in one
 /// `block_on` of the async runtime while the Runtime API is waited on outside it. An event
 /// that is not the function's event type is reported as the invocation's error
-/// (`EventDecodeError`), and so is a handler's panic (`Panic`); the function goes on. Returns
-/// only if start-up fails or the Runtime API cannot be talked to.
+/// (`EventDecodeError`), and so is a handler's panic (`Panic`); the function goes on (as
+/// `lambda_runtime` does). Returns only if start-up fails, or the Runtime API cannot be talked
+/// to, refuses to give the next invocation or answers with a `5xx` (see [`runtime_api`]).
 pub fn run_events<F: EventFunction + Sync>(
     start: impl Future<Output = Result<F, BoxError>>,
 ) -> ExitCode {
@@ -171,11 +172,11 @@ fn serve_events<F: EventFunction + Sync>(
             Err(_) => api.fail(&invocation, "Panic", "the function panicked"),
         }?;
         if !(200..300).contains(&status) {
+            // 403: the invocation is no longer open (it timed out); 413: the answer is too large.
             tracing::error!(
                 lambda_request_id = invocation.request_id,
                 status,
-                "the Lambda Runtime API did not take the invocation's answer (it timed out, or \
-                 the answer is too large)"
+                "the Lambda Runtime API refused the invocation's answer"
             );
         }
     }
@@ -348,7 +349,7 @@ mod tests {
         let error =
             serve_events(&runtime, &Numbers, &mut RuntimeApi::new(&host).unwrap()).unwrap_err();
         assert!(
-            matches!(error, RuntimeApiError::Status { status: 500 }),
+            matches!(error, RuntimeApiError::Status { status: 500, .. }),
             "{error:?}"
         );
 

@@ -2,6 +2,12 @@
 //! line and headers parsed by `httparse` (as hyper does), then the body by `content-length`,
 //! `chunked` (trailers read and dropped) or the connection's end. The bytes are read into an
 //! [`Input`] whose memory is kept between answers.
+//!
+//! The peer is Lambda's, on the same machine, but what it sends is still bounded and checked:
+//! an answer (head and body) is at most [`MAX_ANSWER_BYTES`]; a `content-length` that is not
+//! one plain number, or two that differ, is refused (RFC 9112 §6.3); an interim `1xx` head is
+//! skipped; and bytes after the body (which a peer answering one request at a time never
+//! sends) end the connection instead of being read as the next answer.
 
 use std::io::{self, Read as _};
 use std::net::TcpStream;
@@ -11,6 +17,10 @@ const MAX_HEADERS: usize = 32;
 
 /// The most bytes an answer's status line and headers may take.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// The most bytes an answer may take, head and body: Lambda's largest event (6 MB for a
+/// synchronous invocation) with room to spare.
+pub(super) const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
 /// The most memory kept for reading between answers (a large event's is given back).
 pub(super) const MAX_KEPT_BYTES: usize = 256 * 1024;
@@ -70,10 +80,15 @@ impl Input {
         self.data.len()
     }
 
-    /// Reads what the socket has (at least one byte, or 0 at its end) after what was read.
-    fn read_more(&mut self, stream: &mut TcpStream) -> io::Result<usize> {
+    /// Reads what the socket has (at least one byte, or 0 at its end) after what was read; an
+    /// answer growing past [`MAX_ANSWER_BYTES`] is refused.
+    fn read_more(&mut self, stream: &mut TcpStream) -> Result<usize, Failure> {
+        if self.filled >= MAX_ANSWER_BYTES {
+            return Err(Failure::Malformed("the answer is too large"));
+        }
         if self.filled == self.data.len() {
-            self.data.resize(self.data.len() * 2, 0);
+            self.data
+                .resize((self.data.len() * 2).min(MAX_ANSWER_BYTES), 0);
         }
         loop {
             match stream.read(&mut self.data[self.filled..]) {
@@ -82,18 +97,23 @@ impl Input {
                     return Ok(read);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(Failure::Io(e)),
             }
         }
     }
 
     /// Reads more, an early end being an error.
     fn read_more_or_fail(&mut self, stream: &mut TcpStream) -> Result<(), Failure> {
-        match self.read_more(stream) {
-            Ok(0) => Err(Failure::Io(io::ErrorKind::UnexpectedEof.into())),
-            Ok(_) => Ok(()),
-            Err(e) => Err(Failure::Io(e)),
+        match self.read_more(stream)? {
+            0 => Err(Failure::Io(io::ErrorKind::UnexpectedEof.into())),
+            _ => Ok(()),
         }
+    }
+
+    /// Forgets the first `len` bytes read, keeping what follows them.
+    fn consume(&mut self, len: usize) {
+        self.data.copy_within(len..self.filled, 0);
+        self.filled -= len;
     }
 }
 
@@ -103,12 +123,20 @@ impl Input {
 pub(super) fn read_answer(
     stream: &mut TcpStream,
     input: &mut Input,
-    header: impl FnMut(&str, &[u8]) -> Result<(), Failure>,
+    mut header: impl FnMut(&str, &[u8]) -> Result<(), Failure>,
 ) -> Result<(Head, Vec<u8>), Failure> {
     input.filled = 0;
-    let (mut head, framing, head_len) = read_head(stream, input, header)?;
-    let body = read_body(stream, input, head_len, framing)?;
-    head.close |= framing == Framing::UntilClose;
+    let (mut head, framing, head_len) = loop {
+        let (head, framing, head_len) = read_head(stream, input, &mut header)?;
+        // An interim answer (`100 Continue`, `103 Early Hints`): the final one follows.
+        if (100..200).contains(&head.status) && head.status != 101 {
+            input.consume(head_len);
+            continue;
+        }
+        break (head, framing, head_len);
+    };
+    let (body, end) = read_body(stream, input, head_len, framing)?;
+    head.close |= framing == Framing::UntilClose || end < input.filled;
     if input.data.len() > MAX_KEPT_BYTES {
         *input = Input::new();
     }
@@ -122,8 +150,13 @@ fn read_head(
     input: &mut Input,
     header: impl FnMut(&str, &[u8]) -> Result<(), Failure>,
 ) -> Result<(Head, Framing, usize), Failure> {
+    // Bytes already read (after an interim answer) are parsed before reading more.
+    let mut read = input.filled > 0;
     loop {
-        input.read_more_or_fail(stream)?;
+        if !read {
+            input.read_more_or_fail(stream)?;
+        }
+        read = false;
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut response = httparse::Response::new(&mut headers);
         match response.parse(input.read()) {
@@ -134,6 +167,9 @@ fn read_head(
             Ok(httparse::Status::Partial) if input.filled < MAX_HEAD_BYTES => {}
             Ok(httparse::Status::Partial) => {
                 return Err(Failure::Malformed("the answer's headers are too long"));
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(Failure::Malformed("the answer has too many headers"));
             }
             Err(_) => return Err(Failure::Malformed("the answer is not HTTP/1.1")),
         }
@@ -147,9 +183,11 @@ fn parse_head(
 ) -> Result<(Head, Framing), Failure> {
     let mut head = Head {
         status: response.code.unwrap_or_default(),
-        close: response.version == Some(0),
+        close: false,
     };
     let mut framing = Framing::default();
+    let mut length = None;
+    let (mut close, mut keep_alive) = (false, false);
     for header in response.headers.iter() {
         let name = header.name;
         let text = || {
@@ -158,26 +196,48 @@ fn parse_head(
                 .map_err(|_| Failure::Malformed("a header is not UTF-8"))
         };
         if name.eq_ignore_ascii_case("content-length") {
-            let length = text()?
-                .parse()
-                .map_err(|_| Failure::Malformed("content-length is not a number"))?;
-            if framing != Framing::Chunked {
-                framing = Framing::Length(length);
+            let value = text()?;
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Failure::Malformed("content-length is not a number"));
             }
+            let value = value
+                .parse::<usize>()
+                .map_err(|_| Failure::Malformed("the answer is too large"))?;
+            if length.is_some_and(|length| length != value) {
+                return Err(Failure::Malformed("the answer has two content-lengths"));
+            }
+            length = Some(value);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            if text()?.to_ascii_lowercase().ends_with("chunked") {
-                framing = Framing::Chunked;
-            }
+            // The body is chunked if chunked is the last coding; with any other last coding
+            // it runs to the connection's end.
+            let last = text()?.rsplit(',').next().unwrap_or("").trim();
+            framing = if last.eq_ignore_ascii_case("chunked") {
+                Framing::Chunked
+            } else {
+                Framing::UntilClose
+            };
         } else if name.eq_ignore_ascii_case("connection") {
-            let value = text()?.to_ascii_lowercase();
-            head.close = value.split(',').any(|v| v.trim() == "close");
-            if value.split(',').any(|v| v.trim() == "keep-alive") {
-                head.close = false;
+            for option in text()?.split(',').map(str::trim) {
+                close |= option.eq_ignore_ascii_case("close");
+                keep_alive |= option.eq_ignore_ascii_case("keep-alive");
             }
         } else {
             other(name, header.value)?;
         }
     }
+    let transfer_encoded = response
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
+    if let (Some(length), false) = (length, transfer_encoded) {
+        if length > MAX_ANSWER_BYTES {
+            return Err(Failure::Malformed("the answer is too large"));
+        }
+        framing = Framing::Length(length);
+    }
+    // HTTP/1.1 keeps the connection unless told to close it; HTTP/1.0 closes it unless told
+    // to keep it.
+    head.close = close || (response.version == Some(0) && !keep_alive);
     // A status without a body.
     if head.status == 204 || head.status == 304 || (100..200).contains(&head.status) {
         framing = Framing::Length(0);
@@ -185,53 +245,57 @@ fn parse_head(
     Ok((head, framing))
 }
 
-/// The body after the head's `head_len` bytes in `input`, read to its end.
+/// The body after the head's `head_len` bytes in `input`, read to its end, and where in
+/// `input` the answer ends.
 fn read_body(
     stream: &mut TcpStream,
     input: &mut Input,
     head_len: usize,
     framing: Framing,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<(Vec<u8>, usize), Failure> {
     match framing {
         Framing::Length(length) => {
-            while input.filled < head_len + length {
+            let end = head_len
+                .checked_add(length)
+                .filter(|&end| end <= MAX_ANSWER_BYTES)
+                .ok_or(Failure::Malformed("the answer is too large"))?;
+            while input.filled < end {
                 input.read_more_or_fail(stream)?;
             }
-            Ok(input.read()[head_len..head_len + length].to_vec())
+            Ok((input.read()[head_len..end].to_vec(), end))
         }
         Framing::UntilClose => {
-            while input.read_more(stream).map_err(Failure::Io)? > 0 {}
-            Ok(input.read()[head_len..].to_vec())
+            while input.read_more(stream)? > 0 {}
+            Ok((input.read()[head_len..].to_vec(), input.filled))
         }
         Framing::Chunked => {
             let mut body = Vec::new();
             let mut at = head_len;
             loop {
-                // The chunk's size line.
+                // The chunk's size line (with any extensions, at most MAX_HEAD_BYTES).
                 let (size, line_len) = loop {
                     match httparse::parse_chunk_size(&input.read()[at..]) {
                         Ok(httparse::Status::Complete((line_len, size))) => break (size, line_len),
-                        Ok(httparse::Status::Partial) => input.read_more_or_fail(stream)?,
+                        Ok(httparse::Status::Partial) if input.filled - at < MAX_HEAD_BYTES => {
+                            input.read_more_or_fail(stream)?;
+                        }
+                        Ok(httparse::Status::Partial) => {
+                            return Err(Failure::Malformed("a chunk's size line is too long"));
+                        }
                         Err(_) => return Err(Failure::Malformed("a chunk's size is not hex")),
                     }
                 };
                 at += line_len;
                 let size = usize::try_from(size)
-                    .map_err(|_| Failure::Malformed("a chunk is too large"))?;
+                    .map_err(|_| Failure::Malformed("the answer is too large"))?;
                 if size == 0 {
-                    // Trailers, if any, end with an empty line.
-                    loop {
-                        match find(&input.read()[at..], b"\r\n") {
-                            Some(0) => return Ok(body),
-                            Some(end) => at += end + 2,
-                            None => input.read_more_or_fail(stream)?,
-                        }
-                    }
+                    return read_trailers(stream, input, at).map(|end| (body, end));
                 }
                 let end = at
                     .checked_add(size)
                     .and_then(|end| end.checked_add(2))
-                    .ok_or(Failure::Malformed("a chunk is too large"))?;
+                    .filter(|&end| end <= MAX_ANSWER_BYTES)
+                    .ok_or(Failure::Malformed("the answer is too large"))?;
                 while input.filled < end {
                     input.read_more_or_fail(stream)?;
                 }
@@ -241,6 +305,32 @@ fn read_body(
                 }
                 at = end;
             }
+        }
+    }
+}
+
+/// Reads the trailers after a chunked body's last chunk, from `at` in `input`, to the empty line
+/// that ends them (at most MAX_HEAD_BYTES of them); returns where the answer ends.
+fn read_trailers(
+    stream: &mut TcpStream,
+    input: &mut Input,
+    mut at: usize,
+) -> Result<usize, Failure> {
+    let start = at;
+    // Where the search for the next line's end goes on from: what was searched is not again.
+    let mut from = at;
+    loop {
+        match find(&input.read()[from..], b"\r\n") {
+            Some(found) if from + found == at => return Ok(at + 2),
+            Some(found) => {
+                at = from + found + 2;
+                from = at;
+            }
+            None if input.filled - start < MAX_HEAD_BYTES => {
+                from = input.filled.saturating_sub(1).max(at);
+                input.read_more_or_fail(stream)?;
+            }
+            None => return Err(Failure::Malformed("the answer's trailers are too long")),
         }
     }
 }

@@ -8,20 +8,26 @@
 //! the Runtime API connection's own task besides), and every answer went through a spawned
 //! connection task and a tokio wake-up. The Runtime API is a local peer with a small, fixed
 //! protocol, and a function answers one invocation at a time, so this client talks to it over
-//! one blocking kept-alive socket: one write and one read per request, no task, no pool, no
-//! timer. bench/NOTES.md has the numbers before and after. The HTTP functions keep
+//! one blocking kept-alive socket: one write per request and, for an answer that fits in the
+//! read buffer, one read; no task, no pool, no timer. bench/NOTES.md has the numbers before and after. The HTTP functions keep
 //! `lambda_runtime` with `lambda_http`'s API Gateway conversion.
 //!
 //! Layout: this file sends the requests and keeps the connection; [`http1`] reads an answer (a
 //! status line and headers parsed by `httparse`, as hyper does, then a body by
 //! `content-length`, `chunked` or the connection's end); `fake` is a scripted Runtime API for
 //! tests. A connection the peer says it closes (`connection: close`) is opened again for the
-//! next request. A connection that
-//! ends without answering is an error, as it is for `lambda_runtime`: the Runtime API does not
-//! drop its runtime's connection, and a process that has been replaced (a harness's wrapper
-//! killed without it) must end rather than take the next invocation on a new connection.
-//! There are no timeouts: asking for the next invocation waits until there is one, as
-//! Lambda intends, and the Runtime API answers the rest at once.
+//! next request. A connection that ends without answering is an error, and the function ends
+//! (Lambda starts another): the Runtime API does not drop its runtime's connection, and a
+//! process that has been replaced (a harness's wrapper killed without it) must end rather than
+//! take the next invocation on a new connection. (hyper-util's pool, under `lambda_runtime`,
+//! would send a request that never left again on a new connection.) So does a `5xx` answer,
+//! which the Runtime API documents as a state the runtime should exit from. There are no
+//! timeouts: asking for the next invocation waits until there is one, as Lambda intends, and
+//! the Runtime API answers the rest at once.
+//!
+//! The invocation's id goes into the answer's path, so it must be a plain path segment (letters,
+//! digits, `-`, `_`, `.`; Lambda's are UUIDs); header values taken from the invocation or the
+//! function (the invocation id, the error type) are made header-safe.
 
 use std::io::{self, Write as _};
 use std::net::TcpStream;
@@ -34,7 +40,7 @@ mod http1;
 const API_PATH: &str = "/2018-06-01/runtime";
 
 /// One invocation, as the Runtime API hands it over.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Default, Clone, PartialEq)]
 pub struct Invocation {
     /// `lambda-runtime-aws-request-id`: the id to answer under (and the `RequestId` of Lambda's
     /// `START` and `REPORT` lines).
@@ -76,11 +82,14 @@ pub enum RuntimeApiError {
         #[source]
         source: io::Error,
     },
-    /// The Runtime API refused to give the next invocation.
-    #[error("the Lambda Runtime API answered {status} when asked for the next invocation")]
+    /// The Runtime API refused to give the next invocation, or answered an invocation's
+    /// answer with a `5xx` (a state its documentation says the runtime should exit from).
+    #[error("the Lambda Runtime API answered {status} to {request}")]
     Status {
         /// The answer's status code.
         status: u16,
+        /// What it answered, e.g. `the request for the next invocation`.
+        request: &'static str,
     },
     /// The answer is not HTTP/1.1 as this client reads it, or lacks what the protocol promises.
     #[error("the Lambda Runtime API's answer could not be read: {0}")]
@@ -123,7 +132,12 @@ impl RuntimeApi {
         };
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
         let path = path.trim_end_matches('/');
-        if host.is_empty() || path.bytes().any(|b| !b.is_ascii_graphic() || b == b'?') {
+        if host.is_empty()
+            || host.bytes().any(|b| !b.is_ascii_graphic() || b == b'@')
+            || path
+                .bytes()
+                .any(|b| !b.is_ascii_graphic() || b == b'?' || b == b'#')
+        {
             return Err(RuntimeApiError::Address(address.to_owned()));
         }
         let base = if path.is_empty() {
@@ -153,6 +167,7 @@ impl RuntimeApi {
         if !(200..300).contains(&head.status) {
             return Err(RuntimeApiError::Status {
                 status: head.status,
+                request: "the request for the next invocation",
             });
         }
         if invocation.request_id.is_empty() {
@@ -164,9 +179,10 @@ impl RuntimeApi {
         Ok(invocation)
     }
 
-    /// Answers `invocation` with `response` (JSON). Returns the Runtime API's status: one
-    /// other than 2xx (the invocation timed out, the answer is too large) is the caller's to log;
-    /// the function goes on with the next invocation.
+    /// Answers `invocation` with `response` (JSON). Returns the Runtime API's status: a `4xx`
+    /// (`403`: the invocation is no longer open, e.g. it timed out; `413`: the answer is too
+    /// large) is the caller's to log, and the function goes on with the next invocation; a
+    /// `5xx` is [`RuntimeApiError::Status`].
     pub fn respond(
         &mut self,
         invocation: &Invocation,
@@ -214,6 +230,16 @@ impl RuntimeApi {
         self.out.extend_from_slice(b"\r\n");
         self.out.extend_from_slice(body);
         let (head, _) = self.exchange(None)?;
+        if head.status >= 500 {
+            return Err(RuntimeApiError::Status {
+                status: head.status,
+                request: if kind == "error" {
+                    "an invocation's error report"
+                } else {
+                    "an invocation's answer"
+                },
+            });
+        }
         Ok(head.status)
     }
 
@@ -285,6 +311,20 @@ impl RuntimeApi {
     }
 }
 
+/// Shows the event's size, not the event: it carries the caller's token.
+impl std::fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invocation")
+            .field("request_id", &self.request_id)
+            .field("deadline_ms", &self.deadline_ms)
+            .field("xray_trace_id", &self.xray_trace_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("invocation_id", &self.invocation_id)
+            .field("event_bytes", &self.event.len())
+            .finish()
+    }
+}
+
 impl Invocation {
     /// Keeps what the answer to `next` says of the invocation in its headers.
     fn take_header(&mut self, name: &str, value: &[u8]) -> Result<(), Failure> {
@@ -295,7 +335,8 @@ impl Invocation {
         };
         if name.eq_ignore_ascii_case("lambda-runtime-aws-request-id") {
             let id = text()?;
-            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+            let segment = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+            if id.is_empty() || id == "." || id == ".." || !id.bytes().all(segment) {
                 return Err(Failure::Malformed(
                     "lambda-runtime-aws-request-id is not a path segment",
                 ));
@@ -549,7 +590,7 @@ mod tests {
             .next_invocation()
             .unwrap_err();
         assert!(
-            matches!(error, RuntimeApiError::Status { status: 500 }),
+            matches!(error, RuntimeApiError::Status { status: 500, .. }),
             "{error:?}"
         );
         server.join().unwrap();
@@ -568,6 +609,35 @@ mod tests {
                 "not a number",
             ),
             ("SMTP ready\r\n\r\n", "not HTTP/1.1"),
+            (
+                "HTTP/1.1 200 OK\r\nlambda-runtime-aws-request-id: ..\r\ncontent-length: 2\r\n\r\n{}",
+                "not a path segment",
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nlambda-runtime-aws-request-id: a?b=1\r\ncontent-length: 2\r\n\r\n{}",
+                "not a path segment",
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\n{}",
+                "not a number",
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}",
+                "two content-lengths",
+            ),
+            // Lengths that would overflow, or claim more than any event: refused before reading.
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 18446744073709551615\r\n\r\n{}",
+                "too large",
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 99999999999999999999999\r\n\r\n{}",
+                "too large",
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nFFFFFFFFFFFFFFF0\r\n",
+                "too large",
+            ),
         ] {
             let (host, server) = runtime_api(vec![Answer::raw(answer)]);
             let error = RuntimeApi::new(&host)
@@ -577,6 +647,92 @@ mod tests {
             assert!(error.to_string().contains(why), "{answer:?}: {error}");
             server.join().unwrap();
         }
+    }
+
+    #[test]
+    fn a_5xx_to_an_answer_is_an_error_a_4xx_is_the_callers_to_log() {
+        let (host, server) = runtime_api(vec![
+            Answer::invocation("id-1", "{}"),
+            Answer::raw("HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n"),
+            Answer::invocation("id-2", "{}"),
+            Answer::raw("HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"),
+        ]);
+        let mut api = RuntimeApi::new(&host).unwrap();
+        let invocation = api.next_invocation().unwrap();
+        assert_eq!(api.respond(&invocation, b"{}").unwrap(), 413);
+        let invocation = api.next_invocation().unwrap();
+        let error = api.fail(&invocation, "Panic", "x").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the Lambda Runtime API answered 500 to an invocation's error report"
+        );
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn an_interim_answer_is_skipped_and_bytes_after_the_body_end_the_connection() {
+        let Answer { pieces, .. } = Answer::invocation("id-1", "{}");
+        let mut first = b"HTTP/1.1 100 Continue\r\n\r\n".to_vec();
+        first.extend(pieces.concat());
+        // Bytes after the body: not read as the next answer; the next request goes out on a
+        // new connection.
+        first.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        let (host, server) = runtime_api(vec![
+            Answer {
+                pieces: vec![first],
+                close: true,
+            },
+            Answer::accepted(),
+        ]);
+        let mut api = RuntimeApi::new(&host).unwrap();
+        let invocation = api.next_invocation().unwrap();
+        assert_eq!(
+            (invocation.request_id.as_str(), invocation.event.as_slice()),
+            ("id-1", &b"{}"[..])
+        );
+        assert_eq!(api.respond(&invocation, b"{}").unwrap(), 202);
+        let seen = server.join().unwrap();
+        assert_eq!((seen[0].connection, seen[1].connection), (0, 1));
+    }
+
+    #[test]
+    fn http_1_0_closes_unless_told_to_keep_alive() {
+        let (host, server) = runtime_api(vec![
+            Answer {
+                pieces: vec![
+                    b"HTTP/1.0 200 OK\r\nconnection: x-other\r\n\
+                      lambda-runtime-aws-request-id: id-1\r\ncontent-length: 2\r\n\r\n{}"
+                        .to_vec(),
+                ],
+                close: true,
+            },
+            Answer::raw(
+                "HTTP/1.0 202 Accepted\r\nconnection: Keep-Alive\r\ncontent-length: 0\r\n\r\n",
+            ),
+            Answer::invocation("id-2", "{}"),
+        ]);
+        let mut api = RuntimeApi::new(&host).unwrap();
+        let invocation = api.next_invocation().unwrap();
+        assert_eq!(api.respond(&invocation, b"{}").unwrap(), 202);
+        assert_eq!(api.next_invocation().unwrap().request_id, "id-2");
+        let seen = server.join().unwrap();
+        let connections: Vec<_> = seen.iter().map(|s| s.connection).collect();
+        assert_eq!(connections, [0, 1, 1]);
+    }
+
+    #[test]
+    fn an_invocation_shows_its_events_size_not_the_event() {
+        let invocation = Invocation {
+            request_id: "id-1".into(),
+            event: br#"{"headers":{"authorization":"Bearer secret-token"}}"#.to_vec(),
+            ..Invocation::default()
+        };
+        let shown = format!("{invocation:?}");
+        assert!(
+            shown.contains("id-1") && shown.contains("event_bytes: 51"),
+            "{shown}"
+        );
+        assert!(!shown.contains("secret-token"), "{shown}");
     }
 
     #[test]
