@@ -1,7 +1,8 @@
 //! Reading one HTTP/1.1 answer off a kept-alive socket, for [`super::RuntimeApi`]: the status
 //! line and headers parsed by `httparse` (as hyper does), then the body by `content-length`,
 //! `chunked` (trailers read and dropped) or the connection's end. The bytes are read into an
-//! [`Input`] whose memory is kept between answers.
+//! [`Input`] whose memory is kept between answers. It reads from any `Read`, so the fuzz
+//! test (`super::fuzz`) feeds it from memory.
 //!
 //! The peer is Lambda's, on the same machine, but what it sends is still bounded and checked:
 //! an answer (head and body) is at most [`MAX_ANSWER_BYTES`]; a `content-length` that is not
@@ -9,8 +10,7 @@
 //! skipped; and bytes after the body (which a peer answering one request at a time never
 //! sends) end the connection instead of being read as the next answer.
 
-use std::io::{self, Read as _};
-use std::net::TcpStream;
+use std::io::{self, Read};
 
 /// The most headers an answer may have.
 const MAX_HEADERS: usize = 32;
@@ -82,7 +82,7 @@ impl Input {
 
     /// Reads what the socket has (at least one byte, or 0 at its end) after what was read; an
     /// answer growing past [`MAX_ANSWER_BYTES`] is refused.
-    fn read_more(&mut self, stream: &mut TcpStream) -> Result<usize, Failure> {
+    fn read_more(&mut self, stream: &mut impl Read) -> Result<usize, Failure> {
         if self.filled >= MAX_ANSWER_BYTES {
             return Err(Failure::Malformed("the answer is too large"));
         }
@@ -103,7 +103,7 @@ impl Input {
     }
 
     /// Reads more, an early end being an error.
-    fn read_more_or_fail(&mut self, stream: &mut TcpStream) -> Result<(), Failure> {
+    fn read_more_or_fail(&mut self, stream: &mut impl Read) -> Result<(), Failure> {
         match self.read_more(stream)? {
             0 => Err(Failure::Io(io::ErrorKind::UnexpectedEof.into())),
             _ => Ok(()),
@@ -121,7 +121,7 @@ impl Input {
 /// that frame the body (`content-length`, `transfer-encoding`, `connection`) handed to
 /// `header` (name, value), and its body.
 pub(super) fn read_answer(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     input: &mut Input,
     mut header: impl FnMut(&str, &[u8]) -> Result<(), Failure>,
 ) -> Result<(Head, Vec<u8>), Failure> {
@@ -146,7 +146,7 @@ pub(super) fn read_answer(
 /// Reads into `input` until the head is complete, and parses it. Returns the head, its framing
 /// and its length in bytes.
 fn read_head(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     input: &mut Input,
     header: impl FnMut(&str, &[u8]) -> Result<(), Failure>,
 ) -> Result<(Head, Framing, usize), Failure> {
@@ -248,7 +248,7 @@ fn parse_head(
 /// The body after the head's `head_len` bytes in `input`, read to its end, and where in
 /// `input` the answer ends.
 fn read_body(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     input: &mut Input,
     head_len: usize,
     framing: Framing,
@@ -312,7 +312,7 @@ fn read_body(
 /// Reads the trailers after a chunked body's last chunk, from `at` in `input`, to the empty line
 /// that ends them (at most MAX_HEAD_BYTES of them); returns where the answer ends.
 fn read_trailers(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     input: &mut Input,
     mut at: usize,
 ) -> Result<usize, Failure> {

@@ -372,6 +372,8 @@ fn header_safe(value: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod fake;
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {
