@@ -169,7 +169,15 @@ fn serve_events<F: EventFunction + Sync>(
         let status = match answer {
             Ok(Ok(response)) => api.respond(&invocation, &response),
             Ok(Err(error)) => api.fail(&invocation, "EventDecodeError", &error.to_string()),
-            Err(_) => api.fail(&invocation, "Panic", "the function panicked"),
+            Err(_) => {
+                // The panic's own message went to stderr (Rust's panic hook); this line carries
+                // the invocation's id. The function goes on, as `lambda_runtime` does.
+                tracing::error!(
+                    lambda_request_id = invocation.request_id,
+                    "the function panicked; the invocation is reported as failed (Panic)"
+                );
+                api.fail(&invocation, "Panic", "the function panicked")
+            }
         }?;
         if !(200..300).contains(&status) {
             // 403: the invocation is no longer open (it timed out); 413: the answer is too large.
@@ -346,8 +354,15 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let error =
-            serve_events(&runtime, &Numbers, &mut RuntimeApi::new(&host).unwrap()).unwrap_err();
+        let logs = Logs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish();
+        let error = tracing::subscriber::with_default(subscriber, || {
+            serve_events(&runtime, &Numbers, &mut RuntimeApi::new(&host).unwrap())
+        })
+        .unwrap_err();
         assert!(
             matches!(error, RuntimeApiError::Status { status: 500, .. }),
             "{error:?}"
@@ -387,6 +402,49 @@ mod tests {
         assert_eq!(body(5)["errorType"], "Panic");
         // One connection throughout.
         assert!(seen.iter().all(|s| s.connection == 0));
+        // Each failure is logged with its invocation's id; the event's value never is.
+        let logs = logs.text();
+        for (id, what) in [
+            ("id-2", "is not the function's event type"),
+            ("id-3", "the function panicked"),
+            ("id-4", "refused the invocation's answer"),
+        ] {
+            assert!(
+                logs.lines()
+                    .any(|l| l.contains(what) && l.contains(&format!("lambda_request_id=\"{id}\""))),
+                "{what}: {logs}"
+            );
+        }
+        assert!(!logs.contains("Bearer secret"), "{logs}");
+    }
+
+    /// Log output captured for a test.
+    #[derive(Clone, Default)]
+    struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Logs {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+        type Writer = Self;
+
+        fn make_writer(&'a self) -> Self {
+            self.clone()
+        }
     }
 
     #[test]
