@@ -137,12 +137,8 @@ fn in_pieces(bytes: &[u8], cuts: &[prop::sample::Index]) -> Vec<Vec<u8>> {
     pieces
 }
 
+// proptest's default configuration reads `PROPTEST_CASES` itself.
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
-        ..ProptestConfig::default()
-    })]
-
     /// Structured answers in any pieces: read or refused, never a panic; an accepted
     /// invocation's id is a plain path segment.
     #[test]
