@@ -354,7 +354,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let logs = Logs::default();
+        let logs = auth_testing::logs::Capture::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(logs.clone())
             .with_ansi(false)
@@ -416,35 +416,6 @@ mod tests {
             );
         }
         assert!(!logs.contains("Bearer secret"), "{logs}");
-    }
-
-    /// Log output captured for a test.
-    #[derive(Clone, Default)]
-    struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl Logs {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
-
-    impl std::io::Write for Logs {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-        type Writer = Self;
-
-        fn make_writer(&'a self) -> Self {
-            self.clone()
-        }
     }
 
     #[test]
