@@ -187,7 +187,7 @@ fn parse_head(
     };
     let mut framing = Framing::default();
     let mut length = None;
-    let (mut close, mut keep_alive) = (false, false);
+    let (mut close, mut keep_alive, mut transfer_encoded) = (false, false, false);
     for header in response.headers.iter() {
         let name = header.name;
         let text = || {
@@ -210,6 +210,7 @@ fn parse_head(
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             // The body is chunked if chunked is the last coding; with any other last coding
             // it runs to the connection's end.
+            transfer_encoded = true;
             let last = text()?.rsplit(',').next().unwrap_or("").trim();
             framing = if last.eq_ignore_ascii_case("chunked") {
                 Framing::Chunked
@@ -225,10 +226,6 @@ fn parse_head(
             other(name, header.value)?;
         }
     }
-    let transfer_encoded = response
-        .headers
-        .iter()
-        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
     if let (Some(length), false) = (length, transfer_encoded) {
         if length > MAX_ANSWER_BYTES {
             return Err(Failure::Malformed("the answer is too large"));
