@@ -15,6 +15,8 @@ use auth_sdk::SdkClients as _;
 use auth_sdk::store::{DynamoAttempts, DynamoSessions, DynamoUsers, create_tables};
 use clap::{CommandFactory, FromArgMatches, Parser};
 use local_api::startup::{self, Source};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// The JWT session service's API on localhost, behind a local API Gateway that behaves as the
 /// deployed one (routes, Lambda authorizer, 401/403/404/500 answers).
@@ -172,10 +174,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // crates; every other crate stays at INFO or above, so that the SDK's TRACE lines (whole
     // items, password hashes included) never reach the logs.
     tracing_subscriber::fmt()
-        .with_env_filter(auth_telemetry::filter(auth_telemetry::level_from_env()))
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
+        .finish()
+        .with(auth_telemetry::filter(auth_telemetry::level_from_env()))
         .init();
     let command = Args::command();
     let matches = match command.clone().try_get_matches() {
