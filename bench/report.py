@@ -192,14 +192,18 @@ def paired_rounds():
 
 def paired_warm():
     """The warm rounds where both the authorizer's and Python's runs passed their checks: per
-    round, the two median CPU times per warm invocation (µs); and the rounds left out."""
+    round, the two median CPU times per warm invocation (µs); per round, our cold start's first
+    invocation and our median warm wall time (ms); and the rounds left out."""
     pairs, left_out = paired("warm-rust", "warm-python", "Python",
                              lambda p: p["ok"] and p.get("warm"), "no warm invocations")
-    return [tuple(q(p["warm"]["cpu_ns"], 0.5) / 1e3 for p in pair) for pair in pairs], left_out
+    cpu = [tuple(q(p["warm"]["cpu_ns"], 0.5) / 1e3 for p in pair) for pair in pairs]
+    first = [(ours["cold"][0]["first_invocation_ns"] / 1e6, q(ours["warm"]["wall_ns"], 0.5) / 1e6)
+             for ours, _ in pairs if ours["cold"]]
+    return cpu, first, left_out
 
 
 p_floor_inits, p_ours_inits, p_left_out = paired_rounds()
-p_warm, p_warm_left_out = paired_warm()
+p_warm, p_first, p_warm_left_out = paired_warm()
 p_rtt = rtt(os.path.join("paired", "roundtrip.txt"))
 d_floor = d_ours = allowance = d_cpu = d_py_cpu = warm_ratio = float("nan")
 init_how = warm_how = ""
@@ -223,9 +227,20 @@ if "deployed-rust-authorizer" in runs:
     for fn in ("authorizer", "user-info"):
         first = med(f"deployed-rust-{fn}", "first_invocation_ms")
         warm_wall = med(f"deployed-rust-{fn}", "wall_ms")
+        rows_how = f"{first:.2f} ms vs {warm_wall:.2f} ms = {fmt_ratio(first / warm_wall)}"
+        ratio = first / warm_wall
+        if fn == "authorizer" and p_first:
+            # The rows' cold starts and warm invocations are measured minutes apart, and a warm
+            # invocation's wall time is mostly moto's, which this VM moves by tens of percent
+            # in that time. So, as the warm CPU: judged on the interleaved warm rounds, each
+            # round's first invocation against the same round's median warm wall time.
+            ratios = [f / w for f, w in p_first]
+            ratio = q(ratios, 0.5)
+            rows_how = (f"interleaved: median of {len(ratios)} rounds' ratios {fmt_ratio(ratio)} "
+                        f"(rounds {fmt_ratio(min(ratios))}–{fmt_ratio(max(ratios))}; each round's "
+                        f"one cold start against its warm invocations); the rows above: {rows_how}")
         targets.append((f"deployed {fn}: first invocation ≤ 1.5× the median warm invocation (wall)",
-                        f"{first:.2f} ms vs {warm_wall:.2f} ms = {fmt_ratio(first / warm_wall)}",
-                        first <= 1.5 * warm_wall))
+                        rows_how, ratio <= 1.5))
     # Init spans many quota periods: its median. A first invocation fits in one period or waits
     # for the next (~100 ms) depending on how much of the period init left, so its times are
     # two clusters and their median flips between them from run to run: judged on the mean,
