@@ -10,8 +10,10 @@ import http.server
 import os
 import pathlib
 import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -147,8 +149,10 @@ def own_server():
         server.stop()
 
 
-def chromium(user_agent=None):
-    """A fresh headless Chromium with a profile of its own (its own cookie jar)."""
+def chromium(tmpdir, user_agent=None):
+    """A fresh headless Chromium with a profile of its own (its own cookie jar). `tmpdir` is its
+    TMPDIR: Chromium leaves its process-singleton directory (`org.chromium.Chromium.*`) behind
+    there, which the caller removes after quitting it."""
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
     for argument in [
@@ -159,7 +163,10 @@ def chromium(user_agent=None):
     if user_agent:
         options.add_argument(f"--user-agent={user_agent}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver"))
+    service = Service(
+        os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver"),
+        env={**os.environ, "TMPDIR": str(tmpdir)},
+    )
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
@@ -169,16 +176,20 @@ def chromium(user_agent=None):
 @pytest.fixture
 def browser():
     """Opens separate Chromium instances (`browser()`, `browser(user_agent=...)`), each an
-    AccountPage on it; all are closed at teardown."""
+    AccountPage on it; all are closed at teardown, and their temporary files removed."""
     drivers = []
+    tmpdirs = []
 
     def open_browser(server, user_agent=None):
-        drivers.append(chromium(user_agent))
+        tmpdirs.append(tempfile.mkdtemp(prefix="browser-test-"))
+        drivers.append(chromium(tmpdirs[-1], user_agent))
         return AccountPage(drivers[-1], server.base)
 
     yield open_browser
     for driver in drivers:
         driver.quit()
+    for tmpdir in tmpdirs:
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 class _Blank(http.server.BaseHTTPRequestHandler):
