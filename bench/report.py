@@ -238,7 +238,8 @@ if "deployed-rust-authorizer" in runs:
             ratio = q(ratios, 0.5)
             rows_how = (f"interleaved: median of {len(ratios)} rounds' ratios {fmt_ratio(ratio)} "
                         f"(rounds {fmt_ratio(min(ratios))}–{fmt_ratio(max(ratios))}; each round's "
-                        f"one cold start against its warm invocations); the rows above: {rows_how}")
+                        f"cold start against the warm invocations right after it); the rows "
+                        f"above: {rows_how}")
         targets.append((f"deployed {fn}: first invocation ≤ 1.5× the median warm invocation (wall)",
                         rows_how, ratio <= 1.5))
     # Init spans many quota periods: its median. A first invocation fits in one period or waits
