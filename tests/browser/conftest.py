@@ -186,10 +186,18 @@ def browser():
         return AccountPage(drivers[-1], server.base)
 
     yield open_browser
-    for driver in drivers:
-        driver.quit()
-    for tmpdir in tmpdirs:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    try:
+        failures = []
+        for driver in drivers:
+            try:
+                driver.quit()
+            except Exception as e:  # every browser is quit, whichever fails
+                failures.append(e)
+        if failures:
+            raise failures[0]
+    finally:
+        for tmpdir in tmpdirs:
+            shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 class _Blank(http.server.BaseHTTPRequestHandler):
