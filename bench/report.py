@@ -192,13 +192,19 @@ def paired_rounds():
 
 def paired_warm():
     """The warm rounds where both the authorizer's and Python's runs passed their checks: per
-    round, the two median CPU times per warm invocation (µs); per round, our cold start's first
-    invocation and our median warm wall time (ms); and the rounds left out."""
+    round, the two median CPU times per warm invocation (µs); and the rounds left out. Also,
+    per round where ours passed: its cold start's first invocation and its median warm wall
+    time (ms)."""
     pairs, left_out = paired("warm-rust", "warm-python", "Python",
                              lambda p: p["ok"] and p.get("warm"), "no warm invocations")
     cpu = [tuple(q(p["warm"]["cpu_ns"], 0.5) / 1e3 for p in pair) for pair in pairs]
-    first = [(ours["cold"][0]["first_invocation_ns"] / 1e6, q(ours["warm"]["wall_ns"], 0.5) / 1e6)
-             for ours, _ in pairs if ours["cold"]]
+    # Ours alone, whether or not the round's Python run passed.
+    first = []
+    for path in glob.glob(os.path.join(OUT, "paired", "warm-rust-*.json")):
+        ours = load(path)
+        if ours["ok"] and ours.get("warm") and ours["cold"]:
+            first.append((q([c["first_invocation_ns"] for c in ours["cold"]], 0.5) / 1e6,
+                          q(ours["warm"]["wall_ns"], 0.5) / 1e6))
     return cpu, first, left_out
 
 
@@ -230,16 +236,19 @@ if "deployed-rust-authorizer" in runs:
         rows_how = f"{first:.2f} ms vs {warm_wall:.2f} ms = {fmt_ratio(first / warm_wall)}"
         ratio = first / warm_wall
         if fn == "authorizer" and p_first:
-            # The rows' cold starts and warm invocations are measured minutes apart, and a warm
-            # invocation's wall time is mostly moto's, which this VM moves by tens of percent
-            # in that time. So, as the warm CPU: judged on the interleaved warm rounds, each
-            # round's first invocation against the same round's median warm wall time.
+            # A row runs its 20 cold starts back to back, then about 40 s of warm invocations, and
+            # a warm invocation's wall time is mostly moto's: a slow stretch of this VM over the
+            # cold starts moves the whole ratio. So, as the warm CPU, judged on the interleaved
+            # warm rounds, spread over minutes: each round's first invocation against the median
+            # wall time of the warm invocations run seconds after it; the median of the ratios.
             ratios = [f / w for f, w in p_first]
             ratio = q(ratios, 0.5)
             rows_how = (f"interleaved: median of {len(ratios)} rounds' ratios {fmt_ratio(ratio)} "
                         f"(rounds {fmt_ratio(min(ratios))}–{fmt_ratio(max(ratios))}; each round's "
-                        f"cold start against the warm invocations right after it); the rows "
+                        f"cold start against the warm invocations seconds after it); the rows "
                         f"above: {rows_how}")
+        elif fn == "authorizer":
+            rows_how = f"sequential rows (no interleaved rounds): {rows_how}"
         targets.append((f"deployed {fn}: first invocation ≤ 1.5× the median warm invocation (wall)",
                         rows_how, ratio <= 1.5))
     # Init spans many quota periods: its median. A first invocation fits in one period or waits
@@ -615,6 +624,13 @@ for fn in FUNCTIONS:
 if jv / hm > 3:
     missed.append(f"- **JWT verification {jv:.0f} ns vs raw HMAC-SHA256 {hm:.0f} ns = {jv / hm:.2f}× "
                   f"(target ≤ 3×, i.e. ≤ {3 * hm:.0f} ns): over by {jv - 3 * hm:.0f} ns.**")
+# Every other missed target (first invocations, the 128 MB ratios, RSS): what it measured.
+EXPLAINED = ("deployed authorizer: init ≤", "deployed, kept-alive: authorizer warm CPU",
+             "authorizer: warm CPU ≥", "JWT verification")
+for t, m, ok in targets:
+    if not ok and not (t.startswith(EXPLAINED) or ": init ≤ 1.5× the hello-world floor" in t
+                       or ": init ≥ " in t or ": arm64 zip" in t):
+        missed.append(f"- **{t}: {m}.**")
 w("## Missed targets: by how much (computed from this run)\n")
 w("\n".join(missed) if missed else "None: every target above is met in this run.")
 w("\nWhy, with the measurements behind it, is in \"Why targets are missed\" below.\n")

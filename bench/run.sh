@@ -38,8 +38,11 @@ log() { printf '\n== %s\n' "$*" >&2; }
 # would carry code only the HTTP functions use (60 KB more, bench/NOTES.md, 2026-12-04).
 log "building our functions (release, x86_64, each on its own) into $CARGO_TARGET_DIR"
 for f in "${FUNCTIONS[@]}"; do cargo build --release --locked --quiet -p "$f"; done
-log "building the bench tools and the hello-world floor"
-cargo build --release --quiet --manifest-path "$BENCH/rust/Cargo.toml"
+# The floor on its own too: built with the micro-benchmarks it would share their features
+# (through `auth`), 7 KB more.
+log "building the hello-world floor and the bench tools"
+cargo build --release --quiet --manifest-path "$BENCH/rust/Cargo.toml" -p hello
+cargo build --release --quiet --manifest-path "$BENCH/rust/Cargo.toml" -p emulator -p microbench
 REL="$CARGO_TARGET_DIR/release"
 
 if [ "${BENCH_SKIP_ARM64:-0}" != 1 ]; then
@@ -47,10 +50,11 @@ if [ "${BENCH_SKIP_ARM64:-0}" != 1 ]; then
   (source scripts/lib/tools.sh && ensure_sam_tools >/dev/null)
   CL="$ROOT/.venv-sam/bin/cargo-lambda"
   log "cross-building arm64 (cargo lambda, zig), each function on its own, for sizes"
-  : >"$OUT/logs/arm64-build.log"
   for f in "${FUNCTIONS[@]}"; do
     PATH="$ROOT/.venv-sam/bin:$PATH" "$CL" lambda build --release --arm64 --quiet -p "$f" \
-      >>"$OUT/logs/arm64-build.log" 2>&1
+      >>"$OUT/logs/arm64-build.log" 2>&1 ||
+      { tail -20 "$OUT/logs/arm64-build.log" >&2
+        echo "the arm64 build of $f failed: $OUT/logs/arm64-build.log has its output" >&2; exit 1; }
   done
   (cd "$BENCH/rust" && PATH="$ROOT/.venv-sam/bin:$PATH" "$CL" lambda build --release --arm64 \
     --quiet -p hello >>"$OUT/logs/arm64-build.log" 2>&1)
@@ -285,9 +289,8 @@ variant_env() { # the CARGO_PROFILE_RELEASE_* overrides of a variant
 rm -rf "$OUT/variants"; mkdir -p "$OUT/variants"
 # BENCH_PREBUILT="label=DIR [label=DIR ...]": also measure the authorizer and user-info binaries
 # in each DIR (built elsewhere, e.g. from another commit), reported as variant "label". Build them
-# as `cargo build --release -p authorizer -p user-info`, and the current code the same way for a
-# fair comparison: the main rows build each function on its own, so the authorizer's features
-# are not unified with user-info's as they are in such a build.
+# each on its own (`cargo build --release -p authorizer`, then `-p user-info`), as the main rows
+# and the profile variants are built.
 declare -A PREBUILT=()
 for entry in ${BENCH_PREBUILT:-}; do
   PREBUILT[${entry%%=*}]="${entry#*=}"
@@ -302,8 +305,10 @@ for variant in ${BENCH_VARIANTS:-}; do
     vrel="$vdir/release"
     desc="$(variant_env "$variant")"
     log "variant $variant: $desc"
-    env $(variant_env "$variant") CARGO_TARGET_DIR="$vdir" \
-      cargo build --release --locked --quiet -p authorizer -p user-info
+    for f in authorizer user-info; do # each on its own, as the main rows
+      env $(variant_env "$variant") CARGO_TARGET_DIR="$vdir" \
+        cargo build --release --locked --quiet -p "$f"
+    done
     if [ "${BENCH_SKIP_ARM64:-0}" != 1 ]; then
       # The authorizer's arm64 zip is the size target the profile is chosen for.
       log "variant $variant: cross-building the authorizer for arm64"
