@@ -192,24 +192,27 @@ def paired_rounds():
 
 def paired_warm():
     """The warm rounds where both the authorizer's and Python's runs passed their checks: per
-    round, the two median CPU times per warm invocation (µs); and the rounds left out. Also,
-    per round where ours passed: its cold start's first invocation and its median warm wall
-    time (ms)."""
+    round, the two median CPU times per warm invocation (µs); and the rounds left out."""
     pairs, left_out = paired("warm-rust", "warm-python", "Python",
                              lambda p: p["ok"] and p.get("warm"), "no warm invocations")
-    cpu = [tuple(q(p["warm"]["cpu_ns"], 0.5) / 1e3 for p in pair) for pair in pairs]
-    # Ours alone, whether or not the round's Python run passed.
+    return [tuple(q(p["warm"]["cpu_ns"], 0.5) / 1e3 for p in pair) for pair in pairs], left_out
+
+
+def paired_first():
+    """Per warm round where our run passed (whether or not Python's did): its cold start's
+    first invocation and its median warm wall time (ms)."""
     first = []
     for path in glob.glob(os.path.join(OUT, "paired", "warm-rust-*.json")):
         ours = load(path)
         if ours["ok"] and ours.get("warm") and ours["cold"]:
             first.append((q([c["first_invocation_ns"] for c in ours["cold"]], 0.5) / 1e6,
                           q(ours["warm"]["wall_ns"], 0.5) / 1e6))
-    return cpu, first, left_out
+    return first
 
 
 p_floor_inits, p_ours_inits, p_left_out = paired_rounds()
-p_warm, p_first, p_warm_left_out = paired_warm()
+p_warm, p_warm_left_out = paired_warm()
+p_first = paired_first()
 p_rtt = rtt(os.path.join("paired", "roundtrip.txt"))
 d_floor = d_ours = allowance = d_cpu = d_py_cpu = warm_ratio = float("nan")
 init_how = warm_how = ""
@@ -236,11 +239,7 @@ if "deployed-rust-authorizer" in runs:
         rows_how = f"{first:.2f} ms vs {warm_wall:.2f} ms = {fmt_ratio(first / warm_wall)}"
         ratio = first / warm_wall
         if fn == "authorizer" and p_first:
-            # A row runs its 20 cold starts back to back, then about 40 s of warm invocations, and
-            # a warm invocation's wall time is mostly moto's: a slow stretch of this VM over the
-            # cold starts moves the whole ratio. So, as the warm CPU, judged on the interleaved
-            # warm rounds, spread over minutes: each round's first invocation against the median
-            # wall time of the warm invocations run seconds after it; the median of the ratios.
+            # Judged on the interleaved warm rounds, as the warm CPU (bench/README.md says why).
             ratios = [f / w for f, w in p_first]
             ratio = q(ratios, 0.5)
             rows_how = (f"interleaved: median of {len(ratios)} rounds' ratios {fmt_ratio(ratio)} "

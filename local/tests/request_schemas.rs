@@ -7,21 +7,16 @@
 
 mod common;
 
-use auth::domain::is_common_password;
-use auth::{Password, Username};
 use std::sync::LazyLock;
 
+use auth::domain::is_common_password;
+use auth::{Password, Username};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 /// A validator for `#/components/schemas/{name}` of openapi.yaml.
 fn component(name: &str) -> jsonschema::Validator {
-    let doc = common::yaml_file("openapi.yaml");
-    let schema = json!({
-        "$ref": format!("#/components/schemas/{name}"),
-        "components": doc["components"],
-    });
-    jsonschema::draft202012::new(&schema).unwrap()
+    common::OpenApi::load().validator(&json!({"$ref": format!("#/components/schemas/{name}")}))
 }
 
 /// Whether `NewPassword` and `Password::parse_new` agree on `password` (the common-password

@@ -181,6 +181,8 @@ def browser():
     tmpdirs = []
 
     def open_browser(server, user_agent=None):
+        # A short path, not pytest's tmp_path: Chromium puts a Unix socket in it, and a
+        # socket's path is limited to 107 bytes.
         tmpdirs.append(tempfile.mkdtemp(prefix="browser-test-"))
         drivers.append(chromium(tmpdirs[-1], user_agent))
         return AccountPage(drivers[-1], server.base)

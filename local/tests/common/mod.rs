@@ -195,6 +195,14 @@ impl OpenApi {
         }
     }
 
+    /// A validator for `schema` (e.g. `{"$ref": "#/components/schemas/Token"}`), its `$ref`s
+    /// resolved against openapi.yaml's components.
+    pub fn validator(&self, schema: &Value) -> jsonschema::Validator {
+        let mut root = schema.as_object().unwrap().clone();
+        root.insert("components".into(), self.doc["components"].clone());
+        jsonschema::draft202012::new(&Value::Object(root)).unwrap()
+    }
+
     /// Panics unless `openapi.yaml` documents `status` for `method path` and `body` matches
     /// its schema (an undocumented path must be API Gateway's 404).
     pub fn check(&self, method: &str, path: &str, status: u16, body: &Value) {
@@ -223,9 +231,7 @@ impl OpenApi {
                 }
             }
         };
-        let mut root = schema.as_object().unwrap().clone();
-        root.insert("components".into(), self.doc["components"].clone());
-        let validator = jsonschema::draft202012::new(&Value::Object(root)).unwrap();
+        let validator = self.validator(&schema);
         let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
         assert!(
             errors.is_empty(),
