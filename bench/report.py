@@ -643,14 +643,15 @@ with open(os.path.join(BENCH, "RESULTS.md"), "w") as f:
 
 # ---- chart ----------------------------------------------------------------------------------
 COLORS = {"rust": "#b7410e", "python": "#3776ab", "node": "#3c873a", "hello": "#888888"}
-fig, axes = plt.subplots(2, 2, figsize=(13, 9))
-fig.suptitle(f"JWT session service vs peers — {now}, {os.cpu_count()} cores {platform.machine()}"
-             + (" (QUICK)" if args.quick == "1" else ""))
-
-
 # The headline rows when the run has them (as deployed, then at 128 MB's share of a CPU).
 HEADLINE = ([f"deployed-{n}" for n in DEPLOYED] + [f"mb128-{n}" for n in DEPLOYED]
             if any(n.startswith("deployed-") for n in runs) else ORDER)
+fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+# What the bars' names mean is said once, here: a panel's title is only as wide as its panel.
+fig.suptitle(f"JWT session service vs peers — {now}, {os.cpu_count()} cores {platform.machine()}"
+             + (" (QUICK)" if args.quick == "1" else "")
+             + ("\ndeployed- = as deployed; mb128- = the same at 128 MB's share of a CPU"
+                if HEADLINE is not ORDER else ""))
 
 
 def bars(ax, metric, title, unit, log=True):
@@ -668,9 +669,8 @@ def bars(ax, metric, title, unit, log=True):
         ax.text(i, v, f"{v:.3g}", ha="center", va="bottom", fontsize=7)
 
 
-what = " — as deployed; mb128 = at 128 MB's CPU" if HEADLINE is not ORDER else ""
-bars(axes[0][0], lambda s: s["init_ms"][0], "init (median)" + what, "ms, log")
-bars(axes[0][1], lambda s: s["cpu_us"][0], "warm CPU per invocation (median)" + what, "µs, log")
+bars(axes[0][0], lambda s: s["init_ms"][0], "init (median)", "ms, log")
+bars(axes[0][1], lambda s: s["cpu_us"][0], "warm CPU per invocation (median)", "µs, log")
 bars(axes[1][0], lambda s: s["rss_kb"] * 1024 / MB, "peak RSS", "MB", log=False)
 ax = axes[1][1]
 names = [n for n in FUNCTIONS + ["hello"] if "arm64" in sizes.get(n, {})]
